@@ -1,0 +1,58 @@
+"""Atende: create_app() wires configuration, extensions, blueprints, CLI and logging."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from portal import config as config_module
+from portal import pii
+from portal.extensions import babel, csrf, db, login_manager, migrate
+
+BLUEPRINTS = (
+    "portal.auth:bp",
+    "portal.main:bp",
+)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app.config.update(config_module.load(Path(app.instance_path), config))
+
+    _configure_logging(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from portal import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    i18n.register(app)
+
+    import portal.models  # noqa: F401  (tables must be known to Alembic and create_all)
+    from portal import access, web
+
+    access.register(app)
+    web.register(app)
+    for dotted in BLUEPRINTS:
+        module_name, attr = dotted.split(":")
+        module = __import__(module_name, fromlist=[attr])
+        app.register_blueprint(getattr(module, attr))
+
+    from portal.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(app.config.get("LOG_LEVEL", logging.INFO))
+    pii.install("werkzeug", "rq.worker", "gunicorn.error", "gunicorn.access", app.logger.name)

@@ -1,0 +1,49 @@
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from portal.access import public, role_required
+from portal.auth import bp
+from portal.auth.forms import LoginForm
+from portal.extensions import db
+from portal.models import Role
+from portal.services import agents, audit
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the login page cannot be used as an open redirect."""
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        agent = agents.authenticate(form.email.data, form.password.data)
+        if agent is None:
+            agents.record_failed_login(form.email.data)
+            db.session.commit()
+            form.password.errors.append(_("Wrong e-mail or password, or the account is inactive."))
+            return render_template("auth/login.html", form=form), 401
+        login_user(agent, remember=form.remember.data)
+        agents.record_login(agent)
+        db.session.commit()
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/logout", methods=["POST"])
+@role_required(Role.agent)
+def logout():
+    audit.record("auth.logout", actor=current_user, target=current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,27 @@
+import click
+from flask import Flask
+
+from portal.extensions import db
+from portal.models import Role
+from portal.services import agents
+
+
+@click.command("create-agent")
+@click.option("--email", required=True, help="Sign-in e-mail.")
+@click.option("--name", required=True, help="Name shown to the team.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.agent.value, show_default=True)
+@click.option("--password", help="Password (prompted when omitted; use this in scripts).")
+def create_agent(email: str, name: str, role: str, password: str | None) -> None:
+    """Create an agent who can sign in."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        agent = agents.create(email=email, name=name, role=Role(role), password=password)
+    except agents.AgentError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Created {agent.role} {agent.email} (id {agent.id}).")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_agent)

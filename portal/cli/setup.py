@@ -1,0 +1,31 @@
+import secrets
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Agent, Role
+from portal.services import agents
+
+DEMO_ADMIN_EMAIL = "admin@atende.local"
+
+
+@click.command("init")
+def init() -> None:
+    """Upgrade the database, then create a demo admin if no agent exists (credentials printed once)."""
+    upgrade()
+    if db.session.scalar(select(func.count()).select_from(Agent)):
+        click.echo("Database is up to date; agents already exist.")
+        return
+    password = secrets.token_urlsafe(12)
+    agents.create(email=DEMO_ADMIN_EMAIL, name="Admin", role=Role.admin, password=password)
+    db.session.commit()
+    click.echo("Database is up to date. Created the first admin; this password is shown only once:")
+    click.echo(f"  e-mail:   {DEMO_ADMIN_EMAIL}")
+    click.echo(f"  password: {password}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init)

@@ -1,0 +1,60 @@
+"""Language and time zone per request, and the template filters that show dates and phones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import phonenumbers
+from flask import Flask, current_app, request
+from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_login import current_user
+
+
+def select_locale() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    languages = current_app.config["LANGUAGES"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["TIME_ZONE"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    # Stored datetimes are naive UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def datetime_filter(value: datetime | None, fmt: str = "short") -> str:
+    return format_datetime(_as_utc(value), fmt) if value else ""
+
+
+def ago_filter(value: datetime | None) -> str:
+    if not value:
+        return ""
+    return format_timedelta(_as_utc(value) - datetime.now(UTC), add_direction=True, threshold=0.9)
+
+
+def phone_filter(e164: str | None) -> str:
+    """National format for the installation's country, international otherwise."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    home = phonenumbers.country_code_for_region(current_app.config["DEFAULT_COUNTRY"])
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == home
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["datetime"] = datetime_filter
+    app.jinja_env.filters["ago"] = ago_filter
+    app.jinja_env.filters["phone"] = phone_filter
+    app.jinja_env.globals["get_locale"] = get_locale

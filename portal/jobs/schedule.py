@@ -1,0 +1,17 @@
+"""Jobs the worker enqueues on a timer (DESIGN: queue `default`, scheduled)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.queue import DEFAULT
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    func: str
+    every_seconds: int
+    queue: str = DEFAULT
+
+
+SCHEDULE: tuple[Scheduled, ...] = ()

@@ -1,0 +1,505 @@
+"""The seed data model (shared/seed/data-model.md) as SQLAlchemy 2 typed models.
+
+Every seed table, column, enum value and recommended index is kept with its seed name. What a
+running system needs on top of the seed is added, never renamed, and each addition says why:
+
+contacts
+  wa_id            the id WhatsApp reports for the customer; for Brazilian mobiles it may lack the
+                   ninth digit, and replies must go to the id WhatsApp knows.
+conversations
+  assigned_to      the seed's nullable bigint, made a foreign key to agents.id.
+  last_inbound_at  start of the 24-hour customer-service window.
+  last_message_at  orders the inbox and serves its keyset pagination.
+  one open conversation per contact and channel is a partial unique index, so two workers
+  racing on the same contact cannot open two.
+messages
+  status           seed values plus `read` (WhatsApp reports it; a voice note's `played` maps to it).
+  external_id      the WhatsApp message id (wamid), unique: redelivered webhooks add nothing.
+  sender_agent_id  the agent who wrote it; null for the customer or an automatic message.
+  is_automatic     sent by an auto-rule; does not count as a first response and triggers no rule.
+  error_code, error_title   why a send failed, shown on the bubble.
+  message_type, payload_json  the WhatsApp type and its structured part (location, contacts,
+                   interactive reply, reaction...), which `body` alone cannot carry.
+  media_id, media_mime_type, media_sha256, media_filename  what the media download job needs.
+  reply_to_external_id  the wamid this message answers (WhatsApp `context`).
+  template_id, template_params  a template send, so a retry sends the same thing.
+  status_at        when the latest status arrived.
+  send_attempts, send_attempted_at  a send is recorded before the call, so a timed-out call is
+                   never blindly repeated.
+  read_at          when an agent opened an inbound message (unread counts).
+sla_metrics
+  first_response_at, response_time_sec are nullable until the first human reply exists;
+  conversation_id is unique (one row per conversation).
+incidents
+  kind             `sla_breach` (automatic, one per conversation) or `manual`.
+  created_by_id    the agent who opened a manual incident.
+webhook_events
+  error            why processing failed (or a note, such as a status for an unknown message).
+  attempts         how many times processing ran.
+agents
+  password_hash    hashed password (werkzeug scrypt).
+  session_version  bumped on deactivation or password reset, which signs out every session.
+  locale           the agent's UI language.
+  last_login_at    shown to admins.
+
+New tables: tags are seed; audit_log (append-only who-did-what), settings (runtime settings
+edited in the portal: business hours, time zone, read receipts...), sla_targets (per-priority
+targets), auto_rule_firings (at most once per conversation per rule; last fired and counts),
+crm_deliveries (outbound CRM events with their attempts), api_tokens (hashed per-agent tokens).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a real bigint.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Channel(StrEnum):
+    whatsapp = "whatsapp"
+    email = "email"
+
+
+class ConversationStatus(StrEnum):
+    new = "new"
+    triage = "triage"
+    proposal = "proposal"
+    waiting = "waiting"
+    active = "active"
+    lost = "lost"
+    closed = "closed"
+
+    @classmethod
+    def closed_states(cls) -> tuple[ConversationStatus, ...]:
+        return (cls.lost, cls.closed)
+
+    @classmethod
+    def open_states(cls) -> tuple[ConversationStatus, ...]:
+        return tuple(s for s in cls if s not in cls.closed_states())
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class MessageStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+
+    @property
+    def rank(self) -> int:
+        """Position in the forward-only order; `failed` is terminal."""
+        return _MESSAGE_STATUS_RANK[self]
+
+
+_MESSAGE_STATUS_RANK = {
+    MessageStatus.queued: 0,
+    MessageStatus.sent: 1,
+    MessageStatus.delivered: 2,
+    MessageStatus.read: 3,
+    MessageStatus.failed: 4,
+}
+
+
+class Role(StrEnum):
+    agent = "agent"
+    supervisor = "supervisor"
+    admin = "admin"
+
+    @property
+    def level(self) -> int:
+        return {"agent": 1, "supervisor": 2, "admin": 3}[self.value]
+
+    def at_least(self, other: Role) -> bool:
+        return self.level >= other.level
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class IncidentKind(StrEnum):
+    sla_breach = "sla_breach"
+    manual = "manual"
+
+
+class WebhookStatus(StrEnum):
+    pending = "pending"
+    processed = "processed"
+    failed = "failed"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+
+
+def _enum(enum_cls: type[StrEnum], name: str) -> Enum:
+    # Stored as the seed's strings (values, not member names), as a CHECK on SQLite and a
+    # native enum type on PostgreSQL.
+    return Enum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e], length=20)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class Contact(TimestampMixin, db.Model):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    phone: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    email: Mapped[str | None] = mapped_column(String(254))
+    city: Mapped[str | None] = mapped_column(String(120))
+    wa_id: Mapped[str | None] = mapped_column(String(32), index=True)
+
+    conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
+
+    def __repr__(self) -> str:
+        return f"<Contact {self.id}>"
+
+
+conversation_tags = Table(
+    "conversation_tags",
+    db.metadata,
+    Column("conversation_id", BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", BigId, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True, nullable=False)
+
+
+class Agent(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    role: Mapped[Role] = mapped_column(_enum(Role, "agent_role"), nullable=False, default=Role.agent)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    # Flask-Login: the session id carries the version, so bumping it signs every session out.
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def has_role(self, minimum: Role) -> bool:
+        return Role(self.role).at_least(minimum)
+
+    def __repr__(self) -> str:
+        return f"<Agent {self.id} {self.role}>"
+
+
+class Conversation(TimestampMixin, db.Model):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_status", "status"),
+        Index("ix_conversations_priority", "priority"),
+        Index("ix_conversations_last_message", "last_message_at", "id"),
+        Index("ix_conversations_assigned_to", "assigned_to"),
+        Index(
+            "uq_conversations_one_open",
+            "contact_id",
+            "channel",
+            unique=True,
+            sqlite_where=text("status NOT IN ('lost', 'closed')"),
+            postgresql_where=text("status NOT IN ('lost', 'closed')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id"), nullable=False, index=True)
+    channel: Mapped[Channel] = mapped_column(
+        _enum(Channel, "conversation_channel"), nullable=False, default=Channel.whatsapp
+    )
+    status: Mapped[ConversationStatus] = mapped_column(
+        _enum(ConversationStatus, "conversation_status"), nullable=False, default=ConversationStatus.new
+    )
+    priority: Mapped[Priority] = mapped_column(
+        _enum(Priority, "conversation_priority"), nullable=False, default=Priority.normal
+    )
+    assigned_to: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    contact: Mapped[Contact] = relationship(back_populates="conversations")
+    assignee: Mapped[Agent | None] = relationship(foreign_keys=[assigned_to])
+    tags: Mapped[list[Tag]] = relationship(secondary=conversation_tags, order_by="Tag.name")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.sent_at", lazy="dynamic"
+    )
+    sla: Mapped[SlaMetric | None] = relationship(back_populates="conversation", uselist=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in ConversationStatus.closed_states()
+
+    def __repr__(self) -> str:
+        return f"<Conversation {self.id} {self.status}>"
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_id", "conversation_id"),
+        Index("ix_messages_sent_at", "sent_at"),
+        Index("ix_messages_conversation_sent", "conversation_id", "sent_at", "id"),
+        Index("ix_messages_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id"), nullable=False)
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "message_direction"), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    media_url: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    status: Mapped[MessageStatus] = mapped_column(
+        _enum(MessageStatus, "message_status"), nullable=False, default=MessageStatus.queued
+    )
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    sender_agent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+    is_automatic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_title: Mapped[str | None] = mapped_column(String(500))
+    message_type: Mapped[str] = mapped_column(String(30), nullable=False, default="text")
+    payload_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    media_id: Mapped[str | None] = mapped_column(String(128))
+    media_mime_type: Mapped[str | None] = mapped_column(String(120))
+    media_sha256: Mapped[str | None] = mapped_column(String(128))
+    media_filename: Mapped[str | None] = mapped_column(String(255))
+    reply_to_external_id: Mapped[str | None] = mapped_column(String(128))
+    template_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("message_templates.id"))
+    template_params: Mapped[list[str] | None] = mapped_column(JSON)
+    status_at: Mapped[datetime | None] = mapped_column(DateTime)
+    send_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    send_attempted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    sender: Mapped[Agent | None] = relationship(foreign_keys=[sender_agent_id])
+    template: Mapped[MessageTemplate | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Message {self.id} {self.direction} {self.status}>"
+
+
+class MessageTemplate(TimestampMixin, db.Model):
+    __tablename__ = "message_templates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    template_key: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    language: Mapped[str] = mapped_column(String(10), nullable=False, default="pt_BR")
+
+
+class AutoRule(TimestampMixin, db.Model):
+    __tablename__ = "auto_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    trigger_key: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
+    template_id: Mapped[int] = mapped_column(BigId, ForeignKey("message_templates.id"), nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    template: Mapped[MessageTemplate] = relationship()
+
+
+class AutoRuleFiring(db.Model):
+    __tablename__ = "auto_rule_firings"
+    __table_args__ = (UniqueConstraint("rule_id", "conversation_id", name="uq_auto_rule_firings_once"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(BigId, ForeignKey("auto_rules.id", ondelete="CASCADE"), nullable=False)
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id"), nullable=False)
+    message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("messages.id"))
+    fired_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class SlaMetric(db.Model):
+    __tablename__ = "sla_metrics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id"), unique=True, nullable=False
+    )
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
+    response_time_sec: Mapped[int | None] = mapped_column(Integer)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="sla")
+
+
+class SlaTarget(db.Model):
+    __tablename__ = "sla_targets"
+
+    priority: Mapped[Priority] = mapped_column(_enum(Priority, "conversation_priority"), primary_key=True)
+    first_response_sec: Mapped[int] = mapped_column(Integer, nullable=False)
+    resolution_sec: Mapped[int | None] = mapped_column(Integer)
+
+
+class Incident(TimestampMixin, db.Model):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index(
+            "uq_incidents_one_sla_breach",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("kind = 'sla_breach'"),
+            postgresql_where=text("kind = 'sla_breach'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id"), nullable=False, index=True
+    )
+    severity: Mapped[Severity] = mapped_column(_enum(Severity, "incident_severity"), nullable=False)
+    notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    kind: Mapped[IncidentKind] = mapped_column(
+        _enum(IncidentKind, "incident_kind"), nullable=False, default=IncidentKind.manual
+    )
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+
+    conversation: Mapped[Conversation] = relationship()
+    created_by: Mapped[Agent | None] = relationship()
+
+
+class WebhookEvent(db.Model):
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_status_received", "status", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(30), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(80), nullable=False)
+    payload_json: Mapped[Any] = mapped_column(JSON, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[WebhookStatus] = mapped_column(
+        _enum(WebhookStatus, "webhook_status"), nullable=False, default=WebhookStatus.pending
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class AuditLog(db.Model):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+    action: Mapped[str] = mapped_column(String(60), nullable=False, index=True)
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    actor: Mapped[Agent | None] = relationship()
+
+
+class Setting(db.Model):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class CrmDelivery(db.Model):
+    __tablename__ = "crm_deliveries"
+    __table_args__ = (Index("ix_crm_deliveries_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    event_type: Mapped[str] = mapped_column(String(60), nullable=False)
+    payload_json: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "crm_delivery_status"), nullable=False, default=DeliveryStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_response: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(BigId, ForeignKey("agents.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    prefix: Mapped[str] = mapped_column(String(12), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    agent: Mapped[Agent] = relationship()

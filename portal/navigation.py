@@ -1,0 +1,41 @@
+"""The navigation bar: each entry names its endpoint and the least role that sees it.
+Entries whose endpoint is not registered are skipped, so areas can land one at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    role: Role
+
+
+NAV_ITEMS = (
+    NavItem("inbox.index", _l("Inbox"), Role.agent),
+    NavItem("contacts.index", _l("Contacts"), Role.agent),
+    NavItem("board.index", _l("Pipeline"), Role.supervisor),
+    NavItem("incidents.index", _l("Incidents"), Role.supervisor),
+    NavItem("reports.index", _l("Reports"), Role.supervisor),
+    NavItem("rules.index", _l("Auto-rules"), Role.supervisor),
+    NavItem("templates.index", _l("Templates"), Role.supervisor),
+    NavItem("admin.index", _l("Admin"), Role.admin),
+)
+
+
+def visible_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    return [
+        item
+        for item in NAV_ITEMS
+        if item.endpoint in current_app.view_functions and current_user.has_role(item.role)
+    ]

@@ -1,0 +1,44 @@
+"""Request-wide behaviour: error pages (HTML or JSON), HTMX caching headers, template globals."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from portal.access import wants_json
+from portal.navigation import visible_items
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _error_response(error: HTTPException):
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Authentication required."),
+        403: _("You do not have permission to open this page."),
+        404: _("Page not found."),
+        405: _("Method not allowed."),
+        413: _("The request body is too large."),
+        429: _("Too many attempts. Wait a moment and try again."),
+    }
+    code = error.code or 500
+    message = messages.get(code, error.description)
+    if wants_json():
+        return jsonify(error={"code": error.name.lower().replace(" ", "_"), "message": message}), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def _add_headers(response):
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _error_response)
+    app.register_error_handler(500, _error_response)
+    app.after_request(_add_headers)
+    app.jinja_env.globals["nav_items"] = visible_items
+    app.jinja_env.globals["is_htmx"] = is_htmx

