@@ -33,8 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.register(app)
 
     import portal.models  # noqa: F401  (tables must be known to Alembic and create_all)
-    from portal import access, web
+    from portal import access, subscribers, web
 
+    subscribers.load()
     access.register(app)
     web.register(app)
     for dotted in BLUEPRINTS:

@@ -1,0 +1,150 @@
+"""Conversations: opening, scoping by role, and the state changes agents make.
+
+Each change records an audit row and emits an event (portal.services.events); SLA, auto-rules and
+CRM delivery react to those events inside the same transaction. Callers commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select
+
+from portal.extensions import db
+from portal.models import (
+    Agent,
+    Channel,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Priority,
+    Role,
+    Tag,
+    utcnow,
+)
+from portal.services import audit, events
+
+
+class ConversationError(ValueError):
+    """A readable reason a conversation change was refused."""
+
+
+def open_conversation_for(contact: Contact, channel: Channel = Channel.whatsapp) -> Conversation | None:
+    return db.session.scalars(
+        select(Conversation).where(
+            Conversation.contact_id == contact.id,
+            Conversation.channel == channel,
+            Conversation.status.notin_(ConversationStatus.closed_states()),
+        )
+    ).first()
+
+
+def open_or_reuse(
+    contact: Contact, *, at: datetime, channel: Channel = Channel.whatsapp
+) -> tuple[Conversation, bool]:
+    """The contact's open conversation on this channel, or a new one (status `new`) started at `at`."""
+    conversation = open_conversation_for(contact, channel)
+    if conversation is not None:
+        return conversation, False
+    conversation = Conversation(
+        contact=contact,
+        channel=channel,
+        status=ConversationStatus.new,
+        priority=Priority.normal,
+        started_at=at,
+        last_message_at=at,
+    )
+    db.session.add(conversation)
+    db.session.flush()
+    events.emit("conversation.created", conversation=conversation)
+    return conversation, True
+
+
+def visible_to(agent: Agent) -> Select:
+    """Conversations this agent may see: agents see their own and unassigned ones; supervisors all."""
+    query = select(Conversation)
+    if not agent.has_role(Role.supervisor):
+        query = query.where(or_(Conversation.assigned_to == agent.id, Conversation.assigned_to.is_(None)))
+    return query
+
+
+def can_see(agent: Agent, conversation: Conversation) -> bool:
+    return agent.has_role(Role.supervisor) or conversation.assigned_to in (None, agent.id)
+
+
+def change_status(conversation: Conversation, status: ConversationStatus, *, by: Agent | None) -> bool:
+    """Move the conversation to `status`; returns False when it was already there."""
+    old = ConversationStatus(conversation.status)
+    status = ConversationStatus(status)
+    if old == status:
+        return False
+    if status not in ConversationStatus.closed_states() and old in ConversationStatus.closed_states():
+        other = open_conversation_for(conversation.contact, conversation.channel)
+        if other is not None and other.id != conversation.id:
+            raise ConversationError(
+                f"The contact already has an open conversation (#{other.id}); reopen is not possible."
+            )
+    conversation.status = status
+    conversation.closed_at = utcnow() if status in ConversationStatus.closed_states() else None
+    audit.record("conversation.status_changed", actor=by, target=conversation, old=old.value, new=status.value)
+    events.emit("conversation.status_changed", conversation=conversation, old=old, new=status, by=by)
+    return True
+
+
+def set_priority(conversation: Conversation, priority: Priority, *, by: Agent | None) -> bool:
+    old = Priority(conversation.priority)
+    priority = Priority(priority)
+    if old == priority:
+        return False
+    conversation.priority = priority
+    audit.record("conversation.priority_changed", actor=by, target=conversation, old=old.value, new=priority.value)
+    events.emit("conversation.priority_changed", conversation=conversation, old=old, by=by)
+    return True
+
+
+def assign(conversation: Conversation, agent: Agent | None, *, by: Agent) -> bool:
+    """Assign to `agent` (None unassigns). Agents may only take a conversation for themselves
+    or release their own; assigning to others needs a supervisor (DESIGN: Roles)."""
+    new_id = agent.id if agent is not None else None
+    if conversation.assigned_to == new_id:
+        return False
+    if not by.has_role(Role.supervisor):
+        taking = new_id == by.id and conversation.assigned_to is None
+        releasing = new_id is None and conversation.assigned_to == by.id
+        if not (taking or releasing):
+            raise ConversationError("Only supervisors can assign conversations to other agents.")
+    if agent is not None and not agent.active:
+        raise ConversationError("An inactive agent cannot receive conversations.")
+    old_id = conversation.assigned_to
+    conversation.assigned_to = new_id
+    audit.record("conversation.assigned", actor=by, target=conversation, old=old_id, new=new_id)
+    events.emit("conversation.assigned", conversation=conversation, old_agent_id=old_id, by=by)
+    return True
+
+
+def normalize_tag_name(name: str) -> str:
+    return " ".join(name.strip().lower().split())[:60]
+
+
+def get_or_create_tag(name: str) -> Tag:
+    name = normalize_tag_name(name)
+    if not name:
+        raise ConversationError("A tag needs a name.")
+    tag = db.session.scalars(select(Tag).where(Tag.name == name)).first()
+    if tag is None:
+        tag = Tag(name=name)
+        db.session.add(tag)
+        db.session.flush()
+    return tag
+
+
+def set_tags(conversation: Conversation, names: list[str], *, by: Agent | None) -> bool:
+    """Replace the conversation's tags with `names`, creating new tags on the fly."""
+    tags = {t.name: t for t in (get_or_create_tag(n) for n in names if normalize_tag_name(n))}
+    old = sorted(t.name for t in conversation.tags)
+    if old == sorted(tags):
+        return False
+    conversation.tags = sorted(tags.values(), key=lambda t: t.name)
+    audit.record("conversation.tags_changed", actor=by, target=conversation, old=old, new=sorted(tags))
+    events.emit("conversation.tags_changed", conversation=conversation, by=by)
+    return True

@@ -1,0 +1,44 @@
+"""Domain events inside one unit of work.
+
+Services emit events (`conversation.status_changed`, `message.created`...); subscribers (CRM
+delivery, auto-rules, SLA) react in the same transaction, so an event's effects commit or roll
+back with the change that caused it. Subscribers register with @subscribe and are imported by
+portal.subscribers at app start.
+
+Event names and their data (keyword arguments):
+  contact.created / contact.updated            contact
+  conversation.created                         conversation
+  conversation.status_changed                  conversation, old, new, by
+  conversation.assigned                        conversation, old_agent_id, by
+  conversation.priority_changed                conversation, old, by
+  conversation.tags_changed                    conversation, by
+  message.created                              message   (inbound or outbound, any author)
+  message.status_changed                       message, old
+  sla.breached                                 conversation, incident
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+Handler = Callable[..., None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(*names: str) -> Callable[[Handler], Handler]:
+    """Register a handler for the named events; it is called as handler(name, **data)."""
+
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            if handler not in _handlers[name]:
+                _handlers[name].append(handler)
+        return handler
+
+    return register
+
+
+def emit(name: str, **data: Any) -> None:
+    for handler in list(_handlers.get(name, ())):
+        handler(name, **data)

@@ -1,0 +1,8 @@
+"""Modules whose @events.subscribe handlers must be registered at app start."""
+
+SUBSCRIBER_MODULES: tuple[str, ...] = ()
+
+
+def load() -> None:
+    for name in SUBSCRIBER_MODULES:
+        __import__(name)
