@@ -31,12 +31,13 @@ def login():
             agents.record_failed_login(form.email.data)
             db.session.commit()
             form.password.errors.append(_("Wrong e-mail or password, or the account is inactive."))
-            return render_template("auth/login.html", form=form), 401
+            return render_template("auth/login.html", form=form)
         login_user(agent, remember=form.remember.data)
         agents.record_login(agent)
         db.session.commit()
         return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+    # Form errors re-render with 200: HTMX swaps only 2xx answers, and the errors sit beside the fields.
+    return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
