@@ -33,11 +33,12 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.register(app)
 
     import portal.models  # noqa: F401  (tables must be known to Alembic and create_all)
-    from portal import access, subscribers, web
+    from portal import access, security, subscribers, web
 
     subscribers.load()
     access.register(app)
     web.register(app)
+    security.register(app)
     for dotted in BLUEPRINTS:
         module_name, attr = dotted.split(":")
         module = __import__(module_name, fromlist=[attr])

@@ -1,0 +1,41 @@
+"""Security headers on every response.
+
+The content security policy allows only the portal's own scripts and styles (no inline script,
+no on* attributes, no eval), so an injected snippet in a customer's message cannot run. HSTS is
+sent only in production, where the portal is served over HTTPS; secure cookies are set in config.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    )
+)
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def add_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if current_app.config["ATENDE_ENV"] == "production":
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def register(app: Flask) -> None:
+    app.after_request(add_security_headers)
