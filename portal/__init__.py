@@ -14,6 +14,7 @@ from portal.extensions import babel, csrf, db, login_manager, migrate
 BLUEPRINTS = (
     "portal.auth:bp",
     "portal.main:bp",
+    "portal.message_templates:bp",
 )
 
 
