@@ -27,6 +27,8 @@ from portal.queue import redis_connection
 from portal.worker_process import build_worker
 from tests import factories
 
+pytest_plugins = ["tests.plugins.simulator"]
+
 TEST_PASSWORD = "correct-horse-battery"
 
 

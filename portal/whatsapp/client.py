@@ -1,0 +1,205 @@
+"""The WhatsApp Cloud (Graph) API client: sends, read receipts and media, with typed errors.
+
+Every failure becomes a GraphError whose `retryable` follows the table in
+shared/whatsapp/README.md ("Errors and what to do"): jobs retry the transient ones with backoff
+and fail the permanent ones at once with a reason the agent can read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from flask import current_app
+
+# Transient: rate limits, "something went wrong", service unavailable.
+RETRYABLE_CODES = frozenset({130429, 131056, 4, 80007, 131000, 131016, 2})
+# Problems with our number, token or account: sending cannot recover without an admin.
+ADMIN_ALERT_CODES = frozenset({190, 131048, 133010, 368, 131031})
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+class GraphError(Exception):
+    """A failed Graph API call. `code` is Meta's error code (None for transport failures)."""
+
+    def __init__(
+        self,
+        code: int | None,
+        title: str,
+        *,
+        http_status: int | None = None,
+        details: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(f"({code}) {title}" if code is not None else title)
+        self.code = code
+        self.title = title
+        self.http_status = http_status
+        self.details = details
+        self.retryable = classify_retryable(code, http_status) if retryable is None else retryable
+
+    @property
+    def needs_admin_alert(self) -> bool:
+        return self.code in ADMIN_ALERT_CODES
+
+    @classmethod
+    def from_error_object(cls, error: Mapping[str, Any], http_status: int | None = None) -> GraphError:
+        """From the `error` object of a failed call, or one entry of a status webhook's `errors`."""
+        code = error.get("code")
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        title = str(error.get("title") or error.get("message") or "Unknown Graph API error")
+        error_data = error.get("error_data")
+        details = error_data.get("details") if isinstance(error_data, Mapping) else None
+        return cls(code, title, http_status=http_status, details=str(details) if details else None)
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> GraphError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            return cls.from_error_object(error, http_status=response.status_code)
+        return cls(None, f"HTTP {response.status_code} from the Graph API", http_status=response.status_code)
+
+
+def classify_retryable(code: int | None, http_status: int | None) -> bool:
+    if code in RETRYABLE_CODES:
+        return True
+    if http_status is not None and http_status >= 500:
+        return True
+    # A transport failure (no code, no status) is a timeout or a refused connection.
+    return code is None and http_status is None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str
+    # Template sends may report accepted / held_for_quality_assessment / paused.
+    message_status: str | None = None
+
+
+class GraphClient:
+    def __init__(
+        self,
+        base_url: str,
+        version: str,
+        access_token: str,
+        phone_number_id: str,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.version = version
+        self.phone_number_id = phone_number_id
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {access_token}"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> GraphClient:
+        return cls(
+            base_url=config["WHATSAPP_API_BASE"],
+            version=config["WHATSAPP_API_VERSION"],
+            access_token=config["WHATSAPP_ACCESS_TOKEN"],
+            phone_number_id=config["WHATSAPP_PHONE_NUMBER_ID"],
+            timeout=float(config.get("WHATSAPP_API_TIMEOUT", DEFAULT_TIMEOUT_SECONDS)),
+        )
+
+    def send_text(self, to: str, body: str, reply_to: str | None = None) -> SendResult:
+        return self._send(to, "text", {"body": body, "preview_url": False}, reply_to)
+
+    def send_template(self, to: str, name: str, language: str, params: list[str]) -> SendResult:
+        template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        if params:
+            template["components"] = [
+                {"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}
+            ]
+        return self._send(to, "template", template, None)
+
+    def send_media(
+        self,
+        to: str,
+        media_type: str,
+        *,
+        media_id: str | None = None,
+        link: str | None = None,
+        caption: str | None = None,
+        filename: str | None = None,
+        reply_to: str | None = None,
+    ) -> SendResult:
+        """Send an image, audio, video, document or sticker by uploaded media id or public link."""
+        if (media_id is None) == (link is None):
+            raise ValueError("send_media needs exactly one of media_id or link")
+        media: dict[str, Any] = {"id": media_id} if media_id is not None else {"link": link}
+        if caption:
+            media["caption"] = caption
+        if filename:
+            media["filename"] = filename
+        return self._send(to, media_type, media, reply_to)
+
+    def mark_read(self, wamid: str) -> None:
+        self._call(
+            "POST",
+            self._url(self.phone_number_id, "messages"),
+            json={"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
+        )
+
+    def media_info(self, media_id: str) -> dict[str, Any]:
+        """{url, mime_type, sha256, file_size, id}; the url is short-lived and needs the token too."""
+        info = _json_object(self._call("GET", self._url(media_id)))
+        if not isinstance(info.get("url"), str):
+            raise GraphError(None, "The Graph API answered a media lookup without a URL", http_status=200)
+        return info
+
+    def download_media(self, url: str) -> bytes:
+        return self._call("GET", url).content
+
+    def _send(self, to: str, message_type: str, content: dict[str, Any], reply_to: str | None) -> SendResult:
+        payload: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": message_type,
+            message_type: content,
+        }
+        if reply_to:
+            payload["context"] = {"message_id": reply_to}
+        body = _json_object(self._call("POST", self._url(self.phone_number_id, "messages"), json=payload))
+        try:
+            sent = body["messages"][0]
+            return SendResult(message_id=str(sent["id"]), message_status=sent.get("message_status"))
+        except (KeyError, IndexError, TypeError):
+            raise GraphError(None, "The Graph API accepted the send without a message id", http_status=200) from None
+
+    def _url(self, *parts: str) -> str:
+        return "/".join([self.base_url, self.version, *parts])
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise GraphError(None, "The Graph API did not answer in time") from None
+        except requests.RequestException as exc:
+            raise GraphError(None, f"Could not reach the Graph API ({type(exc).__name__})") from None
+        if not response.ok:
+            raise GraphError.from_response(response)
+        return response
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise GraphError(None, "The Graph API answered with something that is not a JSON object", http_status=200)
+    return body
+
+
+def graph_client() -> GraphClient:
+    """A client for the running app's configuration."""
+    return GraphClient.from_config(current_app.config)

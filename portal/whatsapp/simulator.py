@@ -1,0 +1,377 @@
+"""A local stand-in for the WhatsApp Cloud (Graph) API, used by the tests and by scripts/run.
+
+It answers like the real API (shared/whatsapp/README.md and responses/): sends, read receipts,
+media lookups and media bytes, all behind the bearer token. It records every request, can be told
+to fail, and, given the portal's webhook URL and app secret, posts signed `sent`, `delivered` and
+`read` status webhooks for each accepted send, so the ticks move in a local demo.
+
+Control API (no token):
+  GET  /_sim/requests   every recorded Graph request, oldest first
+  POST /_sim/fail       {"code": 130429 | 131047 | 500 | "timeout" | ..., "times": 1,
+                         "delay": 5, "endpoint": "messages" | "media_info" | "media_bytes"}
+                        the next `times` matching calls fail: a Graph error code answers its error
+                        body, an HTTP status 5xx answers that status, "timeout" waits `delay`
+                        seconds before answering normally (the send is still accepted, as a
+                        real timed-out send may be)
+  POST /_sim/media      {"data_base64", "mime_type", "id"?, "sha256"?} registers media bytes;
+                        a given sha256 is reported instead of the real one (to test the check)
+  POST /_sim/reset      forget requests, failures and media
+
+Run: python -m portal.whatsapp.simulator --host 127.0.0.1 --port 5001
+         [--webhook-url URL --app-secret SECRET] [--access-token TOKEN] [--phone-number-id ID]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from flask import Flask, Response, jsonify, request
+
+from portal.whatsapp.webhook import signature_header
+
+log = logging.getLogger(__name__)
+
+ERROR_TITLES = {
+    2: "Service temporarily unavailable",
+    4: "Application request limit reached",
+    100: "Invalid parameter",
+    190: "Error validating access token",
+    368: "Temporarily blocked for policies violations",
+    80007: "Rate limit issues",
+    130429: "Rate limit hit",
+    131000: "Something went wrong",
+    131016: "Service unavailable",
+    131026: "Message undeliverable",
+    131031: "Account has been locked",
+    131047: "Re-engagement message",
+    131048: "Spam rate limit hit",
+    131051: "Unsupported message type",
+    131052: "Media download error",
+    131053: "Media upload error",
+    131056: "Pair rate limit hit",
+    132000: "Number of parameters does not match the expected number of params",
+    132001: "Template does not exist",
+    133010: "Phone number not registered",
+}
+ERROR_DETAILS = {
+    130429: "Cloud API message throughput has been reached.",
+    131047: "Message failed to send because more than 24 hours have passed since the customer last replied "
+    "to this number.",
+}
+HTTP_STATUS_FOR_CODE = {130429: 429, 131056: 429, 4: 429, 80007: 429, 190: 401, 2: 503, 131016: 503}
+MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
+SENDABLE_TYPES = ("text", "template", "location", "contacts", "interactive", "reaction", *MEDIA_TYPES)
+MAX_TEXT_BODY = 4096
+
+
+@dataclass
+class Failure:
+    code: int | str
+    times: int
+    delay: float = 5.0
+    endpoint: str | None = None
+
+
+@dataclass
+class Media:
+    id: str
+    data: bytes
+    mime_type: str
+    sha256: str
+
+
+@dataclass
+class SimulatorState:
+    """What the simulator remembers; shared by its request threads."""
+
+    access_token: str | None
+    phone_number_id: str | None
+    webhook_url: str | None
+    app_secret: str | None
+    status_delay: float
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    media: dict[str, Media] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, endpoint: str) -> None:
+        entry = {
+            "endpoint": endpoint,
+            "method": request.method,
+            "path": request.path,
+            "authorization": request.headers.get("Authorization"),
+            "json": request.get_json(silent=True),
+            "at": time.time(),
+        }
+        with self.lock:
+            self.requests.append(entry)
+
+    def take_failure(self, endpoint: str) -> Failure | None:
+        with self.lock:
+            for failure in self.failures:
+                if failure.endpoint in (None, endpoint) and failure.times > 0:
+                    failure.times -= 1
+                    if failure.times == 0:
+                        self.failures.remove(failure)
+                    return failure
+        return None
+
+    def add_media(self, data: bytes, mime_type: str, media_id: str | None = None, sha256: str | None = None) -> Media:
+        media = Media(
+            id=media_id or str(secrets.randbelow(10**15) + 10**15),
+            data=data,
+            mime_type=mime_type,
+            sha256=sha256 or hashlib.sha256(data).hexdigest(),
+        )
+        with self.lock:
+            self.media[media.id] = media
+        return media
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.failures.clear()
+            self.media.clear()
+
+
+def graph_error_body(code: int, details: str | None = None) -> dict[str, Any]:
+    """The Graph API's error body for `code`, shaped like shared/whatsapp/responses/error_*.json."""
+    details = details or ERROR_DETAILS.get(code)
+    error: dict[str, Any] = {
+        "message": f"(#{code}) {ERROR_TITLES.get(code, 'An unknown error occurred')}",
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": secrets.token_urlsafe(12),
+    }
+    if details:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    return {"error": error}
+
+
+def _error(code: int, details: str | None = None, http_status: int | None = None) -> tuple[Response, int]:
+    return jsonify(graph_error_body(code, details)), http_status or HTTP_STATUS_FOR_CODE.get(code, 400)
+
+
+def new_wamid() -> str:
+    return "wamid." + base64.b64encode(secrets.token_bytes(24)).decode().rstrip("=")
+
+
+def _validate_send(body: Any) -> str | None:
+    """Why the real API would reject this send body, or None when it is well formed."""
+    if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
+        return "messaging_product must be whatsapp"
+    if "status" in body:
+        if body["status"] != "read" or not isinstance(body.get("message_id"), str):
+            return "a status update needs status=read and a message_id"
+        return None
+    to = body.get("to")
+    if not isinstance(to, str) or not to.lstrip("+").isdigit():
+        return "to must be the recipient's phone number"
+    message_type = body.get("type", "text")
+    if message_type not in SENDABLE_TYPES:
+        return f"unsupported type {message_type!r}"
+    content = body.get(message_type)
+    if not isinstance(content, dict):
+        return f"the {message_type} object is required"
+    if message_type == "text":
+        text = content.get("body")
+        if not isinstance(text, str) or not text.strip():
+            return "text.body is required"
+        if len(text) > MAX_TEXT_BODY:
+            return f"text.body is longer than {MAX_TEXT_BODY} characters"
+    if message_type == "template":
+        language = content.get("language")
+        if not isinstance(content.get("name"), str) or not content["name"]:
+            return "template.name is required"
+        if not isinstance(language, dict) or not isinstance(language.get("code"), str):
+            return "template.language.code is required"
+    if message_type in MEDIA_TYPES and ("id" in content) == ("link" in content):
+        return f"{message_type} needs exactly one of id or link"
+    context = body.get("context")
+    if context is not None and not (isinstance(context, dict) and isinstance(context.get("message_id"), str)):
+        return "context.message_id must be a message id"
+    return None
+
+
+def _post_statuses(state: SimulatorState, wamid: str, recipient: str) -> None:
+    """Play the status webhooks a real send produces, signed like Meta's."""
+    for status in ("sent", "delivered", "read"):
+        time.sleep(state.status_delay)
+        payload = status_webhook(wamid, recipient, status, state.phone_number_id or "")
+        raw = json.dumps(payload).encode()
+        try:
+            requests.post(
+                state.webhook_url,
+                data=raw,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature_header(raw, state.app_secret)},
+                timeout=5,
+            )
+        except requests.RequestException as exc:
+            log.warning("simulator: status webhook not delivered: %s", type(exc).__name__)
+            return
+
+
+def status_webhook(wamid: str, recipient: str, status: str, phone_number_id: str) -> dict[str, Any]:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_number_id},
+        "statuses": [
+            {
+                "id": wamid,
+                "status": status,
+                "timestamp": str(int(time.time())),
+                "recipient_id": recipient,
+                "pricing": {"billable": True, "pricing_model": "PMP", "category": "service", "type": "regular"},
+            }
+        ],
+    }
+    return {"object": "whatsapp_business_account", "entry": [{"id": "0", "changes": [{"field": "messages", "value": value}]}]}
+
+
+def create_simulator(
+    app_secret: str | None = None,
+    webhook_url: str | None = None,
+    access_token: str | None = None,
+    phone_number_id: str | None = None,
+    status_delay: float = 0.5,
+) -> Flask:
+    """The simulator as a Flask app. Without `access_token` any bearer token is accepted; without
+    `phone_number_id` any number id is. Status webhooks need both `webhook_url` and `app_secret`."""
+    app = Flask(__name__)
+    state = SimulatorState(access_token, phone_number_id, webhook_url, app_secret, status_delay)
+    app.extensions["graph_simulator"] = state
+
+    def authorized() -> bool:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        return bool(token) and (state.access_token is None or secrets.compare_digest(token, state.access_token))
+
+    def guarded(endpoint: str) -> tuple[Response, int] | None:
+        """Record the call, then answer an auth error or an injected failure, if any."""
+        state.record(endpoint)
+        if not authorized():
+            return _error(190, "Invalid OAuth access token.", 401)
+        failure = state.take_failure(endpoint)
+        if failure is None:
+            return None
+        if failure.code == "timeout":
+            time.sleep(failure.delay)
+            return None
+        code = int(failure.code)
+        if 500 <= code <= 599:
+            return _error(1, "An unknown error occurred", code)
+        return _error(code)
+
+    @app.post("/<version>/<phone_number_id>/messages")
+    def messages(version: str, phone_number_id: str):
+        refused = guarded("messages")
+        if refused:
+            return refused
+        if state.phone_number_id is not None and phone_number_id != state.phone_number_id:
+            return _error(100, f"Unsupported post request. Object with ID '{phone_number_id}' does not exist.")
+        body = request.get_json(silent=True)
+        problem = _validate_send(body)
+        if problem:
+            return _error(100, problem)
+        if "status" in body:
+            return jsonify(success=True)
+        wamid = new_wamid()
+        sent: dict[str, Any] = {"id": wamid}
+        if body.get("type") == "template":
+            sent["message_status"] = "accepted"
+        recipient = body["to"].lstrip("+")
+        if state.webhook_url and state.app_secret:
+            threading.Thread(target=_post_statuses, args=(state, wamid, recipient), daemon=True).start()
+        return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": recipient}], messages=[sent])
+
+    @app.get("/<version>/<media_id>")
+    def media_info(version: str, media_id: str):
+        refused = guarded("media_info")
+        if refused:
+            return refused
+        media = state.media.get(media_id)
+        if media is None:
+            return _error(100, f"Unsupported get request. Object with ID '{media_id}' does not exist.")
+        return jsonify(
+            url=f"{request.host_url}media/{media.id}?token={secrets.token_urlsafe(8)}",
+            mime_type=media.mime_type,
+            sha256=media.sha256,
+            file_size=str(len(media.data)),
+            id=media.id,
+            messaging_product="whatsapp",
+        )
+
+    @app.get("/media/<media_id>")
+    def media_bytes(media_id: str):
+        refused = guarded("media_bytes")
+        if refused:
+            return refused
+        media = state.media.get(media_id)
+        if media is None:
+            return Response("Not Found", status=404, mimetype="text/plain")
+        return Response(media.data, mimetype=media.mime_type)
+
+    @app.get("/_sim/requests")
+    def recorded_requests():
+        with state.lock:
+            return jsonify(list(state.requests))
+
+    @app.post("/_sim/fail")
+    def fail():
+        body = request.get_json(silent=True) or {}
+        code = body.get("code")
+        if not (code == "timeout" or isinstance(code, int)):
+            return jsonify(error="code must be a Graph error code, an HTTP 5xx status or 'timeout'"), 400
+        failure = Failure(code, int(body.get("times", 1)), float(body.get("delay", 5.0)), body.get("endpoint"))
+        with state.lock:
+            state.failures.append(failure)
+        return jsonify(ok=True)
+
+    @app.post("/_sim/media")
+    def register_media():
+        body = request.get_json(silent=True) or {}
+        try:
+            data = base64.b64decode(body["data_base64"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            return jsonify(error="data_base64 is required"), 400
+        media = state.add_media(data, body.get("mime_type", "application/octet-stream"), body.get("id"), body.get("sha256"))
+        return jsonify(id=media.id, sha256=media.sha256, mime_type=media.mime_type, file_size=len(media.data))
+
+    @app.post("/_sim/reset")
+    def reset():
+        state.reset()
+        return jsonify(ok=True)
+
+    return app
+
+
+def simulator_state(app: Flask) -> SimulatorState:
+    return app.extensions["graph_simulator"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Local WhatsApp Cloud API simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5001)
+    parser.add_argument("--webhook-url", help="the portal's /webhooks/whatsapp, to receive status webhooks")
+    parser.add_argument("--app-secret", help="signs the status webhooks (the portal's WHATSAPP_APP_SECRET)")
+    parser.add_argument("--access-token", help="the only bearer token accepted (default: any)")
+    parser.add_argument("--phone-number-id", help="the only phone number id accepted (default: any)")
+    parser.add_argument("--status-delay", type=float, default=1.0, help="seconds between status webhooks")
+    args = parser.parse_args()
+    app = create_simulator(args.app_secret, args.webhook_url, args.access_token, args.phone_number_id, args.status_delay)
+    app.run(host=args.host, port=args.port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Meta's webhook: the X-Hub-Signature-256 check and the payload parsed into typed records.
+
+Parsing treats every field as optional (shared/whatsapp/README.md): a payload we cannot use
+raises PayloadError with a reason an admin can read, never a KeyError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+STATUS_VALUES = frozenset({"sent", "delivered", "read", "played", "failed"})
+EVENT_TYPE_BATCH = "batch"
+EVENT_TYPE_UNKNOWN = "unknown"
+
+
+class PayloadError(ValueError):
+    """The notification cannot be processed; the message says why."""
+
+
+def signature_header(raw_body: bytes, app_secret: str) -> str:
+    """The X-Hub-Signature-256 value Meta sends for `raw_body`."""
+    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+
+
+def signature_is_valid(raw_body: bytes, header: str | None, app_secret: str) -> bool:
+    """Constant-time check of the header against the HMAC of the exact bytes received."""
+    if not header or not app_secret:
+        return False
+    return hmac.compare_digest(header.strip().encode(), signature_header(raw_body, app_secret).encode())
+
+
+def event_type(payload: Any) -> str:
+    """The change `field` ("messages", "account_update"...); "batch" when one POST mixes several
+    fields, "unknown" when the payload names none."""
+    fields = {change["field"] for change in _raw_changes(payload) if isinstance(change.get("field"), str)}
+    if len(fields) > 1:
+        return EVENT_TYPE_BATCH
+    return (fields.pop() if fields else EVENT_TYPE_UNKNOWN)[:80]
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    id: str
+    mime_type: str | None
+    sha256: str | None
+    filename: str | None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    wamid: str
+    wa_id: str
+    profile_name: str | None
+    timestamp: datetime | None
+    type: str
+    content: Any  # the object named like the type (text, image, location...), kept as received
+    body: str  # the text, caption or a plain summary shown in the inbox
+    reply_to: str | None
+    media: MediaRef | None
+    errors: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    wamid: str
+    status: str  # one of STATUS_VALUES, as Meta sent it (`played` included)
+    timestamp: datetime | None
+    error_code: int | None
+    error_title: str | None
+
+
+@dataclass
+class Change:
+    field: str
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # notes on updates we skip on purpose
+
+
+def parse(payload: Any) -> list[Change]:
+    """Every change in a notification, with its messages and statuses in the order sent."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        raise PayloadError("the payload has no entry list")
+    changes = []
+    for raw in _raw_changes(payload, strict=True):
+        name = raw.get("field")
+        change = Change(field=name if isinstance(name, str) else EVENT_TYPE_UNKNOWN)
+        value = raw.get("value")
+        if change.field == "messages":
+            if not isinstance(value, dict):
+                raise PayloadError("a messages change has no value object")
+            _parse_messages_value(value, change)
+        changes.append(change)
+    return changes
+
+
+def _raw_changes(payload: Any, strict: bool = False) -> list[dict[str, Any]]:
+    entries = payload.get("entry") if isinstance(payload, dict) else None
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        if not isinstance(changes, list):
+            if strict:
+                raise PayloadError("an entry has no changes list")
+            continue
+        for change in changes:
+            if isinstance(change, dict):
+                found.append(change)
+            elif strict:
+                raise PayloadError("a change is not an object")
+    return found
+
+
+def _parse_messages_value(value: dict[str, Any], change: Change) -> None:
+    profiles = {}
+    for contact in _list(value, "contacts"):
+        if isinstance(contact, dict) and isinstance(contact.get("wa_id"), str):
+            profile = contact.get("profile")
+            name = profile.get("name") if isinstance(profile, dict) else None
+            profiles[contact["wa_id"]] = name if isinstance(name, str) else None
+    for raw in _list(value, "messages"):
+        change.messages.append(_parse_message(raw, profiles))
+    for raw in _list(value, "statuses"):
+        status = _parse_status(raw)
+        if status is None:
+            change.ignored.append(f"status {_text(raw, 'status') if isinstance(raw, dict) else '?'} ignored")
+        else:
+            change.statuses.append(status)
+    change.errors = [e for e in _list(value, "errors") if isinstance(e, dict)]
+
+
+def _parse_message(raw: Any, profiles: dict[str, str | None]) -> InboundMessage:
+    if not isinstance(raw, dict):
+        raise PayloadError("a message is not an object")
+    wamid = _text(raw, "id")
+    if not wamid:
+        raise PayloadError("a message has no id")
+    wa_id = _text(raw, "from")
+    if not wa_id:
+        raise PayloadError(f"message {wamid} has no sender wa_id (username-only senders are not supported)")
+    message_type = _text(raw, "type") or "unknown"
+    content = raw.get(message_type)
+    context = raw.get("context")
+    errors = [e for e in _list(raw, "errors") if isinstance(e, dict)]
+    return InboundMessage(
+        wamid=wamid[:128],
+        wa_id=wa_id,
+        profile_name=profiles.get(wa_id),
+        timestamp=_timestamp(raw.get("timestamp")),
+        type=message_type[:30],
+        content=content,
+        body=summary(message_type, content, errors),
+        reply_to=_text(context, "id") if isinstance(context, dict) else None,
+        media=_media(content) if message_type in MEDIA_TYPES else None,
+        errors=errors,
+    )
+
+
+def _parse_status(raw: Any) -> StatusUpdate | None:
+    if not isinstance(raw, dict):
+        raise PayloadError("a status is not an object")
+    wamid = _text(raw, "id")
+    if not wamid:
+        raise PayloadError("a status has no message id")
+    status = _text(raw, "status")
+    if status not in STATUS_VALUES:
+        return None
+    error = next((e for e in _list(raw, "errors") if isinstance(e, dict)), None)
+    code = error.get("code") if error else None
+    title = (_text(error, "title") or _text(error, "message")) if error else None
+    return StatusUpdate(
+        wamid=wamid,
+        status=status,
+        timestamp=_timestamp(raw.get("timestamp")),
+        error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        error_title=title[:500] if title else None,
+    )
+
+
+def summary(message_type: str, content: Any, errors: list[dict[str, Any]]) -> str:
+    """The text an agent reads for a message: its words, caption, or a plain rendering of its data."""
+    if message_type == "text":
+        return _text(content, "body") or ""
+    if message_type in MEDIA_TYPES:
+        return _text(content, "caption") or _text(content, "filename") or ""
+    if message_type == "location" and isinstance(content, dict):
+        place = ", ".join(p for p in (_text(content, "name"), _text(content, "address")) if p)
+        return place or f"{content.get('latitude')}, {content.get('longitude')}"
+    if message_type == "contacts" and isinstance(content, list):
+        return "; ".join(_shared_contact(c) for c in content if isinstance(c, dict))
+    if message_type == "interactive" and isinstance(content, dict):
+        reply = content.get(_text(content, "type") or "")
+        return _text(reply, "title") or ""
+    if message_type == "button":
+        return _text(content, "text") or _text(content, "payload") or ""
+    if message_type == "reaction":
+        return _text(content, "emoji") or ""
+    if message_type == "system":
+        return _text(content, "body") or ""
+    if errors:
+        return _text(errors[0], "title") or ""
+    return ""
+
+
+def _shared_contact(card: dict[str, Any]) -> str:
+    name = card.get("name")
+    formatted = _text(name, "formatted_name") if isinstance(name, dict) else None
+    phones = [_text(p, "phone") for p in card.get("phones") or [] if isinstance(p, dict)]
+    return " ".join(part for part in (formatted, *phones) if part)
+
+
+def _media(content: Any) -> MediaRef | None:
+    media_id = _text(content, "id")
+    if not media_id:
+        return None
+    return MediaRef(
+        id=media_id[:128],
+        mime_type=(_text(content, "mime_type") or "")[:120] or None,
+        sha256=(_text(content, "sha256") or "")[:128] or None,
+        filename=(_text(content, "filename") or "")[:255] or None,
+    )
+
+
+def _timestamp(raw: Any) -> datetime | None:
+    """Meta sends Unix seconds as a string; stored as naive UTC like every datetime here."""
+    try:
+        return datetime.fromtimestamp(int(str(raw)), UTC).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _text(obj: Any, key: str) -> str | None:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    return value if isinstance(value, list) else []

@@ -1,0 +1,73 @@
+"""The `graph_simulator` fixture: the local Graph API simulator serving on 127.0.0.1 (random port)
+in a thread for the whole test session, with the app pointed at it for one test at a time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from portal.whatsapp.simulator import Failure, Media, SimulatorState, create_simulator, simulator_state
+
+
+class GraphSimulator:
+    """What a test sees of the simulator: its URL, the requests it received, and its controls."""
+
+    def __init__(self, url: str, state: SimulatorState) -> None:
+        self.url = url
+        self.state = state
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    def sends(self) -> list[dict[str, Any]]:
+        """The JSON bodies of message sends (read receipts excluded), oldest first."""
+        return [r["json"] for r in self.requests if r["endpoint"] == "messages" and "status" not in (r["json"] or {})]
+
+    def read_receipts(self) -> list[str]:
+        return [r["json"]["message_id"] for r in self.requests if r["endpoint"] == "messages" and "status" in (r["json"] or {})]
+
+    def fail(self, code: int | str, times: int = 1, delay: float = 2.0, endpoint: str | None = None) -> None:
+        """Make the next `times` calls fail with a Graph error code, an HTTP 5xx or "timeout"."""
+        with self.state.lock:
+            self.state.failures.append(Failure(code, times, delay, endpoint))
+
+    def add_media(self, data: bytes, mime_type: str, media_id: str | None = None, sha256: str | None = None) -> Media:
+        return self.state.add_media(data, mime_type, media_id, sha256)
+
+    def reset(self) -> None:
+        self.state.reset()
+
+
+@pytest.fixture(scope="session")
+def _graph_simulator_server(app) -> Iterator[GraphSimulator]:
+    simulator = create_simulator(
+        access_token=app.config["WHATSAPP_ACCESS_TOKEN"], phone_number_id=app.config["WHATSAPP_PHONE_NUMBER_ID"]
+    )
+    server = make_server("127.0.0.1", 0, simulator, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="graph-simulator", daemon=True)
+    thread.start()
+    yield GraphSimulator(f"http://127.0.0.1:{server.server_port}", simulator_state(simulator))
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def graph_simulator(app, _graph_simulator_server) -> Iterator[GraphSimulator]:
+    """The simulator, fresh for this test; the app's WHATSAPP_API_BASE points at it until the test ends.
+    Client calls time out after 1 s here, so `fail("timeout")` (2 s) is a real timeout."""
+    saved = {key: app.config.get(key) for key in ("WHATSAPP_API_BASE", "WHATSAPP_API_TIMEOUT")}
+    app.config.update(WHATSAPP_API_BASE=_graph_simulator_server.url, WHATSAPP_API_TIMEOUT=1.0)
+    _graph_simulator_server.reset()
+    yield _graph_simulator_server
+    _graph_simulator_server.reset()
+    for key, value in saved.items():
+        if value is None:
+            app.config.pop(key, None)
+        else:
+            app.config[key] = value
