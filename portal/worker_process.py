@@ -22,10 +22,11 @@ class AppWorker(SimpleWorker):
 
     app: Flask
 
-    def perform_job(self, job, queue):
+    def perform_job(self, job, queue, *args, **kwargs):
+        # rq 3 passes an `execution` too; pass through whatever this rq version sends.
         with self.app.app_context():
             try:
-                return super().perform_job(job, queue)
+                return super().perform_job(job, queue, *args, **kwargs)
             finally:
                 db.session.remove()
 
