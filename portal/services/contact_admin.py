@@ -1,0 +1,243 @@
+"""Contact administration: searching, creating and editing with validation, and merging duplicates.
+
+Used by the /contacts pages, the CSV import, the inbound CRM webhook and the REST API, so the
+same rules hold everywhere: phones are stored in E.164 and unique (a Brazilian mobile with and
+without the ninth digit is one number), e-mails are checked with email-validator.
+
+Merging keeps the surviving contact's data, fills its blanks from the other contact, moves every
+conversation over and records the removed contact's full data in the audit log. When both
+contacts have an open conversation on the same channel (the partial unique index allows only
+one), the newer one's messages and tags move into the older one, and the newer one, now empty,
+is closed rather than deleted: incidents, SLA rows and rule firings that point at it keep their
+history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy import update as sql_update
+
+from portal.extensions import db
+from portal.models import (
+    Agent,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Message,
+    Priority,
+    utcnow,
+)
+from portal.phones import InvalidPhone, normalize, search_digits, variants
+from portal.services import audit, conversations, events
+
+EDITABLE_FIELDS = ("name", "phone", "email", "city")
+_PRIORITY_ORDER = list(Priority)
+
+
+class ContactValidationError(ValueError):
+    """Field name -> readable message, shown beside each field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def filtered(query: str = "", city: str = "") -> Select:
+    """Contacts matching a free-text query (name, e-mail, city, phone in any format) and a city."""
+    stmt = select(Contact)
+    query = query.strip()
+    if query:
+        like = f"%{query.lower()}%"
+        conditions = [
+            func.lower(Contact.name).like(like),
+            func.lower(Contact.email).like(like),
+            func.lower(Contact.city).like(like),
+        ]
+        digits = search_digits(query)
+        if digits:
+            conditions.append(Contact.phone.contains(digits))
+            try:
+                conditions.append(Contact.phone.in_(variants(normalize(query))))
+            except InvalidPhone:
+                pass  # partial digits: the substring match above covers them
+        stmt = stmt.where(or_(*conditions))
+    city = city.strip()
+    if city:
+        stmt = stmt.where(func.lower(Contact.city) == city.lower())
+    return stmt.order_by(func.lower(Contact.name), Contact.id)
+
+
+def cities() -> list[str]:
+    """Every city on file, for the filter's choices."""
+    return list(
+        db.session.scalars(select(Contact.city).where(Contact.city.is_not(None), Contact.city != "").distinct())
+    )
+
+
+def find_duplicate(e164: str, *, exclude_id: int | None = None) -> Contact | None:
+    """Another contact holding this number (or its ninth-digit twin)."""
+    stmt = select(Contact).where(Contact.phone.in_(variants(e164)))
+    if exclude_id is not None:
+        stmt = stmt.where(Contact.id != exclude_id)
+    return db.session.scalars(stmt.limit(1)).first()
+
+
+def clean_phone(raw: str) -> str:
+    """E.164 form, or ContactValidationError for the phone field."""
+    try:
+        return normalize(raw or "")
+    except InvalidPhone:
+        raise ContactValidationError({"phone": _("Not a valid phone number.")}) from None
+
+
+def clean_email(raw: str | None) -> str | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ContactValidationError({"email": _("Not a valid e-mail address.")}) from None
+
+
+def clean(
+    *, name: str | None, phone: str | None, email: str | None, city: str | None, exclude_id: int | None = None
+) -> dict[str, str | None]:
+    """Validated, normalized contact fields; every problem at once in ContactValidationError."""
+    errors: dict[str, str] = {}
+    values: dict[str, str | None] = {"name": (name or "").strip()[:200], "city": (city or "").strip()[:120] or None}
+    if not values["name"]:
+        errors["name"] = _("A name is required.")
+    for key, cleaner in (("phone", clean_phone), ("email", clean_email)):
+        try:
+            values[key] = cleaner(phone if key == "phone" else email)
+        except ContactValidationError as exc:
+            errors.update(exc.errors)
+    if "phone" not in errors:
+        other = find_duplicate(values["phone"], exclude_id=exclude_id)
+        if other is not None:
+            errors["phone"] = _("Another contact (%(name)s) already has this number.", name=other.name)
+    if errors:
+        raise ContactValidationError(errors)
+    return values
+
+
+def create(
+    *, name: str, phone: str, email: str | None = None, city: str | None = None, by: Agent | None = None
+) -> Contact:
+    values = clean(name=name, phone=phone, email=email, city=city)
+    contact = Contact(wa_id=values["phone"].lstrip("+"), **values)
+    db.session.add(contact)
+    db.session.flush()
+    audit.record("contact.created", actor=by, target=contact)
+    events.emit("contact.created", contact=contact)
+    return contact
+
+
+def update(contact: Contact, *, by: Agent | None, **fields: str | None) -> list[str]:
+    """Apply the given editable fields (others keep their value); returns the changed field names.
+
+    A new phone also resets wa_id: WhatsApp's id for the old number would send replies elsewhere."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    current = {key: getattr(contact, key) for key in EDITABLE_FIELDS}
+    values = clean(**{**current, **fields}, exclude_id=contact.id)
+    changed = [key for key in EDITABLE_FIELDS if values[key] != current[key]]
+    if not changed:
+        return []
+    for key in changed:
+        setattr(contact, key, values[key])
+    if "phone" in changed:
+        contact.wa_id = contact.phone.lstrip("+")
+    db.session.flush()
+    # Field names only: the audit log is not a second copy of customer data.
+    audit.record("contact.updated", actor=by, target=contact, fields=changed)
+    events.emit("contact.updated", contact=contact)
+    return changed
+
+
+@dataclass
+class MergeResult:
+    survivor: Contact
+    moved_conversation_ids: list[int] = field(default_factory=list)
+    folded: dict[int, int] = field(default_factory=dict)  # closed duplicate id -> conversation it went into
+    filled_fields: list[str] = field(default_factory=list)
+
+
+def _snapshot(contact: Contact) -> dict[str, object]:
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "phone": contact.phone,
+        "email": contact.email,
+        "city": contact.city,
+        "wa_id": contact.wa_id,
+        "created_at": contact.created_at.isoformat() if contact.created_at else None,
+    }
+
+
+def _fold_into(older: Conversation, newer: Conversation, *, by: Agent | None) -> None:
+    """Move `newer`'s messages and tags into `older`, then close `newer`."""
+    db.session.execute(
+        sql_update(Message).where(Message.conversation_id == newer.id).values(conversation_id=older.id)
+    )
+    older.tags = sorted({t.id: t for t in [*older.tags, *newer.tags]}.values(), key=lambda t: t.name)
+    older.priority = max(older.priority, newer.priority, key=_PRIORITY_ORDER.index)
+    older.assigned_to = older.assigned_to or newer.assigned_to
+    for attr in ("last_inbound_at", "last_message_at"):
+        stamps = [s for s in (getattr(older, attr), getattr(newer, attr)) if s is not None]
+        setattr(older, attr, max(stamps) if stamps else None)
+    starts = [s for s in (older.started_at, newer.started_at) if s is not None]
+    older.started_at = min(starts) if starts else None
+    conversations.change_status(newer, ConversationStatus.closed, by=by)
+    audit.record("conversation.merged", actor=by, target=newer, into=older.id)
+    db.session.flush()
+
+
+def merge(survivor: Contact, other: Contact, *, by: Agent | None) -> MergeResult:
+    """Fold `other` into `survivor` and delete `other`; nothing is lost (see module docstring)."""
+    if survivor.id == other.id:
+        raise ContactValidationError({"other_id": _("Choose a different contact to merge.")})
+    result = MergeResult(survivor=survivor)
+    open_states = ConversationStatus.open_states()
+    for theirs in list(other.conversations):
+        if theirs.status in open_states:
+            mine = conversations.open_conversation_for(survivor, theirs.channel)
+            if mine is not None:
+                older, newer = sorted((mine, theirs), key=lambda c: (c.started_at or c.created_at, c.id))
+                _fold_into(older, newer, by=by)
+                result.folded[newer.id] = older.id
+        result.moved_conversation_ids.append(theirs.id)
+    # The duplicates were closed and flushed above, so moving the conversations now never puts two
+    # open ones for the survivor under the partial unique index.
+    for theirs in list(other.conversations):
+        theirs.contact = survivor
+    if not survivor.name or survivor.name == survivor.phone:
+        if other.name and other.name != other.phone:
+            survivor.name = other.name
+            result.filled_fields.append("name")
+    for key in ("email", "city", "wa_id"):
+        if not getattr(survivor, key) and getattr(other, key):
+            setattr(survivor, key, getattr(other, key))
+            result.filled_fields.append(key)
+    removed = _snapshot(other)
+    db.session.flush()
+    db.session.delete(other)
+    survivor.updated_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "contact.merged",
+        actor=by,
+        target=survivor,
+        merged_contact=removed,
+        conversations=result.moved_conversation_ids,
+        folded=result.folded,
+        filled=result.filled_fields,
+    )
+    events.emit("contact.updated", contact=survivor)
+    return result

@@ -1,0 +1,187 @@
+"""Contacts in and out of spreadsheets.
+
+Import reads UTF-8 with or without a BOM (and, failing that, Windows-1252, which is what a
+Brazilian Excel writes for "CSV (separado por vírgulas)"), detects a comma or semicolon
+separator, and accepts pt-BR or English headers. `parse` validates every row without writing;
+`import_valid` writes the valid rows; the caller commits once, so an import is all or nothing.
+
+Export writes a UTF-8 BOM so Excel opens accents correctly, with the separator the reader's
+locale expects (semicolon for pt-BR, where the comma is the decimal mark).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+
+from portal.models import Agent, Contact
+from portal.phones import variants
+from portal.services import audit
+from portal.services.contact_admin import ContactValidationError, clean, clean_phone, create
+
+HEADER_ALIASES = {
+    "name": ("nome", "name", "nome completo", "full name", "cliente"),
+    "phone": ("telefone", "phone", "celular", "whatsapp", "fone", "mobile", "phone number", "tel"),
+    "email": ("email", "e-mail", "e mail", "mail"),
+    "city": ("cidade", "city", "municipio"),
+}
+EXPORT_HEADERS = ("name", "phone", "email", "city", "created_at")
+MAX_ROWS = 20_000
+
+
+class CsvError(ValueError):
+    """The file as a whole cannot be read (no header, unknown columns, not text)."""
+
+
+@dataclass
+class ImportRow:
+    line: int
+    name: str
+    phone: str
+    email: str
+    city: str
+    errors: dict[str, str] = field(default_factory=dict)
+    normalized_phone: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class ImportPreview:
+    rows: list[ImportRow]
+    delimiter: str
+    columns: dict[str, str]  # our field -> the header found in the file
+
+    @property
+    def valid_rows(self) -> list[ImportRow]:
+        return [r for r in self.rows if r.valid]
+
+    @property
+    def invalid_rows(self) -> list[ImportRow]:
+        return [r for r in self.rows if not r.valid]
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _header_key(header: str) -> str:
+    plain = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
+    return " ".join(plain.strip().lower().replace("_", " ").split())
+
+
+def detect_delimiter(text: str) -> str:
+    """Semicolon or comma, whichever the header line uses more (Sniffer guesses wrong on short files)."""
+    first_line = text.split("\n", 1)[0]
+    return ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def _map_columns(headers: list[str]) -> dict[str, int]:
+    lookup = {alias: key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
+    positions: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        key = lookup.get(_header_key(header))
+        if key and key not in positions:
+            positions[key] = index
+    missing = [k for k in ("name", "phone") if k not in positions]
+    if missing:
+        raise CsvError(
+            _("The file needs a name column (nome/name) and a phone column (telefone/celular/phone).")
+        )
+    return positions
+
+
+def parse(data: bytes) -> ImportPreview:
+    """Every row with its problems: bad phone or e-mail, duplicate (in the file or on file), missing name."""
+    text = decode(data)
+    if not text.strip():
+        raise CsvError(_("The file is empty."))
+    delimiter = detect_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    headers = next(reader)
+    positions = _map_columns(headers)
+    rows: list[ImportRow] = []
+    seen: dict[str, int] = {}
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise CsvError(_("The file has more than %(max)d rows; split it.", max=MAX_ROWS))
+
+        def cell(key: str, record: list[str] = record) -> str:
+            index = positions.get(key)
+            return record[index].strip() if index is not None and index < len(record) else ""
+
+        row = ImportRow(
+            line=reader.line_num, name=cell("name"), phone=cell("phone"), email=cell("email"), city=cell("city")
+        )
+        _validate(row, seen)
+        rows.append(row)
+    return ImportPreview(rows=rows, delimiter=delimiter, columns={k: headers[i] for k, i in positions.items()})
+
+
+def _validate(row: ImportRow, seen: dict[str, int]) -> None:
+    try:
+        clean(name=row.name, phone=row.phone, email=row.email, city=row.city)
+    except ContactValidationError as exc:
+        row.errors.update(exc.errors)
+    try:
+        row.normalized_phone = clean_phone(row.phone)
+    except ContactValidationError:
+        return
+    first_line = next((seen[v] for v in variants(row.normalized_phone) if v in seen), None)
+    if first_line is not None:
+        row.errors["phone"] = _("Duplicate of line %(line)d in this file.", line=first_line)
+    else:
+        seen[row.normalized_phone] = row.line
+
+
+def import_valid(preview: ImportPreview, *, by: Agent | None, filename: str = "") -> list[Contact]:
+    """Create a contact for each valid row. The caller commits once: all rows or none."""
+    created = [
+        create(name=row.name, phone=row.phone, email=row.email, city=row.city, by=by)
+        for row in preview.valid_rows
+    ]
+    audit.record(
+        "contacts.imported",
+        actor=by,
+        target=("contacts", None),
+        created=len(created),
+        skipped=len(preview.invalid_rows),
+        filename=filename[:200],
+    )
+    return created
+
+
+def export(contacts: Iterable[Contact], *, delimiter: str = ",") -> str:
+    """CSV text starting with a BOM, one contact a row; importable back by `parse`."""
+    out = io.StringIO(newline="")
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(EXPORT_HEADERS)
+    for c in contacts:
+        writer.writerow(
+            [
+                _safe_cell(c.name),
+                c.phone,
+                _safe_cell(c.email or ""),
+                _safe_cell(c.city or ""),
+                c.created_at.strftime("%Y-%m-%d %H:%M") if c.created_at else "",
+            ]
+        )
+    return out.getvalue()
+
+
+def _safe_cell(value: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula (CSV injection): prefix a quote."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
