@@ -1,6 +1,8 @@
 """Modules whose @events.subscribe handlers must be registered at app start."""
 
-SUBSCRIBER_MODULES: tuple[str, ...] = ()
+SUBSCRIBER_MODULES: tuple[str, ...] = (
+    "portal.services.crm",
+)
 
 
 def load() -> None:
