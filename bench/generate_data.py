@@ -1,0 +1,170 @@
+"""Fill a PostgreSQL database with a busy team's history, in SQL (INSERT ... SELECT generate_series).
+
+    python -m bench.generate_data [--database atende_bench] [--contacts 100000] [--messages-per 10]
+
+Creates the database afresh, migrates it, then writes: 22 agents (20 agents, a supervisor and an
+admin, password `bench-password`), 100k contacts, one conversation per contact spread over the
+last 60 days (statuses, priorities, assignees, tags, SLA rows and breach incidents), 10 messages
+per conversation (1M), and conversation 1 with 500 messages for the thread bench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from sqlalchemy import create_engine, text
+from werkzeug.security import generate_password_hash
+
+from bench import harness
+
+BENCH_PASSWORD = "bench-password"
+SUPERVISOR_EMAIL = "supervisor@bench.local"
+AGENT_EMAIL = "agent1@bench.local"
+LONG_THREAD_CONVERSATION_ID = 1
+LONG_THREAD_MESSAGES = 500
+
+PHRASES = [
+    "Bom dia! Vocês entregam em Niterói?", "Qual o prazo de entrega para Campinas?",
+    "Meu pedido ainda não chegou", "Gostaria de trocar o tamanho da camiseta",
+    "Vocês aceitam pix?", "Pode me mandar o boleto de novo?", "Obrigado pelo atendimento",
+    "Qual o horário de funcionamento da loja?", "O produto veio com defeito",
+    "Quero cancelar minha assinatura", "Tem desconto para pagamento à vista?",
+    "Preciso da nota fiscal do pedido", "A entrega pode ser no sábado?",
+    "Olá, tudo bem? Estou com uma dúvida", "Recebi a mercadoria, muito obrigado!",
+    "Vocês têm esse modelo na cor azul?", "O rastreio não atualiza desde ontem",
+    "Consigo retirar na loja do centro?", "Qual o valor do frete para Recife?",
+    "Podem me ligar amanhã de manhã?",
+]
+FIRST = ["Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Henrique", "Isabela", "João",
+         "Juliana", "Lucas", "Mariana", "Mateus", "Natália", "Otávio", "Patrícia", "Rafael", "Sabrina", "Thiago"]
+LAST = ["Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes",
+        "Costa", "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes", "Soares", "Fernandes", "Vieira", "Barbosa"]
+CITIES = ["São Paulo", "Rio de Janeiro", "Belo Horizonte", "Curitiba", "Recife", "Salvador", "Campinas", "Niterói"]
+TAGS = ["vip", "entrega", "troca", "financeiro", "reclamacao", "atacado", "pos-venda", "orcamento", "urgente", "b2b"]
+
+
+def _array(values: list[str]) -> str:
+    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
+    now = "date_trunc('minute', now() AT TIME ZONE 'UTC')"
+    return [
+        ("agents", f"""
+            INSERT INTO agents (name, email, role, active, password_hash, session_version, created_at, updated_at)
+            SELECT CASE WHEN i <= 20 THEN 'Agent ' || i WHEN i = 21 THEN 'Supervisor' ELSE 'Admin' END,
+                   CASE WHEN i <= 20 THEN 'agent' || i || '@bench.local'
+                        WHEN i = 21 THEN '{SUPERVISOR_EMAIL}' ELSE 'admin@bench.local' END,
+                   (CASE WHEN i <= 20 THEN 'agent' WHEN i = 21 THEN 'supervisor' ELSE 'admin' END)::agent_role,
+                   true, :password_hash, 1, {now}, {now}
+            FROM generate_series(1, 22) i"""),
+        ("tags", f"INSERT INTO tags (name) SELECT unnest({_array(TAGS)})"),
+        ("sla targets", """
+            INSERT INTO sla_targets (priority, first_response_sec, resolution_sec)
+            VALUES ('urgent', 900, NULL), ('high', 3600, NULL), ('normal', 14400, NULL), ('low', 86400, NULL)
+            ON CONFLICT DO NOTHING"""),
+        ("contacts", f"""
+            INSERT INTO contacts (name, phone, email, city, wa_id, created_at, updated_at)
+            SELECT ({_array(FIRST)})[1 + i % 20] || ' ' || ({_array(LAST)})[1 + (i / 20) % 20] || ' ' || i,
+                   '+55119' || lpad(i::text, 8, '0'),
+                   CASE WHEN i % 3 = 0 THEN 'cliente' || i || '@example.com' END,
+                   ({_array(CITIES)})[1 + i % 8],
+                   '55119' || lpad(i::text, 8, '0'),
+                   {now} - interval '61 days', {now} - interval '61 days'
+            FROM generate_series(1, {contacts}) i"""),
+        # One conversation per contact, started over the last 60 days; the status mix leaves about
+        # a third open. Assignees cycle over the 20 agents with every fifth unassigned.
+        ("conversations", f"""
+            INSERT INTO conversations (contact_id, channel, status, priority, assigned_to, started_at, closed_at,
+                                       last_inbound_at, last_message_at, created_at, updated_at)
+            SELECT i, 'whatsapp',
+                   (ARRAY['closed','closed','closed','lost','new','triage','proposal','waiting','active','closed'])
+                       [1 + (i * 7) % 10]::conversation_status,
+                   (ARRAY['normal','normal','normal','low','high','urgent','normal','low'])[1 + (i * 3) % 8]
+                       ::conversation_priority,
+                   CASE WHEN i % 5 = 0 THEN NULL ELSE 1 + i % 20 END,
+                   s.started, NULL, s.started, s.started, s.started, s.started
+            FROM generate_series(1, {contacts}) i
+            CROSS JOIN LATERAL (SELECT {now} - (i % 60) * interval '1 day'
+                                       - ((i * 7919) % 86400) * interval '1 second' AS started) s"""),
+        ("messages", f"""
+            INSERT INTO messages (conversation_id, direction, body, sent_at, status, external_id, sender_agent_id,
+                                  is_automatic, message_type, send_attempts, read_at)
+            SELECT c.id,
+                   (CASE WHEN k % 2 = 0 THEN 'inbound' ELSE 'outbound' END)::message_direction,
+                   ({_array(PHRASES)})[1 + (c.id * 7 + k) % 20] || ' (' || c.id || '-' || k || ')',
+                   c.started_at + k * interval '3 minutes',
+                   (CASE WHEN k % 2 = 0 THEN 'read' ELSE (ARRAY['sent','delivered','read','read'])[1 + k % 4] END)
+                       ::message_status,
+                   'wamid.bench.' || c.id || '.' || k,
+                   CASE WHEN k % 2 = 1 THEN c.assigned_to END,
+                   false, 'text', CASE WHEN k % 2 = 1 THEN 1 ELSE 0 END,
+                   CASE WHEN k % 2 = 0 AND (c.status IN ('closed', 'lost') OR k < 6) THEN c.started_at END
+            FROM conversations c
+            CROSS JOIN LATERAL generate_series(
+                0, CASE WHEN c.id = {LONG_THREAD_CONVERSATION_ID} THEN {LONG_THREAD_MESSAGES - 1}
+                        ELSE {messages_per - 1} END) k"""),
+        ("conversation times", f"""
+            UPDATE conversations c
+            SET last_message_at = c.started_at + (m.n - 1) * interval '3 minutes',
+                last_inbound_at = c.started_at + ((m.n - 1) / 2 * 2) * interval '3 minutes',
+                closed_at = CASE WHEN c.status IN ('closed', 'lost')
+                                 THEN c.started_at + (m.n + 30) * interval '3 minutes' END
+            FROM (SELECT conversation_id, count(*) AS n FROM messages GROUP BY conversation_id) m
+            WHERE m.conversation_id = c.id"""),
+        ("conversation tags", f"""
+            INSERT INTO conversation_tags (conversation_id, tag_id)
+            SELECT i, 1 + i % {len(TAGS)} FROM generate_series(1, {contacts}) i WHERE i % 3 = 0"""),
+        # First response 1 to 300 minutes after the start (some breach their target), resolution
+        # at closing.
+        ("sla metrics", """
+            INSERT INTO sla_metrics (conversation_id, first_response_at, response_time_sec, resolved_at)
+            SELECT c.id, c.started_at + r.sec * interval '1 second', r.sec, c.closed_at
+            FROM conversations c CROSS JOIN LATERAL (SELECT 60 + (c.id * 131) % 18000 AS sec) r"""),
+        ("sla incidents", """
+            INSERT INTO incidents (conversation_id, severity, notes, kind, created_at, updated_at)
+            SELECT c.id,
+                   (CASE c.priority WHEN 'urgent' THEN 'critical' WHEN 'high' THEN 'high'
+                                    WHEN 'normal' THEN 'medium' ELSE 'low' END)::incident_severity,
+                   'First response target missed', 'sla_breach', s.first_response_at, s.first_response_at
+            FROM conversations c JOIN sla_metrics s ON s.conversation_id = c.id JOIN sla_targets t
+              ON t.priority = c.priority
+            WHERE s.response_time_sec > t.first_response_sec"""),
+    ]
+
+
+def generate(database_url: str, contacts: int, messages_per: int) -> None:
+    engine = create_engine(database_url)
+    password_hash = generate_password_hash(BENCH_PASSWORD)
+    total = time.perf_counter()
+    with engine.begin() as conn:
+        for label, sql in steps(contacts, messages_per):
+            start = time.perf_counter()
+            result = conn.execute(text(sql), {"password_hash": password_hash} if ":password_hash" in sql else {})
+            harness.line(label, f"{result.rowcount:>9,} rows  {time.perf_counter() - start:6.1f} s")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        start = time.perf_counter()
+        conn.execute(text("VACUUM ANALYZE"))
+        harness.line("vacuum analyze", f"{time.perf_counter() - start:16.1f} s")
+        size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar()
+    engine.dispose()
+    harness.line("total", f"{time.perf_counter() - total:16.1f} s, database size {size}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="atende_bench")
+    parser.add_argument("--server-url", default=harness.DEFAULT_SERVER_URL)
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--messages-per", type=int, default=10)
+    args = parser.parse_args()
+    print(f"generate_data: {harness.machine()}")
+    database_url = harness.create_database(args.database, args.server_url)
+    harness.migrate(database_url, redis_url="redis://127.0.0.1:1/0")
+    generate(database_url, args.contacts, args.messages_per)
+    print(f"  database URL: {database_url}")
+
+
+if __name__ == "__main__":
+    main()

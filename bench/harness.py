@@ -1,0 +1,443 @@
+"""Plumbing shared by the bench scripts and the fault drills.
+
+Private servers (a redis-server and, for the restart drill, a PostgreSQL cluster) on random ports
+under /tmp, the bench database, signed webhook bodies, a threaded load generator, percentiles and
+an RSS sampler. Every process started here is stopped by pid when the script exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import platform
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+VENV_BIN = Path(PYTHON).parent
+APP_SECRET = "bench-app-secret"
+DEFAULT_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+_started: list[subprocess.Popen] = []
+
+
+def _stop_all() -> None:
+    for proc in reversed(_started):
+        stop_process(proc)
+
+
+atexit.register(_stop_all)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+# ---------------------------------------------------------------- processes
+
+
+def start_process(args: Sequence[str], env: dict | None = None, log_path: Path | None = None) -> subprocess.Popen:
+    """Start a child in its own process group, remembered so that exit stops it."""
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (kept open for the child)
+    proc = subprocess.Popen(
+        list(args), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    _started.append(proc)
+    return proc
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    """Stop one child (and its process group, which holds only what it started) by its pid."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+    if proc in _started:
+        _started.remove(proc)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:  # the thing we wait for is not up yet
+            pass
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    def connectable() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    wait_for(connectable, timeout, what=f"port {port}")
+
+
+# ---------------------------------------------------------------- private servers
+
+
+class RedisServer:
+    """A private redis-server on a random port, without persistence; stop() and start() keep the port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="atende-bench-redis-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.proc = start_process(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir), "--daemonize", "no", "--loglevel", "warning"],
+            log_path=self.dir / "redis.log",
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster (initdb) on a random port with its data under /tmp.
+
+    Only the restart drill needs one: it must not restart the machine's shared server."""
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        if not bins:
+            raise RuntimeError("no PostgreSQL binaries under /usr/lib/postgresql")
+        self.bin = bins[-1]
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="atende-bench-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "postgres.log"
+        if os.geteuid() == 0:  # initdb refuses root: the cluster belongs to the postgres user
+            user = pwd.getpwnam("postgres")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+        self._as_owner([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                        "-E", "UTF8", "--no-sync"])
+
+    def _as_owner(self, args: list[str]) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run(prefix + args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> PostgresServer:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log),
+                        "-w", "start"])
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
+
+    def close(self) -> None:
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:  # already stopped
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the bench database
+
+
+def create_database(name: str, server_url: str = DEFAULT_SERVER_URL) -> str:
+    """Drop and create database `name` on the server; returns its URL."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(database_url: str) -> None:
+    url = make_url(database_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def portal_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment a portal process (gunicorn, worker.py, flask) runs with in a bench."""
+    env = dict(os.environ)
+    env.update(
+        ATENDE_ENV="development",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        WHATSAPP_APP_SECRET=APP_SECRET,
+        FLASK_APP="wsgi",
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def migrate(database_url: str, redis_url: str) -> None:
+    subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+                   env=portal_env(database_url, redis_url), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def truncate_all(database_url: str) -> None:
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )).scalars().all()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def scalar(database_url: str, sql: str, **params):
+    engine = create_engine(database_url, pool_pre_ping=True)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------- gunicorn and workers
+
+
+def start_gunicorn(app_spec: str, env: dict, port: int, workers: int = 2, log_path: Path | None = None):
+    proc = start_process(
+        [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--backlog", "2048", "--log-level", "warning", app_spec],
+        env=env, log_path=log_path,
+    )
+    wait_for_port(port, timeout=60)
+    return proc
+
+
+def start_worker(env: dict, *queues: str, log_path: Path | None = None) -> subprocess.Popen:
+    return start_process([PYTHON, "worker.py", *queues], env=env, log_path=log_path)
+
+
+# ---------------------------------------------------------------- webhook bodies
+
+
+def sign(body: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def wa_id(n: int) -> str:
+    """A valid Brazilian mobile wa_id (São Paulo, ninth digit present) for sender number n."""
+    return f"55119{n:08d}"
+
+
+def _envelope(value: dict) -> dict:
+    value = {"messaging_product": "whatsapp",
+             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+             **value}
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
+
+
+def text_message(sender: int, wamid: str, body: str, timestamp: int | None = None) -> dict:
+    return _envelope({
+        "contacts": [{"profile": {"name": f"Bench {sender}"}, "wa_id": wa_id(sender)}],
+        "messages": [{"from": wa_id(sender), "id": wamid, "timestamp": str(timestamp or int(time.time())),
+                      "type": "text", "text": {"body": body}}],
+    })
+
+
+def status_update(wamid: str, status: str, recipient: int, timestamp: int) -> dict:
+    item = {"id": wamid, "status": status, "timestamp": str(timestamp), "recipient_id": wa_id(recipient),
+            "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"}}
+    return _envelope({"statuses": [item]})
+
+
+def encode(payload: dict) -> bytes:
+    # Meta sends escaped unicode; the signature covers these exact bytes.
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+@dataclass
+class Request:
+    body: bytes
+    headers: dict[str, str]
+
+
+def signed_request(payload: dict, secret: str = APP_SECRET) -> Request:
+    body = encode(payload)
+    return Request(body, {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, secret)})
+
+
+# ---------------------------------------------------------------- load generation
+
+
+@dataclass
+class Result:
+    status: int  # 0 for a connection error
+    seconds: float
+    attempts: int = 1
+    statuses_seen: list[int] = field(default_factory=list)
+
+
+def post_all(base_url: str, path: str, requests: Sequence[Request], concurrency: int,
+             retry_until_200: bool = False, retry_delay: float = 0.5, give_up_after: float = 300) -> list[Result]:
+    """POST every request with `concurrency` threads over keep-alive connections.
+
+    With retry_until_200 a request that did not get a 200 (or got no answer) is sent again after
+    `retry_delay`, as Meta retries an unanswered webhook; the result keeps every status seen."""
+    parts = urlsplit(base_url)
+    results: list[Result | None] = [None] * len(requests)
+    next_index = iter(range(len(requests)))
+    lock = threading.Lock()
+
+    def one_post(conn: http.client.HTTPConnection, req: Request) -> int:
+        conn.request("POST", path, body=req.body, headers=req.headers)
+        response = conn.getresponse()
+        response.read()
+        if response.will_close:
+            conn.close()
+        return response.status
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        while True:
+            with lock:
+                index = next(next_index, None)
+            if index is None:
+                break
+            req = requests[index]
+            seen: list[int] = []
+            first_start = time.perf_counter()
+            while True:
+                start = time.perf_counter()
+                try:
+                    status = one_post(conn, req)
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    status = 0
+                elapsed = time.perf_counter() - start
+                seen.append(status)
+                if status == 200 or not retry_until_200 or time.perf_counter() - first_start > give_up_after:
+                    break
+                time.sleep(retry_delay)
+            results[index] = Result(status, elapsed, len(seen), seen)
+        conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [r for r in results if r is not None]
+
+
+# ---------------------------------------------------------------- figures
+
+
+def percentile(values: Iterable[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+class RssSampler:
+    """Samples the RSS of process trees in a thread; peak() per label, in MiB."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.roots: dict[str, list[int]] = {}
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def watch(self, label: str, pid: int, children_only: bool = False) -> None:
+        """Track `pid` (or, for a gunicorn master, only its worker children) under `label`."""
+        self.roots.setdefault(label, []).append(-pid if children_only else pid)
+
+    def _sample(self) -> None:
+        for label, pids in list(self.roots.items()):
+            for pid in pids:
+                try:
+                    proc = psutil.Process(abs(pid))
+                    procs = proc.children() if pid < 0 else [proc]
+                    for p in procs:
+                        rss = p.memory_info().rss / 2**20
+                        self.peaks[label] = max(self.peaks.get(label, 0.0), rss)
+                except psutil.Error:
+                    continue
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = psutil.virtual_memory().total / 2**30
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} CPU ({cpu}), {mem:.0f} GiB RAM, load average {load}, Python {platform.python_version()}"
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<44} {value}", flush=True)
