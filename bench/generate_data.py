@@ -105,7 +105,7 @@ def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
             CROSS JOIN LATERAL generate_series(
                 0, CASE WHEN c.id = {LONG_THREAD_CONVERSATION_ID} THEN {LONG_THREAD_MESSAGES - 1}
                         ELSE {messages_per - 1} END) k"""),
-        ("conversation times", f"""
+        ("conversation times", """
             UPDATE conversations c
             SET last_message_at = c.started_at + (m.n - 1) * interval '3 minutes',
                 last_inbound_at = c.started_at + ((m.n - 1) / 2 * 2) * interval '3 minutes',
