@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import phonenumbers
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_login import current_user
 
@@ -13,6 +13,9 @@ from flask_login import current_user
 def select_locale() -> str:
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
+    if not has_request_context():
+        # Worker jobs and CLI commands have no browser to ask: the installation's language.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
