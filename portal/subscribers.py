@@ -2,6 +2,7 @@
 
 SUBSCRIBER_MODULES: tuple[str, ...] = (
     "portal.services.crm",
+    "portal.services.rules",
 )
 
 

@@ -14,4 +14,6 @@ class Scheduled:
     queue: str = DEFAULT
 
 
-SCHEDULE: tuple[Scheduled, ...] = ()
+SCHEDULE: tuple[Scheduled, ...] = (
+    Scheduled("portal.jobs.rules.fire_timed_rules", 60),
+)

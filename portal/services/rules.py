@@ -1,0 +1,406 @@
+"""Auto-rules: the trigger catalogue, rule changes from the supervisor forms, and the engine.
+
+A rule's `trigger_key` is a catalogue entry, with its parameter after a colon (DESIGN "Auto-rules"):
+`conversation.opened`, `message.keyword:<word>`, `outside_business_hours`,
+`status.changed:<status>`, `no_reply_after:<minutes>`, `message.failed`.
+
+The engine reacts to domain events inside the unit of work that caused them (a webhook processed
+by the worker, a status change in the portal) and sends the rule's template through the same
+outbound queue as an agent reply, marked automatic. `no_reply_after` has no event: the scheduled
+job portal.jobs.rules.fire_timed_rules looks for it every minute.
+
+- A rule fires at most once per conversation: an auto_rule_firings row (unique on rule and
+  conversation) is written before the message, inside a savepoint, so a second worker racing on
+  the same conversation loses quietly and the surrounding transaction carries on.
+- An automatic message never triggers a rule, and disabled rules never fire.
+- Templates carry at most one parameter for rules: {{1}} is the contact's first name (the first
+  word of the contact's name; the name as stored when it is only the phone number).
+- Templates are allowed outside the 24-hour window, so a rule can always send.
+Callers commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from portal.extensions import db
+from portal.models import (
+    Agent,
+    AutoRule,
+    AutoRuleFiring,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    utcnow,
+)
+from portal.services import audit, business_time, events, outbound, settings, templates
+
+log = logging.getLogger(__name__)
+
+MAX_KEYWORD_LENGTH = 60
+MAX_MINUTES = 7 * 24 * 60
+# Conversations handled per rule and run of the timer; the rest wait for the next minute.
+TIMED_BATCH = 500
+
+
+class TriggerKind(StrEnum):
+    conversation_opened = "conversation.opened"
+    message_keyword = "message.keyword"
+    outside_business_hours = "outside_business_hours"
+    status_changed = "status.changed"
+    no_reply_after = "no_reply_after"
+    message_failed = "message.failed"
+
+
+class Parameter(StrEnum):
+    keyword = "keyword"
+    status = "status"
+    minutes = "minutes"
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    kind: TriggerKind
+    label: object
+    parameter: Parameter | None = None
+
+
+CATALOGUE: dict[TriggerKind, TriggerSpec] = {
+    spec.kind: spec
+    for spec in (
+        TriggerSpec(TriggerKind.conversation_opened, _l("A conversation is opened")),
+        TriggerSpec(
+            TriggerKind.message_keyword, _l("A customer message contains a keyword"), Parameter.keyword
+        ),
+        TriggerSpec(TriggerKind.outside_business_hours, _l("A customer writes outside business hours")),
+        TriggerSpec(TriggerKind.status_changed, _l("The conversation moves to a status"), Parameter.status),
+        TriggerSpec(
+            TriggerKind.no_reply_after, _l("No reply to the customer after some minutes"), Parameter.minutes
+        ),
+        TriggerSpec(TriggerKind.message_failed, _l("A message to the customer failed")),
+    )
+}
+
+
+class RuleError(ValueError):
+    """A readable reason a rule change was refused; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: TriggerKind
+    parameter: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.kind.value if self.parameter is None else f"{self.kind.value}:{self.parameter}"
+
+    @property
+    def spec(self) -> TriggerSpec:
+        return CATALOGUE[self.kind]
+
+
+def words(text: str) -> list[str]:
+    """The text's words, case- and accent-insensitive: "Preço!" and "preco" give the same word."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.findall(r"\w+", stripped)
+
+
+def contains_keyword(text: str, keyword: str) -> bool:
+    """Whether the keyword's words appear in the text as whole words, in a row."""
+    wanted, found = words(keyword), words(text)
+    size = len(wanted)
+    return size > 0 and any(found[i : i + size] == wanted for i in range(len(found) - size + 1))
+
+
+def make_trigger(kind: str, parameter: str | None) -> Trigger:
+    """A catalogue trigger with its parameter checked and normalized; RuleError says what is wrong."""
+    try:
+        kind = TriggerKind(kind)
+    except ValueError:
+        raise RuleError(_("Choose a trigger from the list."), "trigger") from None
+    spec = CATALOGUE[kind]
+    raw = (parameter or "").strip()
+    if spec.parameter is None:
+        return Trigger(kind)
+    if spec.parameter is Parameter.keyword:
+        if not raw:
+            raise RuleError(_("Type the keyword to look for."), "keyword")
+        if re.search(r"[^\w\s]", raw) or len(raw) > MAX_KEYWORD_LENGTH:
+            raise RuleError(
+                _("Use letters, digits and spaces only, at most %(max)d characters.", max=MAX_KEYWORD_LENGTH),
+                "keyword",
+            )
+        return Trigger(kind, " ".join(raw.lower().split()))
+    if spec.parameter is Parameter.status:
+        try:
+            return Trigger(kind, ConversationStatus(raw).value)
+        except ValueError:
+            raise RuleError(_("Choose the status that triggers the rule."), "status") from None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_MINUTES:
+        raise RuleError(_("Give a whole number of minutes from 1 to %(max)d.", max=MAX_MINUTES), "minutes")
+    return Trigger(kind, str(int(raw)))
+
+
+def parse_trigger_key(trigger_key: str) -> Trigger:
+    kind, _colon, parameter = trigger_key.partition(":")
+    return make_trigger(kind, parameter or None)
+
+
+# Rule changes (supervisor forms) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    rule: AutoRule
+    trigger: Trigger | None
+    fired_count: int
+    last_fired_at: datetime | None
+
+
+def list_rules() -> list[RuleSummary]:
+    """Every rule with how often and when it last fired."""
+    rows = db.session.execute(
+        select(AutoRule, func.count(AutoRuleFiring.id), func.max(AutoRuleFiring.fired_at))
+        .outerjoin(AutoRuleFiring, AutoRuleFiring.rule_id == AutoRule.id)
+        .group_by(AutoRule.id)
+        .order_by(AutoRule.id)
+    ).all()
+    return [RuleSummary(rule, _trigger_or_none(rule), count, last) for rule, count, last in rows]
+
+
+def _trigger_or_none(rule: AutoRule) -> Trigger | None:
+    try:
+        return parse_trigger_key(rule.trigger_key)
+    except RuleError:
+        log.warning("auto-rule %s has an unknown trigger and never fires", rule.id)
+        return None
+
+
+def _check_template(template: MessageTemplate | None) -> MessageTemplate:
+    if template is None:
+        raise RuleError(_("Choose the template the rule sends."), "template_id")
+    if templates.placeholder_count(template.body) > 1:
+        raise RuleError(
+            _("Rules fill only {{1}} (the contact's first name); this template has more parameters."),
+            "template_id",
+        )
+    return template
+
+
+def _snapshot(rule: AutoRule) -> dict:
+    return {"trigger_key": rule.trigger_key, "template_id": rule.template_id, "enabled": rule.enabled}
+
+
+def create_rule(trigger: Trigger, template: MessageTemplate | None, enabled: bool, *, by: Agent) -> AutoRule:
+    template = _check_template(template)
+    rule = AutoRule(trigger_key=trigger.key, template_id=template.id, enabled=enabled)
+    db.session.add(rule)
+    db.session.flush()
+    audit.record("rule.created", actor=by, target=rule, **_snapshot(rule))
+    return rule
+
+
+def update_rule(
+    rule: AutoRule, trigger: Trigger, template: MessageTemplate | None, enabled: bool, *, by: Agent
+) -> bool:
+    """Apply the changes; returns False when nothing changed."""
+    template = _check_template(template)
+    old = _snapshot(rule)
+    new = {"trigger_key": trigger.key, "template_id": template.id, "enabled": enabled}
+    changed = sorted(k for k in new if old[k] != new[k])
+    if not changed:
+        return False
+    rule.trigger_key, rule.template_id, rule.enabled = trigger.key, template.id, enabled
+    audit.record(
+        "rule.updated",
+        actor=by,
+        target=rule,
+        old={k: old[k] for k in changed},
+        new={k: new[k] for k in changed},
+    )
+    return True
+
+
+def delete_rule(rule: AutoRule, *, by: Agent) -> None:
+    audit.record("rule.deleted", actor=by, target=rule, **_snapshot(rule))
+    db.session.execute(delete(AutoRuleFiring).where(AutoRuleFiring.rule_id == rule.id))
+    db.session.delete(rule)
+
+
+# The engine ---------------------------------------------------------------------------------
+
+
+def enabled_rules(kind: TriggerKind) -> list[tuple[AutoRule, Trigger]]:
+    """Enabled rules of this kind with their parsed triggers, oldest first."""
+    rules = db.session.scalars(
+        select(AutoRule)
+        .where(
+            AutoRule.enabled.is_(True),
+            or_(AutoRule.trigger_key == kind.value, AutoRule.trigger_key.startswith(f"{kind.value}:")),
+        )
+        .order_by(AutoRule.id)
+    )
+    parsed = ((rule, _trigger_or_none(rule)) for rule in rules)
+    return [(rule, trigger) for rule, trigger in parsed if trigger is not None and trigger.kind is kind]
+
+
+def first_name(contact: Contact) -> str:
+    name = contact.name.strip()
+    if not name or name == contact.phone:
+        return name or contact.phone
+    return name.split()[0]
+
+
+def rule_params(template: MessageTemplate, conversation: Conversation) -> list[str]:
+    return [first_name(conversation.contact)] if templates.placeholder_count(template.body) else []
+
+
+def has_fired(rule: AutoRule, conversation: Conversation) -> bool:
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    AutoRuleFiring.rule_id == rule.id, AutoRuleFiring.conversation_id == conversation.id
+                )
+            )
+        )
+    )
+
+
+def fire(rule: AutoRule, conversation: Conversation) -> AutoRuleFiring | None:
+    """Send the rule's template on the conversation unless the rule is off or already fired there."""
+    if not rule.enabled or has_fired(rule, conversation):
+        return None
+    try:
+        with db.session.begin_nested():
+            firing = AutoRuleFiring(rule_id=rule.id, conversation_id=conversation.id, fired_at=utcnow())
+            db.session.add(firing)
+            db.session.flush()
+            params = rule_params(rule.template, conversation)
+            message = outbound.queue_template(conversation, rule.template, params, by=None, automatic=True)
+            firing.message_id = message.id
+            db.session.flush()
+    except IntegrityError:
+        # Another worker fired this rule on this conversation first.
+        return None
+    except outbound.OutboundError:
+        log.warning("auto-rule %s could not send on conversation %s", rule.id, conversation.id)
+        return None
+    return firing
+
+
+def _fire_each(pairs: list[tuple[AutoRule, Trigger]], conversation: Conversation) -> None:
+    for rule, _trigger in pairs:
+        fire(rule, conversation)
+
+
+@events.subscribe("conversation.created")
+def on_conversation_created(name: str, *, conversation: Conversation) -> None:
+    _fire_each(enabled_rules(TriggerKind.conversation_opened), conversation)
+
+
+def is_outside_business_hours(at: datetime) -> bool:
+    """Whether `at` (naive UTC) falls outside the configured hours; never without hours set."""
+    return not business_time.is_open(at, settings.business_hours(), settings.time_zone())
+
+
+@events.subscribe("message.created")
+def on_message_created(name: str, *, message: Message) -> None:
+    if message.direction != Direction.inbound or message.is_automatic:
+        return
+    conversation = message.conversation
+    keyword_rules = [
+        (rule, trigger)
+        for rule, trigger in enabled_rules(TriggerKind.message_keyword)
+        if contains_keyword(message.body or "", trigger.parameter or "")
+    ]
+    _fire_each(keyword_rules, conversation)
+    after_hours = enabled_rules(TriggerKind.outside_business_hours)
+    if after_hours and is_outside_business_hours(message.sent_at):
+        _fire_each(after_hours, conversation)
+
+
+@events.subscribe("conversation.status_changed")
+def on_status_changed(name: str, *, conversation: Conversation, new: ConversationStatus, **_data) -> None:
+    matching = [
+        (rule, trigger)
+        for rule, trigger in enabled_rules(TriggerKind.status_changed)
+        if trigger.parameter == ConversationStatus(new).value
+    ]
+    _fire_each(matching, conversation)
+
+
+@events.subscribe("message.status_changed")
+def on_message_status_changed(name: str, *, message: Message, old: MessageStatus) -> None:
+    failed_now = message.status == MessageStatus.failed and old != MessageStatus.failed
+    if not failed_now or message.direction != Direction.outbound or message.is_automatic:
+        return
+    _fire_each(enabled_rules(TriggerKind.message_failed), message.conversation)
+
+
+def conversations_awaiting_reply(rule: AutoRule, *, since: datetime, limit: int) -> list[Conversation]:
+    """Open conversations whose customer last wrote before `since` and got no reply from a person
+    since then, where this rule has not fired yet. Automatic messages are not a reply: an
+    acknowledgement sent by another rule does not stop this one."""
+    inbound, reply = aliased(Message), aliased(Message)
+    last_inbound = (
+        select(func.max(inbound.sent_at))
+        .where(inbound.conversation_id == Conversation.id, inbound.direction == Direction.inbound)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    replied = exists().where(
+        reply.conversation_id == Conversation.id,
+        reply.direction == Direction.outbound,
+        reply.is_automatic.is_(False),
+        reply.sent_at >= last_inbound,
+    )
+    fired = exists().where(
+        AutoRuleFiring.rule_id == rule.id, AutoRuleFiring.conversation_id == Conversation.id
+    )
+    return list(
+        db.session.scalars(
+            select(Conversation)
+            .where(
+                Conversation.status.in_(ConversationStatus.open_states()),
+                last_inbound <= since,
+                ~replied,
+                ~fired,
+            )
+            .order_by(Conversation.id)
+            .limit(limit)
+        )
+    )
+
+
+def fire_timed_rules(now: datetime | None = None) -> int:
+    """Fire every enabled `no_reply_after:<minutes>` rule that is due; returns how many fired."""
+    now = now or utcnow()
+    fired = 0
+    for rule, trigger in enabled_rules(TriggerKind.no_reply_after):
+        since = now - timedelta(minutes=int(trigger.parameter or 0))
+        for conversation in conversations_awaiting_reply(rule, since=since, limit=TIMED_BATCH):
+            if fire(rule, conversation) is not None:
+                fired += 1
+    return fired
