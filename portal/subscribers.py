@@ -1,6 +1,7 @@
 """Modules whose @events.subscribe handlers must be registered at app start."""
 
 SUBSCRIBER_MODULES: tuple[str, ...] = (
+    "portal.services.sla",
     "portal.services.crm",
     "portal.services.rules",
 )

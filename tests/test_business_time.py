@@ -22,12 +22,16 @@ def sp(*args) -> datetime:
 
 
 def test_without_business_hours_every_second_counts():
-    assert business_seconds(sp(2026, 11, 20, 17, 50), sp(2026, 11, 23, 8, 10), None, SP) == 62 * 3600 + 20 * 60
+    assert (
+        business_seconds(sp(2026, 11, 20, 17, 50), sp(2026, 11, 23, 8, 10), None, SP) == 62 * 3600 + 20 * 60
+    )
 
 
 def test_friday_evening_to_monday_morning_counts_only_the_open_minutes():
     # Friday 2026-11-20 17:50 -> 18:00 (10 min) + Monday 2026-11-23 08:00 -> 08:10 (10 min).
-    assert business_seconds(sp(2026, 11, 20, 17, 50), sp(2026, 11, 23, 8, 10), WEEKDAYS_8_TO_18, SP) == 20 * 60
+    assert (
+        business_seconds(sp(2026, 11, 20, 17, 50), sp(2026, 11, 23, 8, 10), WEEKDAYS_8_TO_18, SP) == 20 * 60
+    )
 
 
 def test_a_weekend_alone_counts_nothing():
@@ -35,7 +39,9 @@ def test_a_weekend_alone_counts_nothing():
 
 
 def test_time_before_opening_and_after_closing_is_ignored():
-    assert business_seconds(sp(2026, 11, 24, 6, 0), sp(2026, 11, 24, 20, 0), WEEKDAYS_8_TO_18, SP) == 10 * 3600
+    assert (
+        business_seconds(sp(2026, 11, 24, 6, 0), sp(2026, 11, 24, 20, 0), WEEKDAYS_8_TO_18, SP) == 10 * 3600
+    )
 
 
 def test_two_whole_weeks_count_fifty_hours_each():
@@ -84,5 +90,7 @@ instants = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026,
 def test_business_time_adds_up_and_never_exceeds_wall_clock(a, b, c):
     a, b, c = sorted((a, b, c))
     whole = business_seconds(a, c, WEEKDAYS_8_TO_18, SP)
-    assert whole == business_seconds(a, b, WEEKDAYS_8_TO_18, SP) + business_seconds(b, c, WEEKDAYS_8_TO_18, SP)
+    assert whole == business_seconds(a, b, WEEKDAYS_8_TO_18, SP) + business_seconds(
+        b, c, WEEKDAYS_8_TO_18, SP
+    )
     assert whole <= business_seconds(a, c, None, SP)

@@ -15,5 +15,6 @@ class Scheduled:
 
 
 SCHEDULE: tuple[Scheduled, ...] = (
+    Scheduled("portal.jobs.sla.check_sla_breaches", 60),
     Scheduled("portal.jobs.rules.fire_timed_rules", 60),
 )

@@ -1,0 +1,14 @@
+"""Scheduled SLA job (queue `default`): open breach incidents for conversations past a target."""
+
+from __future__ import annotations
+
+from portal.extensions import db
+from portal.services import sla
+
+
+def check_sla_breaches() -> int:
+    """Scheduled every minute; takes no row id because it scans for what is due. Returns how many
+    incidents it opened."""
+    opened = sla.check_breaches()
+    db.session.commit()
+    return len(opened)

@@ -1,0 +1,274 @@
+"""SLA bookkeeping and breach detection (DESIGN: SLA).
+
+- `sla_metrics` has one row per conversation, added when the conversation is created.
+- First response: the first outbound message written by a person (not automatic) at or after
+  `started_at`; `response_time_sec` counts business seconds when business hours are set,
+  wall-clock seconds otherwise.
+- `resolved_at` is set when the conversation becomes closed or lost, and cleared on reopen.
+- check_breaches() opens the one `sla_breach` incident per conversation whose first response (or
+  optional resolution) target is missed, and emits `sla.breached`.
+
+Every function takes `now` explicitly where time matters, so tests pin the clock. Callers commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, exists, or_, select
+
+from portal.extensions import db
+from portal.models import (
+    Agent,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Incident,
+    IncidentKind,
+    Message,
+    Priority,
+    Severity,
+    SlaMetric,
+    SlaTarget,
+    utcnow,
+)
+from portal.services import audit, events, incidents, settings
+from portal.services.business_time import business_seconds
+from portal.services.settings import BusinessHours
+
+SEVERITY_FOR_PRIORITY = {
+    Priority.urgent: Severity.critical,
+    Priority.high: Severity.high,
+    Priority.normal: Severity.medium,
+    Priority.low: Severity.low,
+}
+
+
+def format_duration(seconds: int) -> str:
+    """A compact duration such as 2d 3h, 4h 05m, 12m or 40s."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return _("%(d)dd %(h)dh", d=days, h=hours)
+    if hours:
+        return _("%(h)dh %(m)02dm", h=hours, m=minutes)
+    if minutes:
+        return _("%(m)dm", m=minutes)
+    return _("%(s)ds", s=secs)
+
+
+def elapsed(start: datetime, end: datetime) -> int:
+    """SLA time between two instants with the installation's current business hours."""
+    return business_seconds(start, end, settings.business_hours(), settings.time_zone())
+
+
+def metric_for(conversation: Conversation) -> SlaMetric:
+    metric = db.session.scalars(select(SlaMetric).where(SlaMetric.conversation_id == conversation.id)).first()
+    if metric is None:
+        metric = SlaMetric(conversation_id=conversation.id)
+        db.session.add(metric)
+        db.session.flush()
+    return metric
+
+
+def counts_as_first_response(message: Message) -> bool:
+    return (
+        message.direction == Direction.outbound
+        and message.sender_agent_id is not None
+        and not message.is_automatic
+    )
+
+
+def record_message(message: Message) -> None:
+    """Set the first response when `message` is the first human reply after the conversation started."""
+    conversation = message.conversation
+    if not counts_as_first_response(message) or conversation.started_at is None:
+        return
+    if message.sent_at < conversation.started_at:
+        return
+    metric = metric_for(conversation)
+    if metric.first_response_at is not None and metric.first_response_at <= message.sent_at:
+        return
+    metric.first_response_at = message.sent_at
+    metric.response_time_sec = elapsed(conversation.started_at, message.sent_at)
+
+
+def record_status(conversation: Conversation, new: ConversationStatus) -> None:
+    metric = metric_for(conversation)
+    if new in ConversationStatus.closed_states():
+        metric.resolved_at = conversation.closed_at or utcnow()
+    else:
+        metric.resolved_at = None
+
+
+@events.subscribe("conversation.created")
+def _on_conversation_created(_name: str, *, conversation: Conversation) -> None:
+    metric_for(conversation)
+
+
+@events.subscribe("message.created")
+def _on_message_created(_name: str, *, message: Message) -> None:
+    record_message(message)
+
+
+@events.subscribe("conversation.status_changed")
+def _on_status_changed(_name: str, *, conversation: Conversation, new: ConversationStatus, **_data) -> None:
+    record_status(conversation, new)
+
+
+# --- targets and business hours -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    first_response_sec: int
+    resolution_sec: int | None = None
+
+
+def save_settings(
+    targets: dict[Priority, Target], hours: BusinessHours | None, tz: str, *, by: Agent
+) -> None:
+    """Store the per-priority targets, the business hours (None turns them off) and the time zone."""
+    current = settings.sla_targets()
+    old = {p.value: [t.first_response_sec, t.resolution_sec] for p, t in current.items()}
+    new = {p.value: [t.first_response_sec, t.resolution_sec] for p, t in targets.items()}
+    for priority, target in targets.items():
+        row = db.session.get(SlaTarget, priority)
+        if row is None:
+            row = SlaTarget(priority=priority)
+            db.session.add(row)
+        row.first_response_sec = target.first_response_sec
+        row.resolution_sec = target.resolution_sec
+    if old != new:
+        audit.record("sla.targets_changed", actor=by, target=("sla_targets", "all"), old=old, new=new)
+    settings.put("business_hours", hours.to_json() if hours else None, by=by)
+    settings.put("time_zone", tz, by=by)
+
+
+# --- breaches ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Breach:
+    conversation: Conversation
+    missed: str  # "first_response" or "resolution"
+    target_sec: int
+    waited_sec: int
+    answered: bool
+
+    def notes(self, business_hours_on: bool) -> str:
+        values = {
+            "priority": Priority(self.conversation.priority).value,
+            "target": format_duration(self.target_sec),
+            "waited": format_duration(self.waited_sec),
+            "over": format_duration(self.waited_sec - self.target_sec),
+        }
+        if self.missed == "resolution":
+            text = _(
+                "Resolution target missed (%(priority)s priority, target %(target)s): "
+                "open for %(waited)s, %(over)s over the target.",
+                **values,
+            )
+        elif self.answered:
+            text = _(
+                "First response target missed (%(priority)s priority, target %(target)s): "
+                "answered after %(waited)s, %(over)s over the target.",
+                **values,
+            )
+        else:
+            text = _(
+                "First response target missed (%(priority)s priority, target %(target)s): "
+                "waiting %(waited)s without a reply, %(over)s over the target.",
+                **values,
+            )
+        if business_hours_on:
+            text += " " + _("Only business hours count.")
+        return text
+
+
+def _without_breach_incident():
+    return ~exists().where(
+        Incident.conversation_id == Conversation.id, Incident.kind == IncidentKind.sla_breach
+    )
+
+
+def find_breaches(now: datetime) -> list[Breach]:
+    """Open conversations past a target that have no breach incident yet.
+
+    SQL narrows to conversations whose wall-clock age already exceeds a target (business time
+    never exceeds wall-clock time); business time is then checked for those few in Python.
+    """
+    targets = settings.sla_targets()
+    open_unbreached = and_(
+        Conversation.status.in_(ConversationStatus.open_states()),
+        Conversation.started_at.is_not(None),
+        _without_breach_incident(),
+    )
+
+    def older_than(seconds_for: dict[Priority, int]):
+        return or_(
+            *(
+                and_(Conversation.priority == p, Conversation.started_at <= now - timedelta(seconds=s))
+                for p, s in seconds_for.items()
+            )
+        )
+
+    first_response_sec = {p: t.first_response_sec for p, t in targets.items()}
+    breaches: dict[int, Breach] = {}
+    unanswered = db.session.execute(
+        select(Conversation, SlaMetric.response_time_sec)
+        .outerjoin(SlaMetric, SlaMetric.conversation_id == Conversation.id)
+        .where(open_unbreached, older_than(first_response_sec))
+        .where(
+            or_(
+                SlaMetric.first_response_at.is_(None),
+                *(
+                    and_(Conversation.priority == p, SlaMetric.response_time_sec > s)
+                    for p, s in first_response_sec.items()
+                ),
+            )
+        )
+        .order_by(Conversation.started_at)
+    )
+    for conversation, response_time_sec in unanswered:
+        target = first_response_sec[Priority(conversation.priority)]
+        answered = response_time_sec is not None
+        waited = response_time_sec if answered else elapsed(conversation.started_at, now)
+        if waited > target:
+            breaches[conversation.id] = Breach(conversation, "first_response", target, waited, answered)
+
+    resolution_sec = {p: t.resolution_sec for p, t in targets.items() if t.resolution_sec}
+    if resolution_sec:
+        unresolved = db.session.scalars(
+            select(Conversation)
+            .where(open_unbreached, older_than(resolution_sec))
+            .order_by(Conversation.started_at)
+        )
+        for conversation in unresolved:
+            target = resolution_sec[Priority(conversation.priority)]
+            waited = elapsed(conversation.started_at, now)
+            if conversation.id not in breaches and waited > target:
+                breaches[conversation.id] = Breach(conversation, "resolution", target, waited, False)
+    return list(breaches.values())
+
+
+def check_breaches(now: datetime | None = None) -> list[Incident]:
+    """Open one `sla_breach` incident per newly breached conversation and emit `sla.breached`."""
+    now = now or utcnow()
+    business_hours_on = settings.business_hours() is not None
+    opened = []
+    for breach in find_breaches(now):
+        conversation = breach.conversation
+        incident = incidents.open_sla_breach(
+            conversation,
+            SEVERITY_FOR_PRIORITY[Priority(conversation.priority)],
+            breach.notes(business_hours_on),
+        )
+        if incident is not None:
+            events.emit("sla.breached", conversation=conversation, incident=incident)
+            opened.append(incident)
+    return opened
