@@ -15,6 +15,7 @@ BLUEPRINTS = (
     "portal.auth:bp",
     "portal.main:bp",
     "portal.message_templates:bp",
+    "portal.contacts:bp",
 )
 
 

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import secrets
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from portal.models import Agent, Contact
@@ -32,6 +37,8 @@ HEADER_ALIASES = {
 }
 EXPORT_HEADERS = ("name", "phone", "email", "city", "created_at")
 MAX_ROWS = 20_000
+STASH_MAX_AGE_SECONDS = 24 * 60 * 60
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class CsvError(ValueError):
@@ -66,6 +73,47 @@ class ImportPreview:
     @property
     def invalid_rows(self) -> list[ImportRow]:
         return [r for r in self.rows if not r.valid]
+
+
+# -- the uploaded file between preview and confirm ---------------------------------------------------
+# Kept under instance/imports/, named for the agent who uploaded it, so confirm re-reads exactly
+# what was previewed (and re-validates it: contacts may have changed in between) without a table.
+
+
+def _stash_dir() -> Path:
+    return Path(current_app.instance_path) / "imports"
+
+
+def _stash_path(token: str, owner: Agent) -> Path | None:
+    return _stash_dir() / f"{owner.id}-{token}.csv" if _TOKEN.match(token or "") else None
+
+
+def stash(data: bytes, owner: Agent) -> str:
+    """Keep an uploaded file for `owner`; returns the token that names it. Old files are dropped."""
+    folder = _stash_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - STASH_MAX_AGE_SECONDS
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(24)
+    _stash_dir().joinpath(f"{owner.id}-{token}.csv").write_bytes(data)
+    return token
+
+
+def unstash(token: str, owner: Agent) -> bytes | None:
+    """The file `owner` uploaded under `token`, or None (unknown, expired, someone else's)."""
+    path = _stash_path(token, owner)
+    return path.read_bytes() if path is not None and path.is_file() else None
+
+
+def discard(token: str, owner: Agent) -> None:
+    path = _stash_path(token, owner)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+# -- parsing ---------------------------------------------------------------------------------------------
 
 
 def decode(data: bytes) -> str:

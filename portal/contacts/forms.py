@@ -1,0 +1,32 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    phone = StringField(
+        _l("Phone"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("Any format; Brazilian numbers may omit +55."),
+    )
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+
+
+class MergeForm(FlaskForm):
+    other_id = IntegerField(_l("Contact to merge"), validators=[DataRequired()])
+
+
+class ImportUploadForm(FlaskForm):
+    file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired()],
+        description=_l("Columns: nome/name, telefone/phone, e-mail, cidade/city. Comma or semicolon."),
+    )
+
+
+class ImportConfirmForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])

@@ -1,0 +1,177 @@
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import role_required
+from portal.contacts import bp
+from portal.contacts.forms import ContactForm, ImportConfirmForm, ImportUploadForm, MergeForm
+from portal.extensions import csrf, db
+from portal.models import Contact, Conversation, Role
+from portal.services import contact_admin, contact_csv, conversations
+from portal.web import is_htmx
+
+PER_PAGE = 25
+MERGE_CANDIDATES = 10
+# Spreadsheets are bigger than the 1 MiB the rest of the app accepts.
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+
+
+def _contact_or_404(contact_id: int) -> Contact:
+    return db.session.get(Contact, contact_id) or abort(404)
+
+
+def _filters() -> dict[str, str]:
+    return {"q": request.args.get("q", "").strip(), "city": request.args.get("city", "").strip()}
+
+
+@bp.context_processor
+def _helpers():
+    def conversation_url(conversation: Conversation) -> str | None:
+        """A link only where the inbox is installed and this agent may open the conversation."""
+        if "inbox.thread" not in current_app.view_functions or not conversations.can_see(current_user, conversation):
+            return None
+        return url_for("inbox.thread", conversation_id=conversation.id)
+
+    return {"conversation_url": conversation_url, "is_supervisor": current_user.has_role(Role.supervisor)}
+
+
+@bp.route("")
+@role_required(Role.agent)
+def index():
+    filters = _filters()
+    page = db.paginate(
+        contact_admin.filtered(filters["q"], filters["city"]),
+        page=request.args.get("page", 1, type=int),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    template = "contacts/_results.html" if is_htmx() else "contacts/index.html"
+    return render_template(template, page=page, filters=filters, cities=contact_admin.cities())
+
+
+@bp.route("/export.csv")
+@role_required(Role.supervisor)
+def export():
+    filters = _filters()
+    contacts = db.session.scalars(contact_admin.filtered(filters["q"], filters["city"]))
+    delimiter = ";" if str(get_locale() or "").startswith("pt") else ","
+    response = Response(contact_csv.export(contacts, delimiter=delimiter), mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=contacts.csv"
+    return response
+
+
+@bp.route("/<int:contact_id>")
+@role_required(Role.agent)
+def detail(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    history = sorted(contact.conversations, key=lambda c: (c.started_at or c.created_at, c.id), reverse=True)
+    return render_template("contacts/detail.html", contact=contact, conversations=history)
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@role_required(Role.agent)
+def edit(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        try:
+            changed = contact_admin.update(
+                contact,
+                by=current_user,
+                name=form.name.data,
+                phone=form.phone.data,
+                email=form.email.data,
+                city=form.city.data,
+            )
+        except contact_admin.ContactValidationError as error:
+            db.session.rollback()
+            for name, message in error.errors.items():
+                getattr(form, name).errors.append(message)
+        else:
+            db.session.commit()
+            flash(_("Contact saved.") if changed else _("Nothing changed."), "success")
+            return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return render_template("contacts/edit.html", form=form, contact=contact)
+
+
+@bp.route("/<int:contact_id>/merge", methods=["GET", "POST"])
+@role_required(Role.supervisor)
+def merge(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = MergeForm()
+    if form.validate_on_submit():
+        other = db.session.get(Contact, form.other_id.data)
+        if other is None:
+            form.other_id.errors.append(_("That contact no longer exists."))
+        else:
+            try:
+                result = contact_admin.merge(contact, other, by=current_user)
+            except contact_admin.ContactValidationError as error:
+                db.session.rollback()
+                form.other_id.errors.extend(error.errors.values())
+            else:
+                db.session.commit()
+                flash(
+                    _(
+                        "Merged: %(count)d conversation(s) moved to %(name)s.",
+                        count=len(result.moved_conversation_ids),
+                        name=contact.name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("contacts.detail", contact_id=contact.id))
+    query = request.args.get("q", "").strip()
+    candidates = []
+    if query:
+        stmt = contact_admin.filtered(query).where(Contact.id != contact.id).limit(MERGE_CANDIDATES)
+        candidates = list(db.session.scalars(stmt))
+    template = "contacts/_merge_candidates.html" if is_htmx() else "contacts/merge.html"
+    return render_template(template, contact=contact, form=form, query=query, candidates=candidates)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(Role.supervisor)
+@csrf.exempt
+def import_upload():
+    # CSRFProtect would read the body under the app-wide 1 MiB limit before this view can raise
+    # it; the form's own csrf_token field is still checked by validate_on_submit().
+    request.max_content_length = IMPORT_MAX_BYTES
+    form = ImportUploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read()
+        try:
+            preview = contact_csv.parse(data)
+        except contact_csv.CsvError as error:
+            form.file.errors.append(str(error))
+        else:
+            token = contact_csv.stash(data, current_user)
+            confirm = ImportConfirmForm(token=token)
+            return render_template(
+                "contacts/import_preview.html", preview=preview, confirm=confirm, filename=upload.filename or ""
+            )
+    return render_template("contacts/import.html", form=form)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@role_required(Role.supervisor)
+def import_confirm():
+    form = ImportConfirmForm()
+    data = contact_csv.unstash(form.token.data, current_user) if form.validate_on_submit() else None
+    if data is None:
+        flash(_("That upload has expired. Upload the file again."), "error")
+        return redirect(url_for("contacts.import_upload"))
+    preview = contact_csv.parse(data)
+    created = contact_csv.import_valid(preview, by=current_user, filename=request.form.get("filename", ""))
+    db.session.commit()
+    contact_csv.discard(form.token.data, current_user)
+    flash(
+        _(
+            "%(created)d contact(s) imported; %(skipped)d row(s) skipped.",
+            created=len(created),
+            skipped=len(preview.invalid_rows),
+        ),
+        "success",
+    )
+    return redirect(url_for("contacts.index"))
