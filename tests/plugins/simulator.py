@@ -1,16 +1,26 @@
-"""The `graph_simulator` fixture: the local Graph API simulator serving on 127.0.0.1 (random port)
-in a thread for the whole test session, with the app pointed at it for one test at a time."""
+"""WhatsApp test fixtures.
+
+- `graph_simulator`: the local Graph API simulator serving on 127.0.0.1 (random port) in a thread
+  for the whole test session, with the app pointed at it for one test at a time.
+- `whatsapp_payload(name)`: a webhook body from tests/fixtures/whatsapp/ (copied from
+  shared/whatsapp/payloads/), fresh for each call so tests may edit it.
+- `post_whatsapp(payload)`: POST it to /webhooks/whatsapp signed with the app's secret.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
 
 from portal.whatsapp.simulator import Failure, Media, SimulatorState, create_simulator, simulator_state
+from portal.whatsapp.webhook import SIGNATURE_HEADER, signature_header
 
 
 class GraphSimulator:
@@ -71,3 +81,36 @@ def graph_simulator(app, _graph_simulator_server) -> Iterator[GraphSimulator]:
             app.config.pop(key, None)
         else:
             app.config[key] = value
+
+
+PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "whatsapp"
+
+
+@pytest.fixture(scope="session")
+def _whatsapp_payloads() -> dict[str, Any]:
+    return {path.stem: json.loads(path.read_text()) for path in PAYLOADS.glob("*.json")}
+
+
+@pytest.fixture
+def whatsapp_payload(_whatsapp_payloads):
+    def load(name: str) -> dict[str, Any]:
+        return copy.deepcopy(_whatsapp_payloads[name])
+
+    return load
+
+
+@pytest.fixture
+def post_whatsapp(app, client):
+    """post_whatsapp(payload) posts a dict (as JSON) or raw bytes, signed unless `signature` is given."""
+
+    def post(payload: dict[str, Any] | bytes, signature: str | None = None):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        if signature is None:
+            signature = signature_header(body, app.config["WHATSAPP_APP_SECRET"])
+        return client.post(
+            "/webhooks/whatsapp",
+            data=body,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature},
+        )
+
+    return post

@@ -1,0 +1,117 @@
+"""Incoming webhooks, stored first and processed by the worker (DESIGN: durability rules 1, 3, 6).
+
+A request is answered only after its webhook_events row is committed; the job
+portal.jobs.webhooks.process_webhook_event then hands the row to the processor registered for
+its provider ("whatsapp" here; other areas call register_processor for theirs). A processor
+changes the session and raises on failure; the job commits once, or rolls back and records the
+failure in a transaction of its own.
+
+Statuses: pending (stored, not yet processed), processed (done; a note may sit in `error`, such as
+a status for an unknown message), failed (`error` says why; RQ retries a transient failure, and a
+retry that succeeds marks it processed). Pending rows older than a minute are re-enqueued by
+`sweep`, so an event whose job was lost (Redis down, worker killed) is still processed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Agent, WebhookEvent, WebhookStatus, utcnow
+from portal.queue import WEBHOOKS, backoff, enqueue_after_commit
+from portal.services import audit
+
+PROCESS_JOB = "portal.jobs.webhooks.process_webhook_event"
+PROCESS_TRIES = 3
+MAX_ERROR_LENGTH = 2000
+
+Processor = Callable[[WebhookEvent], None]
+# Each provider's module registers itself on import (portal.services.inbound for "whatsapp").
+PROCESSORS: dict[str, Processor] = {}
+
+
+class UnprocessableEvent(Exception):
+    """The event can never be processed as it is (malformed, unknown provider): it fails at once,
+    without retries; an admin may replay it after the cause is fixed."""
+
+
+def register_processor(provider: str, processor: Processor) -> None:
+    PROCESSORS[provider] = processor
+
+
+def store(provider: str, event_type: str, payload: Any) -> WebhookEvent:
+    """Add a pending event; its processing job is enqueued once the caller commits."""
+    event = WebhookEvent(
+        provider=provider, event_type=event_type[:80], payload_json=payload, status=WebhookStatus.pending
+    )
+    db.session.add(event)
+    db.session.flush()
+    enqueue(event)
+    return event
+
+
+def enqueue(event: WebhookEvent) -> None:
+    enqueue_after_commit(db.session, PROCESS_JOB, event.id, queue=WEBHOOKS, retry=backoff(PROCESS_TRIES))
+
+
+def process(event_id: int) -> WebhookEvent | None:
+    """Run the provider's processor and mark the event processed. An event already processed is
+    left alone, so a redelivered or duplicated job changes nothing."""
+    # The row lock serializes two workers handed the same event (PostgreSQL; SQLite has one writer).
+    event = db.session.get(WebhookEvent, event_id, with_for_update=True)
+    if event is None or event.status == WebhookStatus.processed:
+        return event
+    processor = PROCESSORS.get(event.provider)
+    if processor is None:
+        raise UnprocessableEvent(f"no processor for provider {event.provider!r}")
+    event.attempts += 1
+    event.error = None
+    processor(event)
+    event.status = WebhookStatus.processed
+    event.processed_at = utcnow()
+    return event
+
+
+def mark_failed(event_id: int, error: BaseException) -> None:
+    """Record why processing failed. Called after the failed unit of work was rolled back; an event
+    another run already processed keeps its status."""
+    event = db.session.get(WebhookEvent, event_id, with_for_update=True)
+    if event is None or event.status == WebhookStatus.processed:
+        return
+    event.attempts += 1
+    event.status = WebhookStatus.failed
+    event.error = describe(error)
+
+
+def describe(error: BaseException) -> str:
+    text = str(error).strip()
+    reason = text if isinstance(error, UnprocessableEvent) else f"{type(error).__name__}: {text}".rstrip(": ")
+    return reason[:MAX_ERROR_LENGTH]
+
+
+def replay(event: WebhookEvent, *, by: Agent | None, enqueue_job: bool = True) -> None:
+    """Process the event again. Processing is idempotent, so replaying a processed event adds
+    nothing that is already there."""
+    event.status = WebhookStatus.pending
+    event.error = None
+    event.processed_at = None
+    audit.record("webhook_event.replayed", actor=by, target=event, provider=event.provider)
+    if enqueue_job:
+        enqueue(event)
+
+
+def sweep(older_than_seconds: int = 60) -> int:
+    """Re-enqueue pending events received more than `older_than_seconds` ago; returns how many."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    stale = db.session.scalars(
+        select(WebhookEvent)
+        .where(WebhookEvent.status == WebhookStatus.pending, WebhookEvent.received_at <= cutoff)
+        .order_by(WebhookEvent.id)
+    ).all()
+    for event in stale:
+        enqueue(event)
+    return len(stale)
