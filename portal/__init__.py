@@ -17,6 +17,8 @@ BLUEPRINTS = (
     "portal.webhooks:bp",
     "portal.media:bp",
     "portal.message_templates:bp",
+    "portal.rules:bp",
+    "portal.board:bp",
     "portal.contacts:bp",
 )
 

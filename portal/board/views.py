@@ -1,0 +1,77 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import role_required
+from portal.board import bp
+from portal.board.forms import MoveForm
+from portal.extensions import db
+from portal.models import ConversationStatus, Role
+from portal.services import board, conversations
+from portal.web import is_htmx
+
+
+@bp.context_processor
+def _board_helpers():
+    # The card links to the conversation once the inbox is there.
+    linked = "inbox.thread" in current_app.view_functions
+    return {"statuses": list(ConversationStatus), "thread_endpoint": "inbox.thread" if linked else None}
+
+
+def _render_board(error: str | None = None, moved_id: int | None = None):
+    return render_template(
+        "board/_board.html" if is_htmx() else "board/index.html",
+        columns=board.columns(current_user),
+        error=error,
+        moved_id=moved_id,
+    )
+
+
+@bp.route("")
+@role_required(Role.supervisor)
+def index():
+    return _render_board()
+
+
+@bp.route("/<status>")
+@role_required(Role.supervisor)
+def column(status: str):
+    try:
+        status = ConversationStatus(status)
+    except ValueError:
+        abort(404)
+    page = request.args.get("page", 1, type=int)
+    return render_template(
+        "board/column.html",
+        column=board.column_page(current_user, status, page),
+        page=page,
+        page_size=board.COLUMN_PAGE_SIZE,
+    )
+
+
+@bp.route("/cards/<int:conversation_id>/status", methods=["POST"])
+@role_required(Role.supervisor)
+def move(conversation_id: int):
+    """Move a card: the card's own status form, or a drop on another column (app.js submits that form)."""
+    conversation = board.visible_conversation(current_user, conversation_id) or abort(404)
+    form = MoveForm()
+    error = None
+    if not form.validate_on_submit():
+        error = _("Choose a status to move the card to.")
+    else:
+        try:
+            if conversations.change_status(
+                conversation, ConversationStatus(form.status.data), by=current_user
+            ):
+                db.session.commit()
+        except conversations.ConversationError as refusal:
+            db.session.rollback()
+            error = str(refusal)
+    if is_htmx():
+        # Errors come back 200 so HTMX swaps them in beside the board.
+        return _render_board(error=error, moved_id=conversation_id)
+    flash(
+        error or _("Conversation #%(id)d moved to %(status)s.", id=conversation_id, status=form.status.data),
+        "error" if error else "success",
+    )
+    return redirect(url_for("board.index"))
