@@ -20,6 +20,8 @@ BLUEPRINTS = (
     "portal.rules:bp",
     "portal.board:bp",
     "portal.contacts:bp",
+    "portal.admin:bp",
+    "portal.profile:bp",
 )
 
 

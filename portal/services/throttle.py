@@ -41,8 +41,11 @@ def _limits(email: str, address: str | None) -> list[Limit]:
     ]
     if address:
         limits.append(
-            Limit(f"atende:login_failures:address:{address}",
-                  config.get("LOGIN_THROTTLE_PER_ADDRESS", DEFAULT_ADDRESS_LIMIT), window)
+            Limit(
+                f"atende:login_failures:address:{address}",
+                config.get("LOGIN_THROTTLE_PER_ADDRESS", DEFAULT_ADDRESS_LIMIT),
+                window,
+            )
         )
     return limits
 
@@ -90,5 +93,8 @@ def record_success(email: str) -> None:
 def record_refusal(email: str, wait_seconds: int) -> None:
     """Audit a sign-in refused because of too many failures."""
     audit.record(
-        "auth.login_throttled", target=find_by_email(email), email=normalize_email(email), wait_seconds=wait_seconds
+        "auth.login_throttled",
+        target=find_by_email(email),
+        email=normalize_email(email),
+        wait_seconds=wait_seconds,
     )

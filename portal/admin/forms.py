@@ -1,0 +1,83 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from portal.models import Role, WebhookStatus
+from portal.services.agent_admin import MIN_PASSWORD_LENGTH
+
+ROLE_CHOICES = [
+    (Role.agent.value, _l("Agent")),
+    (Role.supervisor.value, _l("Supervisor")),
+    (Role.admin.value, _l("Admin")),
+]
+
+
+class AgentForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, coerce=Role)
+
+
+class TemporaryPasswordMixin:
+    temporary_password = PasswordField(
+        _l("Temporary password"),
+        validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=_l("Leave empty to get a set-password link to send them instead."),
+    )
+
+
+class NewAgentForm(TemporaryPasswordMixin, AgentForm):
+    pass
+
+
+class ResetPasswordForm(TemporaryPasswordMixin, FlaskForm):
+    pass
+
+
+class FilterForm(FlaskForm):
+    """Filters travel in the query string, so a filtered list is a link one can share."""
+
+    class Meta:
+        csrf = False
+
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+    page = IntegerField(validators=[Optional()], default=1)
+
+
+class WebhookEventFilterForm(FilterForm):
+    provider = SelectField(_l("Provider"), validators=[Optional()], choices=[], validate_choice=False)
+    event_type = SelectField(_l("Event type"), validators=[Optional()], choices=[], validate_choice=False)
+    status = SelectField(
+        _l("Status"),
+        validators=[Optional()],
+        choices=[("", _l("Any"))] + [(s.value, s.value) for s in WebhookStatus],
+    )
+
+
+class AuditFilterForm(FilterForm):
+    actor = SelectField(_l("Who"), validators=[Optional()], choices=[], validate_choice=False)
+    action = SelectField(_l("Action"), validators=[Optional()], choices=[], validate_choice=False)
+    target_type = SelectField(_l("Target"), validators=[Optional()], choices=[], validate_choice=False)
+    target_id = StringField(_l("Target id"), validators=[Optional(), Length(max=64)])
+
+
+class RuntimeSettingsForm(FlaskForm):
+    send_read_receipts = BooleanField(_l("Send read receipts when an agent opens a conversation"))
+
+
+class TestMessageForm(FlaskForm):
+    phone = StringField(_l("Phone number"), validators=[DataRequired(), Length(max=40)])
+    text = TextAreaField(
+        _l("Text"), validators=[DataRequired(), Length(max=4096)], default="Atende test message"
+    )

@@ -1,0 +1,327 @@
+import json
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.access import role_required
+from portal.admin import bp, queries
+from portal.admin.forms import (
+    AgentForm,
+    AuditFilterForm,
+    NewAgentForm,
+    ResetPasswordForm,
+    RuntimeSettingsForm,
+    TestMessageForm,
+    WebhookEventFilterForm,
+)
+from portal.extensions import db
+from portal.models import Agent, Role, WebhookEvent, WebhookStatus
+from portal.pii import mask_text
+from portal.services import admin_settings, agent_admin, audit, dead_letters, settings
+from portal.services import webhook_events as webhook_event_service
+from portal.services.agents import AgentError
+from portal.web import is_htmx
+
+
+def _agent_or_404(agent_id: int) -> Agent:
+    return db.session.get(Agent, agent_id) or abort(404)
+
+
+def _event_or_404(event_id: int) -> WebhookEvent:
+    return db.session.get(WebhookEvent, event_id) or abort(404)
+
+
+# Where a failed outbound job's message is shown (the inbox thread), when the inbox is installed.
+CONVERSATION_ENDPOINT = "inbox.thread"
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int), 1)
+
+
+@bp.route("")
+@role_required(Role.admin)
+def index():
+    failed_jobs = sum(q.failed for q in dead_letters.queue_counts())
+    failed_events = db.session.query(WebhookEvent).filter_by(status=WebhookStatus.failed).count()
+    return render_template("admin/index.html", failed_jobs=failed_jobs, failed_events=failed_events)
+
+
+# --- agents -------------------------------------------------------------------------------------
+
+
+@bp.route("/agents")
+@role_required(Role.admin)
+def agents():
+    return render_template("admin/agents.html", agents=queries.agents())
+
+
+def _show_link(agent: Agent, token: str, heading: str):
+    link = url_for("profile.set_password", token=token, _external=True)
+    return render_template("admin/set_password_link.html", agent=agent, link=link, heading=heading)
+
+
+@bp.route("/agents/new", methods=["GET", "POST"])
+@role_required(Role.admin)
+def agent_new():
+    form = NewAgentForm()
+    if form.validate_on_submit():
+        try:
+            agent, token = agent_admin.create(
+                name=form.name.data,
+                email=form.email.data,
+                role=form.role.data,
+                temporary_password=form.temporary_password.data or None,
+                by=current_user,
+            )
+        except AgentError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            if token:
+                return _show_link(agent, token, _("Agent created"))
+            flash(_("%(name)s can now sign in with the temporary password.", name=agent.name), "success")
+            return redirect(url_for("admin.agents"))
+    return render_template("admin/agent_form.html", form=form, agent=None)
+
+
+@bp.route("/agents/<int:agent_id>", methods=["GET", "POST"])
+@role_required(Role.admin)
+def agent_edit(agent_id: int):
+    agent = _agent_or_404(agent_id)
+    form = AgentForm(obj=agent)
+    if form.validate_on_submit():
+        try:
+            agent_admin.update(
+                agent, name=form.name.data, email=form.email.data, role=form.role.data, by=current_user
+            )
+        except AgentError as exc:
+            db.session.rollback()
+            field = form.role if isinstance(exc, agent_admin.LastAdminError) else form.email
+            field.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("%(name)s was saved.", name=agent.name), "success")
+            return redirect(url_for("admin.agents"))
+    return render_template("admin/agent_form.html", form=form, agent=agent, reset_form=ResetPasswordForm())
+
+
+@bp.route("/agents/<int:agent_id>/deactivate", methods=["POST"])
+@role_required(Role.admin)
+def agent_deactivate(agent_id: int):
+    agent = _agent_or_404(agent_id)
+    try:
+        agent_admin.deactivate(agent, by=current_user)
+    except AgentError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("%(name)s was deactivated and is signed out.", name=agent.name), "success")
+    return redirect(url_for("admin.agents"))
+
+
+@bp.route("/agents/<int:agent_id>/reactivate", methods=["POST"])
+@role_required(Role.admin)
+def agent_reactivate(agent_id: int):
+    agent = _agent_or_404(agent_id)
+    agent_admin.reactivate(agent, by=current_user)
+    db.session.commit()
+    flash(_("%(name)s was reactivated.", name=agent.name), "success")
+    return redirect(url_for("admin.agents"))
+
+
+@bp.route("/agents/<int:agent_id>/reset-password", methods=["POST"])
+@role_required(Role.admin)
+def agent_reset_password(agent_id: int):
+    agent = _agent_or_404(agent_id)
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "admin/agent_form.html", form=AgentForm(obj=agent), agent=agent, reset_form=form
+        )
+    token = agent_admin.reset_password(
+        agent, temporary_password=form.temporary_password.data or None, by=current_user
+    )
+    db.session.commit()
+    if token:
+        return _show_link(agent, token, _("Password reset"))
+    flash(
+        _("%(name)s was signed out and can sign in with the temporary password.", name=agent.name), "success"
+    )
+    return redirect(url_for("admin.agents"))
+
+
+# --- dead letters -------------------------------------------------------------------------------
+
+
+@bp.route("/dead-letters")
+@role_required(Role.admin)
+def dead_letters_index():
+    return render_template(
+        "admin/dead_letters.html",
+        counts=dead_letters.queue_counts(),
+        workers=dead_letters.workers(),
+        jobs=dead_letters.failed_jobs(),
+        conversation_endpoint=CONVERSATION_ENDPOINT
+        if CONVERSATION_ENDPOINT in current_app.view_functions
+        else None,
+    )
+
+
+@bp.route("/dead-letters/requeue", methods=["POST"])
+@role_required(Role.admin)
+def dead_letters_requeue():
+    if request.form.get("all"):
+        done = dead_letters.requeue_all(by=current_user)
+    else:
+        done = dead_letters.requeue(request.form.getlist("job_id"), by=current_user)
+    db.session.commit()
+    flash(_("%(num)d job(s) put back on their queues.", num=done), "success")
+    return redirect(url_for("admin.dead_letters_index"))
+
+
+@bp.route("/dead-letters/discard", methods=["POST"])
+@role_required(Role.admin)
+def dead_letters_discard():
+    done = dead_letters.discard(request.form.getlist("job_id"), by=current_user)
+    db.session.commit()
+    flash(_("%(num)d job(s) discarded.", num=done), "success")
+    return redirect(url_for("admin.dead_letters_index"))
+
+
+# --- webhook events -----------------------------------------------------------------------------
+
+
+@bp.route("/webhook-events")
+@role_required(Role.admin)
+def webhook_events():
+    form = WebhookEventFilterForm(formdata=request.args)
+    providers, event_types = queries.webhook_event_choices()
+    form.provider.choices = [("", _("Any"))] + [(p, p) for p in providers]
+    form.event_type.choices = [("", _("Any"))] + [(t, t) for t in event_types]
+    form.validate()
+    events = queries.webhook_events(
+        provider=form.provider.data or None,
+        event_type=form.event_type.data or None,
+        status=WebhookStatus(form.status.data) if form.status.data else None,
+        dates=queries.DateRange(form.date_from.data, form.date_to.data),
+        page=_page(),
+    )
+    template = "admin/_webhook_events_table.html" if is_htmx() else "admin/webhook_events.html"
+    return render_template(template, form=form, events=events)
+
+
+def _pretty_payload(event: WebhookEvent, revealed: bool) -> str:
+    text = json.dumps(event.payload_json, indent=2, ensure_ascii=False, sort_keys=True)
+    return text if revealed else mask_text(text)
+
+
+@bp.route("/webhook-events/<int:event_id>")
+@role_required(Role.admin)
+def webhook_event(event_id: int):
+    event = _event_or_404(event_id)
+    return render_template(
+        "admin/webhook_event.html",
+        event=event,
+        payload=_pretty_payload(event, revealed=False),
+        revealed=False,
+    )
+
+
+@bp.route("/webhook-events/<int:event_id>/reveal", methods=["POST"])
+@role_required(Role.admin)
+def webhook_event_reveal(event_id: int):
+    event = _event_or_404(event_id)
+    audit.record("webhook_event.revealed", actor=current_user, target=event)
+    db.session.commit()
+    payload = _pretty_payload(event, revealed=True)
+    if is_htmx():
+        return render_template("admin/_webhook_payload.html", event=event, payload=payload, revealed=True)
+    return render_template("admin/webhook_event.html", event=event, payload=payload, revealed=True)
+
+
+@bp.route("/webhook-events/replay", methods=["POST"])
+@role_required(Role.admin)
+def webhook_events_replay():
+    ids = [int(i) for i in request.form.getlist("event_id") if i.isdigit()]
+    events = db.session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(ids))).all()
+    for event in events:
+        webhook_event_service.replay(event, by=current_user)
+    db.session.commit()
+    flash(_("%(num)d event(s) queued for processing again.", num=len(events)), "success")
+    if len(events) == 1 and request.referrer and f"/webhook-events/{events[0].id}" in request.referrer:
+        return redirect(url_for("admin.webhook_event", event_id=events[0].id))
+    return redirect(url_for("admin.webhook_events"))
+
+
+# --- audit log ----------------------------------------------------------------------------------
+
+
+@bp.route("/audit")
+@role_required(Role.admin)
+def audit_log():
+    form = AuditFilterForm(formdata=request.args)
+    actors, actions, targets = queries.audit_choices()
+    form.actor.choices = [("", _("Anyone"))] + [(str(a.id), a.name) for a in actors]
+    form.action.choices = [("", _("Any"))] + [(a, a) for a in actions]
+    form.target_type.choices = [("", _("Any"))] + [(t, t) for t in targets]
+    form.validate()
+    entries = queries.audit_entries(
+        actor_id=int(form.actor.data) if (form.actor.data or "").isdigit() else None,
+        action=form.action.data or None,
+        target_type=form.target_type.data or None,
+        target_id=(form.target_id.data or "").strip() or None,
+        dates=queries.DateRange(form.date_from.data, form.date_to.data),
+        page=_page(),
+    )
+    template = "admin/_audit_table.html" if is_htmx() else "admin/audit.html"
+    return render_template(template, form=form, entries=entries)
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def _render_settings(runtime_form=None, test_form=None, test_outcome=None):
+    return render_template(
+        "admin/settings.html",
+        config_entries=admin_settings.effective_configuration(),
+        webhook_url=admin_settings.webhook_url(),
+        verify_token_set=bool(current_app.config.get("WHATSAPP_VERIFY_TOKEN")),
+        app_secret_set=bool(current_app.config.get("WHATSAPP_APP_SECRET")),
+        runtime_form=runtime_form or RuntimeSettingsForm(send_read_receipts=settings.send_read_receipts()),
+        test_form=test_form or TestMessageForm(),
+        test_outcome=test_outcome,
+    )
+
+
+@bp.route("/settings")
+@role_required(Role.admin)
+def settings_page():
+    return _render_settings()
+
+
+@bp.route("/settings/runtime", methods=["POST"])
+@role_required(Role.admin)
+def settings_runtime():
+    form = RuntimeSettingsForm()
+    if form.validate_on_submit():
+        admin_settings.set_read_receipts(form.send_read_receipts.data, by=current_user)
+        db.session.commit()
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("admin.settings_page"))
+    return _render_settings(runtime_form=form)
+
+
+@bp.route("/settings/test-message", methods=["POST"])
+@role_required(Role.admin)
+def settings_test_message():
+    form = TestMessageForm()
+    outcome = None
+    if form.validate_on_submit():
+        outcome = admin_settings.send_test_message(form.phone.data, form.text.data, by=current_user)
+        db.session.commit()
+    if is_htmx():
+        return render_template("admin/_test_message.html", test_form=form, test_outcome=outcome)
+    return _render_settings(test_form=form, test_outcome=outcome)

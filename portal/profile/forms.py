@@ -1,0 +1,35 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from portal.services.agent_admin import MIN_PASSWORD_LENGTH
+
+LANGUAGE_NAMES = {"pt_BR": "Português (Brasil)", "en": "English"}
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    locale = SelectField(_l("Language"))
+
+    def __init__(self, *args, languages: tuple[str, ...], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locale.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in languages]
+
+
+class NewPasswordMixin:
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
+    )
+    confirm_password = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+
+
+class SetPasswordForm(NewPasswordMixin, FlaskForm):
+    pass
