@@ -22,6 +22,7 @@ BLUEPRINTS = (
     "portal.contacts:bp",
     "portal.admin:bp",
     "portal.profile:bp",
+    "portal.crm:bp",
 )
 
 

@@ -28,6 +28,7 @@ NAV_ITEMS = (
     NavItem("rules.index", _l("Auto-rules"), Role.supervisor),
     NavItem("templates.index", _l("Templates"), Role.supervisor),
     NavItem("admin.index", _l("Admin"), Role.admin),
+    NavItem("crm.deliveries", _l("CRM"), Role.admin),
 )
 
 

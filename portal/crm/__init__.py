@@ -1,0 +1,9 @@
+"""The CRM integration's pages: the signed inbound webhook (public: its signature is the gate)
+and the outbound deliveries page. Deliveries are admin-only, like the other dead-letter and
+webhook-event screens (DESIGN "Roles"): the payloads carry customer data and message bodies."""
+
+from flask import Blueprint
+
+bp = Blueprint("crm", __name__)
+
+from portal.crm import views  # noqa: E402,F401

@@ -1,0 +1,96 @@
+"""Inbound CRM webhook: events the CRM sends us, stored as webhook_events (provider "crm") and
+processed by the webhooks worker like WhatsApp's.
+
+Wire format (signed like our outbound events: X-Atende-Timestamp and X-Atende-Signature =
+"sha256=" + hex HMAC-SHA256(CRM_WEBHOOK_SECRET, "<timestamp>.<raw body>"), five-minute window):
+  {"type": "contact.upsert",
+   "data": {"phone": "+55 11 98765-4321", "name": "...", "email": "...", "city": "...",
+            "tags": ["vip", "lead"]}}
+`contact.created` and `contact.updated` are read the same way. Unknown fields are ignored; only
+the fields present change (a missing e-mail keeps ours). Other event types are stored and
+marked processed with a note.
+
+Processing:
+- the contact is found by phone (ninth-digit twins included) or created (the phone stands in
+  for a missing name, as for WhatsApp);
+- a missing or invalid phone fails the event at once, with the reason in its `error`;
+  an invalid e-mail is skipped and noted, the rest still applies;
+- tags live on conversations in this schema, so they are added to the contact's open
+  conversation (never removing an agent's tags); with no open conversation they are not
+  applied and the event's `error` holds the note.
+Changes emit contact.updated like any edit, so the CRM hears back only when something changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.models import Contact, WebhookEvent
+from portal.services import contact_admin, contacts, conversations, webhook_events
+from portal.services.contact_admin import ContactValidationError
+
+PROVIDER = "crm"
+UPSERT_TYPES = frozenset({"contact.upsert", "contact.created", "contact.updated"})
+DEFAULT_TYPE = "contact.upsert"
+
+
+def receive(payload: dict[str, Any]) -> WebhookEvent:
+    """Store a verified CRM event; it is processed after the caller commits."""
+    event_type = payload.get("type")
+    return webhook_events.store(PROVIDER, event_type if isinstance(event_type, str) else DEFAULT_TYPE, payload)
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else None
+
+
+def process(event: WebhookEvent) -> None:
+    payload = event.payload_json if isinstance(event.payload_json, dict) else {}
+    if event.event_type not in UPSERT_TYPES:
+        event.error = f"event type {event.event_type!r} is not handled; stored only"
+        return
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise webhook_events.UnprocessableEvent("`data` must be an object with at least a phone")
+    try:
+        phone = contact_admin.clean_phone(_text(data, "phone") or "")
+    except ContactValidationError:
+        raise webhook_events.UnprocessableEvent("invalid phone: data.phone is not a valid phone number") from None
+    notes: list[str] = []
+    fields = {key: _text(data, key) for key in ("name", "email", "city") if _text(data, key) is not None}
+    if "email" in fields:
+        try:
+            contact_admin.clean_email(fields["email"])
+        except ContactValidationError:
+            notes.append("invalid e-mail ignored")
+            del fields["email"]
+    contact = _upsert(phone, fields)
+    tags = [t for t in data.get("tags") or [] if isinstance(t, str) and t.strip()]
+    if tags:
+        notes.extend(_add_tags(contact, tags))
+    event.error = "; ".join(notes) or None
+
+
+def _upsert(phone: str, fields: dict[str, str]) -> Contact:
+    contact = contacts.find_by_phone(phone)
+    if contact is None:
+        return contact_admin.create(
+            name=fields.get("name") or phone, phone=phone, email=fields.get("email"), city=fields.get("city"), by=None
+        )
+    if fields.get("name") == "":
+        del fields["name"]  # an empty name never blanks ours
+    contact_admin.update(contact, by=None, **fields)
+    return contact
+
+
+def _add_tags(contact: Contact, tags: list[str]) -> list[str]:
+    open_conversations = [c for c in contact.conversations if c.is_open]
+    if not open_conversations:
+        return [f"no open conversation; tags not applied: {', '.join(sorted(set(tags)))}"]
+    for conversation in open_conversations:
+        conversations.set_tags(conversation, [t.name for t in conversation.tags] + tags, by=None)
+    return []
+
+
+webhook_events.register_processor(PROVIDER, process)
