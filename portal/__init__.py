@@ -14,6 +14,8 @@ from portal.extensions import babel, csrf, db, login_manager, migrate
 BLUEPRINTS = (
     "portal.auth:bp",
     "portal.main:bp",
+    "portal.sla:bp",
+    "portal.incidents:bp",
     "portal.webhooks:bp",
     "portal.media:bp",
     "portal.message_templates:bp",

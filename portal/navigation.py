@@ -25,6 +25,7 @@ NAV_ITEMS = (
     NavItem("board.index", _l("Pipeline"), Role.supervisor),
     NavItem("incidents.index", _l("Incidents"), Role.supervisor),
     NavItem("reports.index", _l("Reports"), Role.supervisor),
+    NavItem("sla.index", _l("SLA"), Role.supervisor),
     NavItem("rules.index", _l("Auto-rules"), Role.supervisor),
     NavItem("templates.index", _l("Templates"), Role.supervisor),
     NavItem("admin.index", _l("Admin"), Role.admin),

@@ -1,0 +1,61 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from portal.extensions import db
+from portal.models import Conversation, IncidentKind, Severity
+from portal.services.incidents import IncidentFilter
+
+SEVERITY_CHOICES = [
+    (s.value, s.value) for s in (Severity.critical, Severity.high, Severity.medium, Severity.low)
+]
+KIND_LABELS = {IncidentKind.sla_breach: _l("SLA breach"), IncidentKind.manual: _l("Manual")}
+
+
+class IncidentFilterForm(FlaskForm):
+    """Filters read from the query string, so a filtered list is a URL to share."""
+
+    class Meta:
+        csrf = False
+
+    severity = SelectField(
+        _l("Severity"), choices=[("", _l("Any"))] + SEVERITY_CHOICES, validators=[Optional()]
+    )
+    kind = SelectField(
+        _l("Kind"),
+        choices=[("", _l("Any"))] + [(k.value, label) for k, label in KIND_LABELS.items()],
+        validators=[Optional()],
+    )
+    conversation_id = IntegerField(_l("Conversation"), validators=[Optional(), NumberRange(min=1)])
+    created_from = DateField(_l("From"), validators=[Optional()])
+    created_to = DateField(_l("To"), validators=[Optional()])
+
+    def validate_created_to(self, field):
+        if field.data and self.created_from.data and field.data < self.created_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+    def to_filter(self) -> IncidentFilter:
+        return IncidentFilter(
+            severity=Severity(self.severity.data) if self.severity.data else None,
+            kind=IncidentKind(self.kind.data) if self.kind.data else None,
+            conversation_id=self.conversation_id.data,
+            created_from=self.created_from.data,
+            created_to=self.created_to.data,
+        )
+
+
+class IncidentForm(FlaskForm):
+    conversation_id = IntegerField(
+        _l("Conversation number"), validators=[InputRequired(), NumberRange(min=1)]
+    )
+    severity = SelectField(_l("Severity"), choices=SEVERITY_CHOICES, default=Severity.medium.value)
+    notes = TextAreaField(_l("Notes"), validators=[DataRequired(), Length(max=5000)])
+
+    def validate_conversation_id(self, field):
+        if field.data is not None and db.session.get(Conversation, field.data) is None:
+            raise ValidationError(_l("There is no conversation with this number."))
+
+
+class NotesForm(FlaskForm):
+    notes = TextAreaField(_l("Notes"), validators=[DataRequired(), Length(max=5000)])

@@ -1,0 +1,69 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import role_required
+from portal.extensions import db
+from portal.incidents import bp
+from portal.incidents.forms import KIND_LABELS, IncidentFilterForm, IncidentForm, NotesForm
+from portal.models import Conversation, Incident, Role, Severity
+from portal.services import incidents
+from portal.web import is_htmx
+
+# The inbox area owns the conversation page; without that blueprint, link to its planned URL.
+CONVERSATION_ENDPOINT = "inbox.thread"
+
+
+def conversation_url(conversation_id: int) -> str:
+    if CONVERSATION_ENDPOINT in current_app.view_functions:
+        return url_for(CONVERSATION_ENDPOINT, conversation_id=conversation_id)
+    return f"/conversations/{conversation_id}"
+
+
+@bp.context_processor
+def _incident_helpers():
+    return {"conversation_url": conversation_url, "kind_labels": KIND_LABELS}
+
+
+@bp.route("")
+@role_required(Role.supervisor)
+def index():
+    form = IncidentFilterForm(request.args)
+    rows, next_before = [], None
+    if form.validate():
+        rows, next_before = incidents.page(form.to_filter(), before_id=request.args.get("before", type=int))
+    filters = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template(
+        "incidents/_list.html" if is_htmx() else "incidents/index.html",
+        form=form,
+        incidents=rows,
+        older_url=url_for("incidents.index", before=next_before, **filters) if next_before else None,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.supervisor)
+def create():
+    form = IncidentForm(conversation_id=request.args.get("conversation_id", type=int))
+    if form.validate_on_submit():
+        conversation = db.session.get(Conversation, form.conversation_id.data)
+        incident = incidents.create_manual(
+            conversation, Severity(form.severity.data), form.notes.data, by=current_user
+        )
+        db.session.commit()
+        flash(_("Incident #%(id)d opened.", id=incident.id), "success")
+        return redirect(url_for("incidents.detail", incident_id=incident.id))
+    return render_template("incidents/new.html", form=form)
+
+
+@bp.route("/<int:incident_id>", methods=["GET", "POST"])
+@role_required(Role.supervisor)
+def detail(incident_id: int):
+    incident = db.session.get(Incident, incident_id) or abort(404)
+    form = NotesForm(obj=incident)
+    if form.validate_on_submit():
+        if incidents.update_notes(incident, form.notes.data, by=current_user):
+            db.session.commit()
+            flash(_("Notes saved."), "success")
+        return redirect(url_for("incidents.detail", incident_id=incident.id))
+    return render_template("incidents/detail.html", incident=incident, form=form)

@@ -1,0 +1,104 @@
+from datetime import time
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, TimeField
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+
+from portal.models import Priority, SlaTarget
+from portal.services.settings import BusinessHours
+from portal.services.sla import Target
+
+MAX_TARGET_MINUTES = 60 * 24 * 90
+PRIORITIES = (Priority.urgent, Priority.high, Priority.normal, Priority.low)
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
+
+
+class TargetForm(Form):
+    first_response_min = IntegerField(
+        _l("First response (minutes)"),
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_TARGET_MINUTES)],
+    )
+    resolution_min = IntegerField(
+        _l("Resolution (minutes, optional)"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_TARGET_MINUTES)],
+    )
+
+    def validate_resolution_min(self, field):
+        first = self.first_response_min.data
+        if field.data is not None and first is not None and field.data < first:
+            raise ValidationError(
+                _l("The resolution target cannot be shorter than the first response target.")
+            )
+
+
+class DayForm(Form):
+    opens = TimeField(_l("Opens"), validators=[Optional()])
+    closes = TimeField(_l("Closes"), validators=[Optional()])
+
+    # Optional() skips a field's own checks when it is empty, so each time checks its partner.
+    def validate_opens(self, field):
+        if self.closes.data is None:
+            raise ValidationError(_l("Give both times, or leave both empty for a closed day."))
+
+    def validate_closes(self, field):
+        if self.opens.data is None:
+            raise ValidationError(_l("Give both times, or leave both empty for a closed day."))
+        if field.data <= self.opens.data:
+            raise ValidationError(_l("Closing time must be after opening time."))
+
+    @property
+    def hours(self) -> tuple[time, time] | None:
+        return (self.opens.data, self.closes.data) if self.opens.data and self.closes.data else None
+
+
+class SlaSettingsForm(FlaskForm):
+    targets = FieldList(FormField(TargetForm), min_entries=len(PRIORITIES), max_entries=len(PRIORITIES))
+    business_hours_on = BooleanField(_l("Count only business hours"))
+    days = FieldList(FormField(DayForm), min_entries=7, max_entries=7)
+    time_zone = SelectField(_l("Time zone"), choices=sorted(available_timezones()))
+
+    def validate_business_hours_on(self, field):
+        if field.data and not any(day.form.hours for day in self.days):
+            raise ValidationError(_l("Open at least one weekday, or turn business hours off."))
+
+    @classmethod
+    def initial(cls, targets: dict[Priority, SlaTarget], hours: BusinessHours | None, tz: str) -> dict:
+        opening = hours.days if hours else {}
+        return {
+            "targets": [
+                {
+                    "first_response_min": targets[p].first_response_sec // 60,
+                    "resolution_min": targets[p].resolution_sec // 60 if targets[p].resolution_sec else None,
+                }
+                for p in PRIORITIES
+            ],
+            "business_hours_on": hours is not None,
+            "days": [
+                {"opens": opening[d][0], "closes": opening[d][1]} if d in opening else {} for d in range(7)
+            ],
+            "time_zone": tz,
+        }
+
+    def chosen_targets(self) -> dict[Priority, Target]:
+        return {
+            priority: Target(
+                entry.form.first_response_min.data * 60,
+                entry.form.resolution_min.data * 60 if entry.form.resolution_min.data else None,
+            )
+            for priority, entry in zip(PRIORITIES, self.targets, strict=True)
+        }
+
+    def chosen_hours(self) -> BusinessHours | None:
+        if not self.business_hours_on.data:
+            return None
+        return BusinessHours({d: day.form.hours for d, day in enumerate(self.days) if day.form.hours})

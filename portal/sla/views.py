@@ -1,0 +1,36 @@
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import role_required
+from portal.extensions import db
+from portal.models import Role, utcnow
+from portal.services import settings, sla
+from portal.services.business_time import is_open
+from portal.sla import bp
+from portal.sla.forms import PRIORITIES, WEEKDAYS, SlaSettingsForm
+
+
+@bp.app_template_filter("duration")
+def _duration_filter(seconds: int | None) -> str:
+    return "—" if seconds is None else sla.format_duration(seconds)
+
+
+@bp.route("", methods=["GET", "POST"])
+@role_required(Role.supervisor)
+def index():
+    hours, tz = settings.business_hours(), settings.time_zone()
+    form = SlaSettingsForm(data=SlaSettingsForm.initial(settings.sla_targets(), hours, tz))
+    if form.validate_on_submit():
+        sla.save_settings(form.chosen_targets(), form.chosen_hours(), form.time_zone.data, by=current_user)
+        db.session.commit()
+        flash(_("SLA settings saved."), "success")
+        return redirect(url_for("sla.index"))
+    return render_template(
+        "sla/index.html",
+        form=form,
+        priorities=PRIORITIES,
+        weekdays=WEEKDAYS,
+        hours=hours,
+        open_now=is_open(utcnow(), hours, tz),
+    )
