@@ -13,6 +13,8 @@ from tests import factories
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PTBR_EXPORT = FIXTURES / "contatos_excel_ptbr.csv"
+# Above the app-wide 1 MiB request limit; the empty rows are skipped, so the preview stays small.
+TWO_MIB_CSV = b"name,phone\nAna,11987654321\n" + b",,,,,,,,,\n" * (2 * 1024 * 1024 // 10)
 
 
 def upload(client, data: bytes, filename: str = "contatos.csv"):
@@ -133,12 +135,18 @@ def test_a_file_without_a_phone_column_is_refused_beside_the_field(client, login
     assert "phone column" in response.get_data(as_text=True)
 
 
+def test_a_malformed_csv_is_refused_beside_the_field(client, login_as, db):
+    login_as(Role.supervisor)
+    response = upload(client, b"name,phone,city\nAna,11987654321," + b"x" * 200_000 + b"\n")
+    assert response.status_code == 200
+    assert 'id="file-errors"' in response.get_data(as_text=True)
+
+
 def test_uploads_up_to_5_mib_are_accepted_and_larger_refused(client, login_as, db):
     login_as(Role.supervisor)
-    header = b"name,phone\n"
-    filler = b"# padding\n" * ((2 * 1024 * 1024) // 10)  # 2 MiB: above the app-wide 1 MiB limit
-    assert upload(client, header + filler).status_code == 200
-    assert upload(client, header + b"x" * (6 * 1024 * 1024)).status_code == 413
+    accepted = upload(client, TWO_MIB_CSV)
+    assert accepted.status_code == 200 and "import-summary" in accepted.get_data(as_text=True)
+    assert upload(client, TWO_MIB_CSV * 3).status_code == 413
 
 
 def test_agents_cannot_import_or_export(client, login_as, db):
@@ -163,3 +171,22 @@ def test_export_of_a_filtered_list_has_a_bom_and_imports_back(client, login_as, 
     assert sorted(r["name"] for r in rows) == ["'=HYPERLINK(1)", "Ana Recife"]
     preview = contact_csv.parse(data)
     assert {r.normalized_phone for r in preview.rows} == {"+5581999990001", "+5581999990002"}
+
+
+def test_a_large_upload_still_needs_its_csrf_token(client, login_as, db, app):
+    login_as(Role.supervisor)
+    data = TWO_MIB_CSV
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        page = client.get("/contacts/import").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        with_token = client.post(
+            "/contacts/import",
+            data={"file": (io.BytesIO(data), "big.csv"), "csrf_token": token},
+            content_type="multipart/form-data",
+        )
+        without_token = upload(client, data)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert with_token.status_code == 200 and "import-summary" in with_token.get_data(as_text=True)
+    assert without_token.status_code == 200 and "import-summary" not in without_token.get_data(as_text=True)

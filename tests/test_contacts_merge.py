@@ -69,6 +69,7 @@ def test_two_open_conversations_become_one_with_every_message(client, login_as, 
     assert kept.priority == Priority.urgent
     emptied = db.session.get(Conversation, newer.id)
     assert emptied.status == ConversationStatus.closed and emptied.contact_id == survivor.id
+    assert emptied.closed_at is not None and emptied.sla.resolved_at is not None
     assert db.session.query(Message).filter_by(conversation_id=newer.id).count() == 0
     assert db.session.query(Message).count() == 3
 

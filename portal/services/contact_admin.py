@@ -32,7 +32,7 @@ from portal.models import (
     utcnow,
 )
 from portal.phones import InvalidPhone, normalize, search_digits, variants
-from portal.services import audit, conversations, events
+from portal.services import audit, conversations, crm, events, sla
 
 EDITABLE_FIELDS = ("name", "phone", "email", "city")
 _PRIORITY_ORDER = list(Priority)
@@ -182,7 +182,11 @@ def _snapshot(contact: Contact) -> dict[str, object]:
 
 
 def _fold_into(older: Conversation, newer: Conversation, *, by: Agent | None) -> None:
-    """Move `newer`'s messages and tags into `older`, then close `newer`."""
+    """Move `newer`'s messages and tags into `older`, then close `newer`.
+
+    Closing goes around conversations.change_status on purpose: a `status.changed:closed`
+    auto-rule would otherwise message the customer about an administrative merge. SLA and the
+    CRM still hear of it, directly."""
     db.session.execute(
         sql_update(Message).where(Message.conversation_id == newer.id).values(conversation_id=older.id)
     )
@@ -192,10 +196,12 @@ def _fold_into(older: Conversation, newer: Conversation, *, by: Agent | None) ->
     for attr in ("last_inbound_at", "last_message_at"):
         stamps = [s for s in (getattr(older, attr), getattr(newer, attr)) if s is not None]
         setattr(older, attr, max(stamps) if stamps else None)
-    starts = [s for s in (older.started_at, newer.started_at) if s is not None]
-    older.started_at = min(starts) if starts else None
-    conversations.change_status(newer, ConversationStatus.closed, by=by)
-    audit.record("conversation.merged", actor=by, target=newer, into=older.id)
+    old_status = ConversationStatus(newer.status)
+    newer.status = ConversationStatus.closed
+    newer.closed_at = utcnow()
+    sla.record_status(newer, ConversationStatus.closed)
+    crm.record_event("conversation.status_changed", conversation=newer, old=old_status, new=newer.status, by=by)
+    audit.record("conversation.merged", actor=by, target=newer, into=older.id, old_status=old_status.value)
     db.session.flush()
 
 

@@ -156,6 +156,13 @@ def parse(data: bytes) -> ImportPreview:
         raise CsvError(_("The file is empty."))
     delimiter = detect_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _read(reader, delimiter)
+    except csv.Error as exc:
+        raise CsvError(_("Line %(line)d is not valid CSV: %(reason)s", line=reader.line_num, reason=exc)) from None
+
+
+def _read(reader, delimiter: str) -> ImportPreview:
     headers = next(reader)
     positions = _map_columns(headers)
     rows: list[ImportRow] = []
