@@ -1,0 +1,83 @@
+"""The inbox's small forms: each inline control posts one of these with HTMX."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import FieldList, HiddenField, SearchField, SelectField, StringField, TextAreaField
+
+from portal.models import Channel, ConversationStatus, Priority
+from portal.services import inbox_queries
+from portal.services.outbound import MAX_TEXT_LENGTH
+
+STATUS_LABELS = {
+    ConversationStatus.new: _l("New"),
+    ConversationStatus.triage: _l("Triage"),
+    ConversationStatus.proposal: _l("Proposal"),
+    ConversationStatus.waiting: _l("Waiting"),
+    ConversationStatus.active: _l("Active"),
+    ConversationStatus.lost: _l("Lost"),
+    ConversationStatus.closed: _l("Closed"),
+}
+PRIORITY_LABELS = {
+    Priority.low: _l("Low"),
+    Priority.normal: _l("Normal"),
+    Priority.high: _l("High"),
+    Priority.urgent: _l("Urgent"),
+}
+CHANNEL_LABELS = {Channel.whatsapp: _l("WhatsApp"), Channel.email: _l("E-mail")}
+ASSIGNEE_LABELS = {
+    inbox_queries.ALL: _l("Everyone I can see"),
+    inbox_queries.MINE: _l("Mine"),
+    inbox_queries.UNASSIGNED: _l("Unassigned"),
+}
+
+
+class InlineForm(FlaskForm):
+    class Meta:
+        # The app-wide CSRFProtect already checks every POST (header from <body hx-headers>, or
+        # the hidden field); a per-form token would repeat the same id on every inline form.
+        csrf = False
+
+
+class ReplyForm(InlineForm):
+    body = TextAreaField(
+        _l("Reply"),
+        render_kw={"rows": 3, "maxlength": MAX_TEXT_LENGTH, "data-submit-on-ctrl-enter": ""},
+        description=_l("Ctrl+Enter sends."),
+    )
+    reply_to = HiddenField()
+
+
+class TemplateForm(InlineForm):
+    template_id = SelectField(_l("Template"), coerce=int)
+    params = FieldList(StringField(_l("Parameter")))
+
+
+class StatusForm(InlineForm):
+    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()))
+
+
+class PriorityForm(InlineForm):
+    priority = SelectField(_l("Priority"), choices=list(PRIORITY_LABELS.items()))
+
+
+class TagsForm(InlineForm):
+    tags = StringField(_l("Tags"), description=_l("Separate with commas; new tags are created."))
+
+
+class AssignForm(InlineForm):
+    assignee = SelectField(_l("Assignee"))
+
+
+class FilterForm(InlineForm):
+    """The inbox filters, read from the query string (InboxFilter) and shown with these fields."""
+
+    q = SearchField(_l("Search"))
+    status = SelectField(
+        _l("Status"), choices=[(inbox_queries.OPEN, _l("Open"))] + list(STATUS_LABELS.items()) + [(inbox_queries.ALL, _l("All"))]
+    )
+    priority = SelectField(_l("Priority"), choices=[("", _l("Any"))] + list(PRIORITY_LABELS.items()))
+    tag = SelectField(_l("Tag"))
+    assignee = SelectField(_l("Assignee"), choices=list(ASSIGNEE_LABELS.items()))
+    channel = SelectField(_l("Channel"), choices=[("", _l("Any"))] + list(CHANNEL_LABELS.items()))

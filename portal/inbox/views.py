@@ -1,0 +1,311 @@
+"""The inbox: the conversation list, the thread, and the small HTMX posts that change a conversation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.access import role_required
+from portal.extensions import db
+from portal.inbox import bp
+from portal.inbox.forms import (
+    CHANNEL_LABELS,
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    AssignForm,
+    FilterForm,
+    PriorityForm,
+    ReplyForm,
+    StatusForm,
+    TagsForm,
+    TemplateForm,
+)
+from portal.models import Agent, Conversation, Message, MessageTemplate, Role, Tag
+from portal.services import conversations, inbox_queries, media, outbound, sla, templates
+from portal.services.conversations import ConversationError
+from portal.services.inbox_queries import InboxFilter, ThreadVersion
+from portal.services.outbound import OutboundError
+from portal.web import is_htmx
+
+POLL_SECONDS = 5
+
+
+def _partial() -> bool:
+    # A history restore after a cache miss is an HTMX request that wants the whole page.
+    return is_htmx() and not request.headers.get("HX-History-Restore-Request")
+
+
+@bp.context_processor
+def _labels():
+    return {
+        "status_labels": STATUS_LABELS,
+        "priority_labels": PRIORITY_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "poll_seconds": POLL_SECONDS,
+        "format_duration": sla.format_duration,
+    }
+
+
+@bp.route("/inbox")
+@role_required(Role.agent)
+def index():
+    filters = InboxFilter.from_args(request.args)
+    cursor = request.args.get("after")
+    page = inbox_queries.list_page(current_user, filters, cursor)
+    context = {"filters": filters, "page": page, "version": inbox_queries.list_version()}
+    if _partial():
+        return render_template("inbox/_rows.html" if cursor else "inbox/_list.html", **context)
+    filter_form = FilterForm(formdata=None, data=asdict(filters))
+    filter_form.tag.choices = [("", _("Any"))] + [(name, name) for name in db.session.scalars(select(Tag.name).order_by(Tag.name))]
+    return render_template("inbox/index.html", filter_form=filter_form, **context)
+
+
+@bp.route("/inbox/changes")
+@role_required(Role.agent)
+def changes():
+    """Polled by the open list: 204 (HTMX swaps nothing) until something changed, then the list."""
+    version = inbox_queries.list_version()
+    if request.args.get("since") == version:
+        return "", 204
+    filters = InboxFilter.from_args(request.args)
+    page = inbox_queries.list_page(current_user, filters)
+    return render_template("inbox/_list.html", filters=filters, page=page, version=version)
+
+
+def _visible_conversation(conversation_id: int) -> Conversation:
+    conversation = db.get_or_404(Conversation, conversation_id)
+    if not conversations.can_see(current_user, conversation):
+        abort(403)
+    return conversation
+
+
+def _media_url(message: Message) -> str | None:
+    """Where the downloaded media of a message opens; None until the download job stored it."""
+    if media.stored_path(message) is None:
+        return None
+    return url_for("media.file", message_id=message.id)
+
+
+def _assign_form(conversation: Conversation) -> AssignForm:
+    form = AssignForm(assignee=str(conversation.assigned_to or ""))
+    if current_user.has_role(Role.supervisor):
+        agents = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))
+        form.assignee.choices = [("", _("Unassigned"))] + [(str(a.id), a.name) for a in agents]
+    return form
+
+
+def _details_context(conversation: Conversation, error: str | None = None) -> dict:
+    return {
+        "conversation": conversation,
+        "status_form": StatusForm(status=conversation.status),
+        "priority_form": PriorityForm(priority=conversation.priority),
+        "tags_form": TagsForm(tags=", ".join(t.name for t in conversation.tags)),
+        "assign_form": _assign_form(conversation),
+        "details_error": error,
+    }
+
+
+def _composer_context(
+    conversation: Conversation,
+    reply_form: ReplyForm | None = None,
+    template_form: TemplateForm | None = None,
+    error: str | None = None,
+) -> dict:
+    all_templates = templates.list_templates()
+    if template_form is None:
+        template_form = TemplateForm(formdata=None)
+        chosen_id = request.args.get("template_id", type=int)
+        template_form.template_id.data = chosen_id if chosen_id else None
+    template_form.template_id.choices = [(t.id, t.template_key) for t in all_templates]
+    chosen = next((t for t in all_templates if t.id == template_form.template_id.data), None)
+    if chosen is not None:
+        while len(template_form.params) < templates.placeholder_count(chosen.body):
+            template_form.params.append_entry()
+        for number, entry in enumerate(template_form.params, 1):
+            entry.label.text = _("Value for {{%(number)d}}", number=number)
+    return {
+        "conversation": conversation,
+        "window_refusal": outbound.window_refusal(conversation),
+        "window_closes_at": outbound.window_closes_at(conversation),
+        "reply_form": reply_form or ReplyForm(formdata=None),
+        "template_form": template_form,
+        "chosen_template": chosen,
+        "composer_error": error,
+    }
+
+
+def _messages_context(conversation: Conversation) -> dict:
+    messages = inbox_queries.thread_messages(conversation)
+    return {
+        "conversation": conversation,
+        "messages": messages,
+        "by_external_id": {m.external_id: m for m in messages if m.external_id},
+        "thread_version": inbox_queries.thread_version(conversation).encode(),
+        "media_url": _media_url,
+        "shown_inline": media.shown_inline,
+        "failure_reason": outbound.failure_reason,
+    }
+
+
+@bp.route("/conversations/<int:conversation_id>")
+@role_required(Role.agent)
+def thread(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    outbound.mark_conversation_read(conversation)
+    db.session.commit()
+    context = _messages_context(conversation) | _details_context(conversation) | _composer_context(conversation)
+    return render_template("inbox/thread.html", **context)
+
+
+@bp.route("/conversations/<int:conversation_id>/changes")
+@role_required(Role.agent)
+def thread_changes(conversation_id: int):
+    """Polled by the open thread: 204 until something changed, then the messages, plus the
+    details or the composer (out of band) only when those changed, so typing is not wiped."""
+    conversation = _visible_conversation(conversation_id)
+    seen = ThreadVersion.decode(request.args.get("since"))
+    current = inbox_queries.thread_version(conversation)
+    if seen == current:
+        return "", 204
+    if seen is None or seen.messages != current.messages:
+        outbound.mark_conversation_read(conversation)
+        db.session.commit()
+    context = _messages_context(conversation)
+    if seen is None or seen.conversation != current.conversation:
+        context |= _details_context(conversation) | {"details_oob": True}
+    if seen is None or seen.window_open != current.window_open:
+        context |= _composer_context(conversation) | {"composer_oob": True}
+    return render_template("inbox/_thread_update.html", **context)
+
+
+@bp.route("/conversations/<int:conversation_id>/composer")
+@role_required(Role.agent)
+def composer(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    if not _partial():
+        return redirect(url_for("inbox.thread", conversation_id=conversation.id, **request.args))
+    return render_template("inbox/_composer.html", **_composer_context(conversation))
+
+
+def _after_send(conversation: Conversation, **composer: object):
+    if not _partial():
+        return redirect(url_for("inbox.thread", conversation_id=conversation.id))
+    context = _composer_context(conversation, **composer) | _messages_context(conversation)
+    return render_template("inbox/_composer_update.html", **context, messages_oob=True)
+
+
+@bp.route("/conversations/<int:conversation_id>/reply", methods=["POST"])
+@role_required(Role.agent)
+def reply(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    form = ReplyForm()
+    reply_to = None
+    if form.reply_to.data and form.reply_to.data.isdigit():
+        reply_to = db.session.get(Message, int(form.reply_to.data))
+        if reply_to is not None and reply_to.conversation_id != conversation.id:
+            reply_to = None
+    try:
+        outbound.queue_reply(conversation, form.body.data or "", by=current_user, reply_to=reply_to)
+    except OutboundError as error:
+        db.session.rollback()
+        return _after_send(conversation, reply_form=form, error=str(error))
+    db.session.commit()
+    return _after_send(conversation)
+
+
+@bp.route("/conversations/<int:conversation_id>/template", methods=["POST"])
+@role_required(Role.agent)
+def send_template(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    form = TemplateForm()
+    template = db.session.get(MessageTemplate, form.template_id.data) if form.template_id.data else None
+    if template is None:
+        return _after_send(conversation, template_form=form, error=_("Choose a template."))
+    try:
+        outbound.queue_template(conversation, template, list(form.params.data), by=current_user)
+    except OutboundError as error:
+        db.session.rollback()
+        return _after_send(conversation, template_form=form, error=str(error))
+    db.session.commit()
+    return _after_send(conversation)
+
+
+def _apply(conversation: Conversation, change) -> object:
+    """Run one inline change, commit, and answer the re-rendered details (or the thread page)."""
+    error = None
+    try:
+        change()
+    except ConversationError as exc:
+        db.session.rollback()
+        error = str(exc)
+    else:
+        db.session.commit()
+    if not _partial():
+        return redirect(url_for("inbox.thread", conversation_id=conversation.id))
+    return render_template("inbox/_details.html", **_details_context(conversation, error))
+
+
+@bp.route("/conversations/<int:conversation_id>/status", methods=["POST"])
+@role_required(Role.agent)
+def change_status(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    form = StatusForm()
+    if not form.validate():
+        abort(400)
+    return _apply(conversation, lambda: conversations.change_status(conversation, form.status.data, by=current_user))
+
+
+@bp.route("/conversations/<int:conversation_id>/priority", methods=["POST"])
+@role_required(Role.agent)
+def change_priority(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    form = PriorityForm()
+    if not form.validate():
+        abort(400)
+    return _apply(conversation, lambda: conversations.set_priority(conversation, form.priority.data, by=current_user))
+
+
+@bp.route("/conversations/<int:conversation_id>/tags", methods=["POST"])
+@role_required(Role.agent)
+def change_tags(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    names = (TagsForm().tags.data or "").split(",")
+    return _apply(conversation, lambda: conversations.set_tags(conversation, names, by=current_user))
+
+
+@bp.route("/conversations/<int:conversation_id>/assignee", methods=["POST"])
+@role_required(Role.agent)
+def change_assignee(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    raw = request.form.get("assignee", "")
+    if raw == "me":
+        agent = current_user._get_current_object()
+    elif raw.isdigit():
+        agent = db.session.get(Agent, int(raw))
+        if agent is None:
+            abort(400)
+    else:
+        agent = None
+    return _apply(conversation, lambda: conversations.assign(conversation, agent, by=current_user))
+
+
+@bp.route("/conversations/<int:conversation_id>/messages/<int:message_id>/retry", methods=["POST"])
+@role_required(Role.agent)
+def retry_message(conversation_id: int, message_id: int):
+    conversation = _visible_conversation(conversation_id)
+    message = db.session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
+        abort(404)
+    error = None
+    try:
+        outbound.requeue(message, by=current_user)
+    except OutboundError as exc:
+        db.session.rollback()
+        error = str(exc)
+    else:
+        db.session.commit()
+    return _after_send(conversation, error=error)

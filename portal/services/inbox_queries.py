@@ -1,0 +1,309 @@
+"""Read-side queries of the inbox: the filtered, searched and keyset-paginated conversation list,
+unread counts, waiting-for-first-response times, and the cheap "changed since" versions that the
+list and the open thread poll."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal import phones
+from portal.extensions import db
+from portal.models import (
+    Agent,
+    AuditLog,
+    Channel,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    Priority,
+    Tag,
+    utcnow,
+)
+from portal.services import conversations, outbound, settings
+from portal.services.business_time import business_seconds
+
+PAGE_SIZE = 25
+OPEN = "open"
+ALL = "all"
+MINE = "mine"
+UNASSIGNED = "unassigned"
+ASSIGNEE_CHOICES = (ALL, MINE, UNASSIGNED)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """The list's filters as they travel in the query string; unknown values fall back to defaults."""
+
+    status: str = OPEN
+    priority: str = ""
+    tag: str = ""
+    assignee: str = ALL
+    channel: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> InboxFilter:
+        status = args.get("status", OPEN)
+        assignee = args.get("assignee", ALL)
+        priority = args.get("priority", "")
+        channel = args.get("channel", "")
+        return cls(
+            status=status if status in (OPEN, ALL, *ConversationStatus) else OPEN,
+            priority=priority if priority in Priority.__members__ else "",
+            tag=conversations.normalize_tag_name(args.get("tag", "")),
+            assignee=assignee if assignee in ASSIGNEE_CHOICES else ALL,
+            channel=channel if channel in Channel.__members__ else "",
+            q=args.get("q", "").strip()[:200],
+        )
+
+    def query_args(self) -> dict[str, str]:
+        """The non-default filters, for url_for: the shareable URL of this view of the inbox."""
+        defaults = InboxFilter()
+        return {k: v for k, v in self.__dict__.items() if v != getattr(defaults, k)}
+
+
+@dataclass
+class InboxRow:
+    conversation: Conversation
+    last_message: Message | None = None
+    unread: int = 0
+    waiting_since: datetime | None = None
+    waited_sec: int = 0
+    overdue: bool = False
+
+
+@dataclass
+class InboxPage:
+    rows: list[InboxRow] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def _sort_key():
+    # last_message_at is set whenever a conversation opens; created_at only guards a missing one.
+    return func.coalesce(Conversation.last_message_at, Conversation.created_at)
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    at = conversation.last_message_at or conversation.created_at
+    return f"{at.isoformat()}~{conversation.id}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    at, _, row_id = cursor.partition("~")
+    try:
+        return datetime.fromisoformat(at), int(row_id)
+    except ValueError:
+        return None
+
+
+def _phone_forms(text: str) -> list[str]:
+    """Digit strings that may appear in a stored E.164 phone for what the user typed."""
+    digits = phones.search_digits(text)
+    if digits is None:
+        return []
+    forms = {digits}
+    try:
+        forms.update(v.lstrip("+") for v in phones.variants(phones.normalize(text)))
+    except phones.InvalidPhone:
+        pass
+    return sorted(forms)
+
+
+def filtered(agent: Agent, filters: InboxFilter) -> Select:
+    query = conversations.visible_to(agent).join(Contact, Conversation.contact_id == Contact.id)
+    if filters.status == OPEN:
+        query = query.where(Conversation.status.in_(ConversationStatus.open_states()))
+    elif filters.status != ALL:
+        query = query.where(Conversation.status == ConversationStatus(filters.status))
+    if filters.priority:
+        query = query.where(Conversation.priority == Priority(filters.priority))
+    if filters.channel:
+        query = query.where(Conversation.channel == Channel(filters.channel))
+    if filters.tag:
+        query = query.where(Conversation.tags.any(Tag.name == filters.tag))
+    if filters.assignee == MINE:
+        query = query.where(Conversation.assigned_to == agent.id)
+    elif filters.assignee == UNASSIGNED:
+        query = query.where(Conversation.assigned_to.is_(None))
+    if filters.q:
+        matches = [
+            Contact.name.icontains(filters.q, autoescape=True),
+            exists().where(
+                Message.conversation_id == Conversation.id, Message.body.icontains(filters.q, autoescape=True)
+            ),
+        ]
+        matches += [Contact.phone.contains(digits, autoescape=True) for digits in _phone_forms(filters.q)]
+        query = query.where(or_(*matches))
+    return query
+
+
+def list_page(agent: Agent, filters: InboxFilter, cursor: str | None = None, limit: int = PAGE_SIZE) -> InboxPage:
+    """One page of the inbox, newest activity first, continuing after `cursor` (keyset pagination)."""
+    sort_key = _sort_key()
+    query = filtered(agent, filters).options(
+        selectinload(Conversation.contact),
+        selectinload(Conversation.tags),
+        selectinload(Conversation.assignee),
+        selectinload(Conversation.sla),
+    )
+    position = decode_cursor(cursor)
+    if position is not None:
+        at, row_id = position
+        query = query.where(or_(sort_key < at, and_(sort_key == at, Conversation.id < row_id)))
+    found = list(db.session.scalars(query.order_by(sort_key.desc(), Conversation.id.desc()).limit(limit + 1)))
+    page = InboxPage(rows=[InboxRow(c) for c in found[:limit]])
+    if len(found) > limit:
+        page.next_cursor = encode_cursor(found[limit - 1])
+    _annotate(page.rows)
+    return page
+
+
+def _annotate(rows: list[InboxRow]) -> None:
+    """Fill in last message, unread count and waiting time with one query each for the whole page."""
+    if not rows:
+        return
+    ids = [row.conversation.id for row in rows]
+    last = last_messages(ids)
+    unread = unread_counts(ids)
+    waiting = waiting_since(row.conversation for row in rows)
+    targets = settings.sla_targets()
+    hours, zone = settings.business_hours(), settings.time_zone()
+    now = utcnow()
+    for row in rows:
+        conversation = row.conversation
+        row.last_message = last.get(conversation.id)
+        row.unread = unread.get(conversation.id, 0)
+        row.waiting_since = waiting.get(conversation.id)
+        if row.waiting_since is not None:
+            # Counted like the SLA breach check: business time when business hours are set.
+            row.waited_sec = business_seconds(row.waiting_since, now, hours, zone)
+            row.overdue = row.waited_sec > targets[Priority(conversation.priority)].first_response_sec
+
+
+def last_messages(conversation_ids: list[int]) -> dict[int, Message]:
+    ranked = (
+        select(
+            Message.id,
+            func.row_number()
+            .over(partition_by=Message.conversation_id, order_by=(Message.sent_at.desc(), Message.id.desc()))
+            .label("rank"),
+        )
+        .where(Message.conversation_id.in_(conversation_ids))
+        .subquery()
+    )
+    newest = select(Message).join(ranked, ranked.c.id == Message.id).where(ranked.c.rank == 1)
+    return {m.conversation_id: m for m in db.session.scalars(newest)}
+
+
+def unread_counts(conversation_ids: list[int]) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Message.conversation_id, func.count())
+        .where(
+            Message.conversation_id.in_(conversation_ids),
+            Message.direction == Direction.inbound,
+            Message.read_at.is_(None),
+        )
+        .group_by(Message.conversation_id)
+    )
+    return dict(rows.tuples().all())
+
+
+def _ends_first_response_wait():
+    """The SQL form of services.sla.counts_as_first_response: a reply written by a person."""
+    return and_(
+        Message.direction == Direction.outbound,
+        Message.is_automatic.is_(False),
+        Message.sender_agent_id.is_not(None),
+    )
+
+
+def waiting_since(conversation_rows) -> dict[int, datetime]:
+    """Open conversations still waiting for a person's first reply, and since when (DESIGN: SLA)."""
+    candidates = {
+        c.id: c
+        for c in conversation_rows
+        if c.is_open and not (c.sla is not None and c.sla.first_response_at is not None)
+    }
+    if not candidates:
+        return {}
+    ids = list(candidates)
+    answered = set(
+        db.session.scalars(
+            select(Message.conversation_id).where(Message.conversation_id.in_(ids), _ends_first_response_wait())
+        )
+    )
+    first_inbound = dict(
+        db.session.execute(
+            select(Message.conversation_id, func.min(Message.sent_at))
+            .where(Message.conversation_id.in_(ids), Message.direction == Direction.inbound)
+            .group_by(Message.conversation_id)
+        )
+        .tuples()
+        .all()
+    )
+    return {
+        cid: candidates[cid].started_at or first_inbound[cid]
+        for cid in ids
+        if cid in first_inbound and cid not in answered
+    }
+
+
+def list_version() -> str:
+    """Changes whenever a message arrives or is queued, or anyone changes a conversation (every
+    change is audited). Two primary-key maxima: cheap enough to poll every few seconds."""
+    newest_message = db.session.scalar(select(func.max(Message.id))) or 0
+    newest_audit = db.session.scalar(select(func.max(AuditLog.id))) or 0
+    return f"{newest_message}.{newest_audit}"
+
+
+@dataclass(frozen=True)
+class ThreadVersion:
+    """What the open thread has shown; each part says which fragment needs re-rendering."""
+
+    messages: str
+    conversation: str
+    window_open: bool
+
+    def encode(self) -> str:
+        return f"{self.messages}~{self.conversation}~{int(self.window_open)}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> ThreadVersion | None:
+        parts = (raw or "").split("~")
+        if len(parts) != 3:
+            return None
+        return cls(parts[0], parts[1], parts[2] == "1")
+
+
+def thread_version(conversation: Conversation) -> ThreadVersion:
+    newest_id, newest_status = db.session.execute(
+        select(func.max(Message.id), func.max(Message.status_at)).where(Message.conversation_id == conversation.id)
+    ).one()
+    messages = f"{newest_id or 0}-{newest_status.isoformat() if newest_status else ''}"
+    # Tag changes touch only the association table, so the tag ids join the row's updated_at.
+    tag_ids = ".".join(str(t.id) for t in conversation.tags)
+    return ThreadVersion(
+        messages=messages,
+        conversation=f"{conversation.updated_at.isoformat() if conversation.updated_at else ''}-{tag_ids}",
+        window_open=outbound.window_refusal(conversation) is None,
+    )
+
+
+def thread_messages(conversation: Conversation) -> list[Message]:
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation.id)
+            .options(selectinload(Message.sender))
+            .order_by(Message.sent_at, Message.id)
+        )
+    )
