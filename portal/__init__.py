@@ -22,6 +22,7 @@ BLUEPRINTS = (
     "portal.rules:bp",
     "portal.board:bp",
     "portal.contacts:bp",
+    "portal.inbox:bp",
     "portal.admin:bp",
     "portal.profile:bp",
     "portal.crm:bp",
