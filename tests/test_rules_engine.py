@@ -18,7 +18,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import redis_connection
-from portal.services import conversations, events, outbound, settings
+from portal.services import conversations, events, outbound, rules, settings
 from portal.services.settings import BusinessHours
 from portal.worker_process import enqueue_due
 from tests import factories
@@ -295,3 +295,21 @@ def test_a_rule_that_cannot_send_leaves_the_triggering_change_intact(db):
     db.session.refresh(conversation)
     assert conversation.status == ConversationStatus.waiting
     assert _automatic_messages(db) == [] and db.session.query(AutoRuleFiring).count() == 0
+
+
+def test_a_duplicate_firing_from_a_racing_worker_loses_quietly(db, monkeypatch):
+    """Two workers can both see "not fired yet"; the unique firing row lets one win, and the
+    loser's savepoint rolls back without spoiling the rest of its transaction."""
+    rule = _rule(db, "status.changed:waiting")
+    agent = factories.agent()
+    conversation = factories.conversation()
+    db.session.add(AutoRuleFiring(rule_id=rule.id, conversation_id=conversation.id))
+    db.session.commit()
+    monkeypatch.setattr(rules, "has_fired", lambda rule, conversation: False)
+
+    conversations.change_status(conversation, ConversationStatus.waiting, by=agent)
+    db.session.commit()
+
+    db.session.refresh(conversation)
+    assert conversation.status == ConversationStatus.waiting
+    assert _automatic_messages(db) == [] and db.session.query(AutoRuleFiring).count() == 1
