@@ -1,0 +1,37 @@
+"""Contacts in a real browser: live search swaps the results and keeps the URL shareable; the
+CSV import goes from upload to preview to confirm."""
+
+from pathlib import Path
+
+from portal.models import Contact, Role
+from tests import factories
+
+PTBR_EXPORT = Path(__file__).parent.parent / "fixtures" / "contatos_excel_ptbr.csv"
+
+
+def test_typing_in_search_updates_results_and_url(page, db, browser_login):
+    agent = factories.agent(role=Role.agent, locale="en")
+    factories.contact(name="Ana Souza", phone="+5511987654321")
+    factories.contact(name="Bruno Lima", phone="+5521912345678")
+    db.session.commit()
+    browser_login(agent)
+    page.goto("/contacts")
+    page.get_by_label("Search").first.fill("8765-4321")
+    page.wait_for_url("**/contacts?q=8765-4321*")
+    results = page.locator("#contact-results")
+    results.get_by_text("Ana Souza").wait_for()
+    assert results.get_by_text("Bruno Lima").count() == 0
+
+
+def test_supervisor_imports_a_ptbr_spreadsheet(page, db, browser_login):
+    supervisor = factories.agent(role=Role.supervisor, locale="en")
+    db.session.commit()
+    browser_login(supervisor)
+    page.goto("/contacts/import")
+    page.set_input_files("input[type=file]", str(PTBR_EXPORT))
+    page.get_by_role("button", name="Preview").click()
+    page.locator("#import-summary").wait_for()
+    assert page.locator(".import-preview .row-error").count() == 4
+    page.get_by_role("button", name="Import 2 contact(s)").click()
+    page.wait_for_url("**/contacts")
+    assert db.session.query(Contact).count() == 2
