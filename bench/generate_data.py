@@ -19,8 +19,8 @@ from werkzeug.security import generate_password_hash
 from bench import harness
 
 BENCH_PASSWORD = "bench-password"
-SUPERVISOR_EMAIL = "supervisor@bench.local"
-AGENT_EMAIL = "agent1@bench.local"
+SUPERVISOR_EMAIL = "supervisor@bench.example.com"
+AGENT_EMAIL = "agent1@bench.example.com"
 LONG_THREAD_CONVERSATION_ID = 1
 LONG_THREAD_MESSAGES = 500
 
@@ -54,8 +54,8 @@ def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
         ("agents", f"""
             INSERT INTO agents (name, email, role, active, password_hash, session_version, created_at, updated_at)
             SELECT CASE WHEN i <= 20 THEN 'Agent ' || i WHEN i = 21 THEN 'Supervisor' ELSE 'Admin' END,
-                   CASE WHEN i <= 20 THEN 'agent' || i || '@bench.local'
-                        WHEN i = 21 THEN '{SUPERVISOR_EMAIL}' ELSE 'admin@bench.local' END,
+                   CASE WHEN i <= 20 THEN 'agent' || i || '@bench.example.com'
+                        WHEN i = 21 THEN '{SUPERVISOR_EMAIL}' ELSE 'admin@bench.example.com' END,
                    (CASE WHEN i <= 20 THEN 'agent' WHEN i = 21 THEN 'supervisor' ELSE 'admin' END)::agent_role,
                    true, :password_hash, 1, {now}, {now}
             FROM generate_series(1, 22) i"""),

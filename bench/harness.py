@@ -324,15 +324,17 @@ class Result:
 
 
 def post_all(base_url: str, path: str, requests: Sequence[Request], concurrency: int,
-             retry_until_200: bool = False, retry_delay: float = 0.5, give_up_after: float = 300) -> list[Result]:
+             retry_until_200: bool = False, retry_delay: float = 0.5, give_up_after: float = 300,
+             rate: float | None = None) -> list[Result]:
     """POST every request with `concurrency` threads over keep-alive connections.
 
-    With retry_until_200 a request that did not get a 200 (or got no answer) is sent again after
+    `rate` spreads the first attempts evenly at that many per second. With retry_until_200 a request that did not get a 200 (or got no answer) is sent again after
     `retry_delay`, as Meta retries an unanswered webhook; the result keeps every status seen."""
     parts = urlsplit(base_url)
     results: list[Result | None] = [None] * len(requests)
     next_index = iter(range(len(requests)))
     lock = threading.Lock()
+    began = time.perf_counter()
 
     def one_post(conn: http.client.HTTPConnection, req: Request) -> int:
         conn.request("POST", path, body=req.body, headers=req.headers)
@@ -349,6 +351,8 @@ def post_all(base_url: str, path: str, requests: Sequence[Request], concurrency:
                 index = next(next_index, None)
             if index is None:
                 break
+            if rate:
+                time.sleep(max(0.0, began + index / rate - time.perf_counter()))
             req = requests[index]
             seen: list[int] = []
             first_start = time.perf_counter()
@@ -441,3 +445,93 @@ def machine() -> str:
 
 def line(label: str, value: str) -> None:
     print(f"  {label:<44} {value}", flush=True)
+
+
+# ---------------------------------------------------------------- a running installation
+
+
+class Stack:
+    """A portal on its own database and redis-server: gunicorn (2 workers) and RQ workers.
+
+    `server_url` names the PostgreSQL server the database is created on (the shared one by
+    default, a PostgresServer for the restart drill)."""
+
+    def __init__(self, name: str, server_url: str = DEFAULT_SERVER_URL, log_dir: Path | None = None) -> None:
+        self.redis = RedisServer().start()
+        self.database_url = create_database(name, server_url)
+        migrate(self.database_url, self.redis.url)
+        self.env = portal_env(self.database_url, self.redis.url)
+        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="atende-bench-logs-"))
+        self.port = free_port()
+        self.web: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_web(self) -> None:
+        self.web = start_gunicorn("wsgi:app", self.env, self.port, workers=2, log_path=self.log_dir / "web.log")
+
+    def web_worker_pids(self) -> set[int]:
+        return {child.pid for child in psutil.Process(self.web.pid).children()} if self.web else set()
+
+    def start_worker(self) -> subprocess.Popen:
+        proc = start_worker(self.env, log_path=self.log_dir / "worker.log")
+        self.workers.append(proc)
+        return proc
+
+    def count(self, sql: str) -> int:
+        return scalar(self.database_url, sql)
+
+    def wait_until_processed(self, expected_events: int, timeout: float) -> bool:
+        """True once `expected_events` events exist and none is pending; False on timeout."""
+        try:
+            wait_for(lambda: self.count("SELECT count(*) FROM webhook_events WHERE status <> 'pending'")
+                     >= expected_events
+                     and self.count("SELECT count(*) FROM webhook_events WHERE status = 'pending'") == 0,
+                     timeout=timeout, interval=0.5, what="every event to be processed")
+        except TimeoutError:
+            return False
+        return True
+
+    def close(self, drop: bool = True) -> None:
+        for proc in self.workers:
+            stop_process(proc)
+        if self.web is not None:
+            stop_process(self.web)
+        self.redis.close()
+        if drop:
+            try:
+                drop_database(self.database_url)
+            except Exception as exc:  # the server may be gone already (restart drill cleanup)
+                print(f"  (could not drop {self.database_url}: {type(exc).__name__})")
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+
+
+class Verdict:
+    """Collects named checks; report() prints PASS/FAIL per check and exits non-zero on a FAIL."""
+
+    def __init__(self, drill: str) -> None:
+        self.drill = drill
+        self.checks: list[tuple[str, bool, str]] = []
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        self.checks.append((name, ok, detail))
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}{f'  ({detail})' if detail else ''}", flush=True)
+        return ok
+
+    def report(self) -> None:
+        failed = [name for name, ok, _ in self.checks if not ok]
+        print(f"{self.drill}: {'FAIL' if failed else 'PASS'}"
+              f"{' - ' + '; '.join(failed) if failed else ''}", flush=True)
+        if failed:
+            sys.exit(1)
+
+
+def status_histogram(results: Sequence[Result]) -> str:
+    counts: dict[int, int] = {}
+    for result in results:
+        for status in result.statuses_seen:
+            counts[status] = counts.get(status, 0) + 1
+    return ", ".join(f"{'no answer' if s == 0 else s}: {n}" for s, n in sorted(counts.items()))

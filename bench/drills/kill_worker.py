@@ -1,0 +1,85 @@
+"""Drill: SIGKILL a worker 20 times during a 2,000-message burst; exactly 2,000 messages, none twice.
+
+    python -m bench.drills.kill_worker [--messages 2000] [--kills 20]
+
+Two workers (`python worker.py`, every queue) serve a portal under gunicorn on a fresh database
+and a private redis-server. While the burst is posted, the oldest living worker is killed with
+SIGKILL every --interval seconds and a new one started in its place, as a process supervisor
+would. A killed job's transaction never commits, so its event stays pending until the workers'
+scheduled sweep re-enqueues it (events pending for over 60 s), which the drill waits for.
+Prints PASS/FAIL per check and exits 1 on a FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+
+from bench import harness
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between kills")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for processing")
+    args = parser.parse_args()
+    print(f"kill_worker drill: {harness.machine()}")
+    verdict = harness.Verdict("kill_worker drill")
+    stack = harness.Stack("atende_drill_kill")
+    try:
+        stack.start_web()
+        for _ in range(2):
+            stack.start_worker()
+        requests = [
+            harness.signed_request(harness.text_message(
+                sender=i % 700, wamid=f"wamid.drill.kill.{i}", body=f"Mensagem {i} do cliente {i % 700}"))
+            for i in range(args.messages)
+        ]
+        kills: list[float] = []
+        started = time.perf_counter()
+
+        def killer() -> None:
+            time.sleep(1.0)  # let the first jobs start
+            while len(kills) < args.kills:
+                victim = stack.workers.pop(0)
+                victim.send_signal(signal.SIGKILL)
+                victim.wait()
+                kills.append(time.perf_counter() - started)
+                stack.start_worker()
+                time.sleep(args.interval)
+
+        thread = threading.Thread(target=killer, daemon=True)
+        thread.start()
+        # Meta retries what is not answered 200; the web side is not under test here but must hold.
+        results = harness.post_all(stack.base_url, "/webhooks/whatsapp", requests, concurrency=2, rate=100)
+        posted_at = time.perf_counter() - started
+        thread.join()
+        pending_after_kills = stack.count("SELECT count(*) FROM webhook_events WHERE status = 'pending'")
+        print(f"  burst posted in {posted_at:.1f} s; {len(kills)} SIGKILLs between {kills[0]:.1f} s and "
+              f"{kills[-1]:.1f} s; {pending_after_kills} events pending after the last kill", flush=True)
+        done = stack.wait_until_processed(args.messages, timeout=args.timeout)
+        finished_at = time.perf_counter() - started
+        messages = stack.count("SELECT count(*) FROM messages")
+        distinct = stack.count("SELECT count(DISTINCT external_id) FROM messages")
+        expected_ids = stack.count(
+            "SELECT count(*) FROM messages WHERE external_id LIKE 'wamid.drill.kill.%'")
+        failed = stack.count("SELECT count(*) FROM webhook_events WHERE status = 'failed'")
+        verdict.check("every webhook answered 200", all(r.status == 200 for r in results),
+                      harness.status_histogram(results))
+        verdict.check(f"{args.kills} workers killed with SIGKILL during the burst", len(kills) == args.kills)
+        verdict.check("every event processed", done and failed == 0,
+                      f"after {finished_at:.0f} s, {failed} failed")
+        verdict.check(f"exactly {args.messages} messages", messages == args.messages == expected_ids,
+                      f"{messages} stored")
+        verdict.check("no message twice", distinct == messages, f"{distinct} distinct WhatsApp ids")
+    finally:
+        stack.close()
+    verdict.report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Drill: stop Redis for 30 s during a burst; every webhook is answered 200 and processed after it returns.
+
+    python -m bench.drills.redis_outage [--messages 1200] [--outage 30]
+
+A portal under gunicorn and two workers (`python worker.py`) run on a fresh database and a private
+redis-server. Webhooks are posted at a steady rate for about a minute, without retries (any
+non-200 is a FAIL). A few seconds in, the redis-server is stopped for --outage seconds, then
+started again on the same port, empty (no persistence): the jobs enqueued before the outage are
+lost too. The web app keeps committing events while Redis is down; the workers, never restarted,
+reconnect, and their scheduled sweep re-enqueues events pending for over 60 s. Prints PASS/FAIL
+per check and exits 1 on a FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+from bench import harness
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1200)
+    parser.add_argument("--rate", type=float, default=20, help="webhooks per second")
+    parser.add_argument("--outage", type=float, default=30, help="seconds Redis stays down")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for processing")
+    args = parser.parse_args()
+    print(f"redis_outage drill: {harness.machine()}")
+    verdict = harness.Verdict("redis_outage drill")
+    stack = harness.Stack("atende_drill_redis")
+    try:
+        stack.start_web()
+        for _ in range(2):
+            stack.start_worker()
+        requests = [
+            harness.signed_request(harness.text_message(
+                sender=i % 400, wamid=f"wamid.drill.redis.{i}", body=f"Mensagem {i}"))
+            for i in range(args.messages)
+        ]
+        timeline: dict[str, float] = {}
+        started = time.perf_counter()
+
+        def outage() -> None:
+            time.sleep(5)
+            stack.redis.stop()
+            timeline["down"] = time.perf_counter() - started
+            time.sleep(args.outage)
+            stack.redis.start()
+            timeline["up"] = time.perf_counter() - started
+
+        thread = threading.Thread(target=outage, daemon=True)
+        thread.start()
+        results = harness.post_all(stack.base_url, "/webhooks/whatsapp", requests, concurrency=2, rate=args.rate)
+        timeline["posted"] = time.perf_counter() - started
+        thread.join()
+        during = [r for i, r in enumerate(results)
+                  if timeline["down"] <= i / args.rate <= timeline["up"]]
+        during_ms = [r.seconds * 1000 for r in during] or [0.0]
+        outside_ms = [r.seconds * 1000 for r in results if r not in during] or [0.0]
+        print(f"  Redis down from {timeline['down']:.1f} s to {timeline['up']:.1f} s; burst posted by "
+              f"{timeline['posted']:.1f} s; {len(during)} webhooks arrived while Redis was down; "
+              f"answer time p50/p99 {harness.percentile(during_ms, 50):.0f}/{harness.percentile(during_ms, 99):.0f} ms "
+              f"during the outage, {harness.percentile(outside_ms, 50):.0f}/{harness.percentile(outside_ms, 99):.0f} ms "
+              "outside it", flush=True)
+        done = stack.wait_until_processed(args.messages, timeout=args.timeout)
+        finished = time.perf_counter() - started
+        messages = stack.count("SELECT count(*) FROM messages")
+        distinct = stack.count("SELECT count(DISTINCT external_id) FROM messages")
+        failed = stack.count("SELECT count(*) FROM webhook_events WHERE status = 'failed'")
+        alive = [w.poll() is None for w in stack.workers]
+        verdict.check("every webhook answered 200 on the first try", all(r.status == 200 for r in results),
+                      harness.status_histogram(results))
+        verdict.check("webhooks arrived while Redis was down", len(during) > 0, f"{len(during)}")
+        verdict.check("workers survived the outage without a restart", all(alive),
+                      f"{sum(alive)} of {len(alive)} alive")
+        verdict.check("every event processed after Redis returned", done and failed == 0,
+                      f"done {finished - timeline['up']:.0f} s after Redis returned, {failed} failed")
+        verdict.check(f"{args.messages} messages, none twice", messages == distinct == args.messages,
+                      f"{messages} stored, {distinct} distinct")
+    finally:
+        stack.close()
+    verdict.report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Bench 1c: server time of the inbox, a 500-message thread and the reports, at a million messages.
+
+    python -m bench.generate_data          # once: 100k contacts and conversations, 1M messages
+    python -m bench.pages [--runs 50] [--profile NAME]
+
+Runs the portal in this process on the generated `atende_bench` database and times each page with
+the Flask test client, signed in as the supervisor (who sees every conversation) or as an agent
+(who sees their own and the unassigned ones). Server time is the whole request inside Flask:
+routing, session, queries and template. Prints p50/p95 per page against its target and the peak
+RSS of this process (the same app a gunicorn worker holds). --profile NAME prints a pyinstrument
+profile of that page instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bench import harness
+from bench.generate_data import AGENT_EMAIL, BENCH_PASSWORD, LONG_THREAD_CONVERSATION_ID, SUPERVISOR_EMAIL
+
+PAGE_TARGET_MS = 50
+REPORTS_TARGET_MS = 300
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    who: str
+    url: str
+    target_ms: int
+
+
+def pages() -> list[Page]:
+    end = date.today()
+    start = end - timedelta(days=29)
+    reports = f"/reports?start={start.isoformat()}&end={end.isoformat()}"
+    return [
+        Page("inbox (open, supervisor)", SUPERVISOR_EMAIL, "/inbox", PAGE_TARGET_MS),
+        Page("inbox (open, agent scope)", AGENT_EMAIL, "/inbox", PAGE_TARGET_MS),
+        Page("inbox filtered (status+priority+tag)", SUPERVISOR_EMAIL,
+             "/inbox?status=all&priority=high&tag=vip", PAGE_TARGET_MS),
+        Page("inbox filtered (mine, agent)", AGENT_EMAIL, "/inbox?assignee=mine", PAGE_TARGET_MS),
+        Page("inbox searched (contact name)", SUPERVISOR_EMAIL, "/inbox?status=all&q=Souza", PAGE_TARGET_MS),
+        Page("inbox searched (phone)", SUPERVISOR_EMAIL, "/inbox?status=all&q=%2B55%2011%2000004-2424",
+             PAGE_TARGET_MS),
+        Page("inbox searched (message text)", SUPERVISOR_EMAIL, "/inbox?status=all&q=boleto", PAGE_TARGET_MS),
+        Page("inbox htmx list refresh", SUPERVISOR_EMAIL, "/inbox?status=all", PAGE_TARGET_MS),
+        Page("conversation with 500 messages", SUPERVISOR_EMAIL,
+             f"/conversations/{LONG_THREAD_CONVERSATION_ID}", PAGE_TARGET_MS),
+        Page("reports, 30 days", SUPERVISOR_EMAIL, reports, REPORTS_TARGET_MS),
+        Page("reports, 30 days, one agent", SUPERVISOR_EMAIL, f"{reports}&agent_id=1", REPORTS_TARGET_MS),
+    ]
+
+
+def build_app(database_url: str, redis_url: str):
+    from portal import create_app
+
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "WTF_CSRF_ENABLED": False,
+    })
+
+
+def signed_in_client(app, email: str):
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": BENCH_PASSWORD})
+    if response.status_code != 302:
+        raise SystemExit(f"pages: could not sign in as {email} ({response.status_code})")
+    return client
+
+
+def fetch(client, page: Page) -> float:
+    headers = {"HX-Request": "true"} if "htmx" in page.name else {}
+    start = time.perf_counter()
+    response = client.get(page.url, headers=headers)
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"pages: {page.url} answered {response.status_code}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="atende_bench")
+    parser.add_argument("--server-url", default=harness.DEFAULT_SERVER_URL)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--profile", help="print a pyinstrument profile of the page with this name")
+    args = parser.parse_args()
+    from sqlalchemy.engine import make_url
+
+    database_url = make_url(args.server_url).set(database=args.database).render_as_string(hide_password=False)
+    try:
+        messages = harness.scalar(database_url, "SELECT count(*) FROM messages")
+    except Exception:
+        raise SystemExit("pages: no bench data; run `python -m bench.generate_data` first") from None
+    contacts = harness.scalar(database_url, "SELECT count(*) FROM contacts")
+    print(f"pages: {harness.machine()}")
+    print(f"  data: {contacts:,} contacts, {messages:,} messages in {args.database}")
+    redis = harness.RedisServer().start()
+    try:
+        app = build_app(database_url, redis.url)
+        clients = {email: signed_in_client(app, email) for email in (SUPERVISOR_EMAIL, AGENT_EMAIL)}
+        if args.profile:
+            profile(clients, args.profile)
+            return
+        print(f"server time over {args.runs} requests after 5 warm-up requests (ms):")
+        print(f"  {'page':<44} {'p50':>7} {'p95':>7} {'max':>7}  target")
+        for page in pages():
+            client = clients[page.who]
+            for _ in range(5):
+                fetch(client, page)
+            times = [fetch(client, page) for _ in range(args.runs)]
+            p95 = harness.percentile(times, 95)
+            verdict = "PASS" if p95 <= page.target_ms else "MISS"
+            print(f"  {page.name:<44} {harness.percentile(times, 50):7.1f} {p95:7.1f} {max(times):7.1f}"
+                  f"  p95 <= {page.target_ms}: {verdict}", flush=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        harness.line("peak RSS of the web app process", f"{peak:.0f} MiB (target <= 150)")
+    finally:
+        redis.close()
+
+
+def profile(clients, name: str) -> None:
+    from pyinstrument import Profiler
+
+    page = next((p for p in pages() if p.name.startswith(name)), None)
+    if page is None:
+        raise SystemExit(f"pages: no page named {name!r}; names: {', '.join(p.name for p in pages())}")
+    client = clients[page.who]
+    fetch(client, page)
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        for _ in range(5):
+            fetch(client, page)
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+if __name__ == "__main__":
+    main()
