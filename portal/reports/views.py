@@ -1,0 +1,50 @@
+import csv
+import io
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Response, render_template, request
+
+from portal.access import role_required
+from portal.models import ConversationStatus, Role
+from portal.reports import bp
+from portal.reports.chart import day_chart
+from portal.reports.forms import ReportFilterForm
+from portal.services import reports, settings
+from portal.web import is_htmx
+
+
+def _filter_form() -> ReportFilterForm:
+    today = datetime.now(UTC).astimezone(ZoneInfo(settings.time_zone())).date()
+    return ReportFilterForm(request.args or None, today=today)
+
+
+@bp.route("")
+@role_required(Role.supervisor)
+def index():
+    form = _filter_form()
+    report = reports.build(form.to_filter()) if form.validate() else None
+    return render_template(
+        "reports/_report.html" if is_htmx() else "reports/index.html",
+        form=form,
+        report=report,
+        chart=day_chart(report.per_day) if report else None,
+        closed_states=ConversationStatus.closed_states(),
+    )
+
+
+@bp.route("/export.csv")
+@role_required(Role.supervisor)
+def export_csv():
+    form = _filter_form()
+    if not form.validate():
+        return render_template("reports/index.html", form=form, report=None, chart=None), 200
+    filters = form.to_filter()
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(reports.csv_rows(reports.build(filters)))
+    filename = f"atende-report-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,311 @@
+"""The supervisors' report for a date range: volumes, SLA percentiles, breaches, per agent and per day.
+
+Definitions (shown on the page too):
+- The range is a set of local calendar days in the installation's time zone, both ends included.
+- Opened: conversations whose `started_at` falls in the range; the first response, resolution,
+  breach and funnel figures are about these conversations. Closed / lost: conversations that
+  reached that status (`closed_at`) in the range.
+- Agent: the conversation's current assignee (filter and per-agent table alike).
+- First response time: `sla_metrics.response_time_sec` (business seconds when business hours are
+  set). Within target: answered conversations whose time is at most the current target for their
+  priority, over all answered conversations. Resolution time: `started_at` to `resolved_at`,
+  counted the same way.
+- Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value at
+  rank ceil(p/100 * n) (1-based); no interpolation, so it is always a time that really occurred.
+
+Counts are aggregated in SQL (grouped by local day, agent and status, with day boundaries computed
+here so DST and every database agree). Percentiles need the individual times: one narrow row per
+answered or resolved conversation is read (never messages) and ranked here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, exists, func, or_, select
+
+from portal.extensions import db
+from portal.models import (
+    Agent,
+    Conversation,
+    ConversationStatus,
+    Incident,
+    IncidentKind,
+    Priority,
+    SlaMetric,
+    conversation_tags,
+)
+from portal.services import settings
+from portal.services.business_time import business_seconds, local_day_start
+
+MAX_RANGE_DAYS = 366
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    start: date
+    end: date
+    agent_id: int | None = None
+    tag_id: int | None = None
+    priority: Priority | None = None
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+def default_range(today: date) -> tuple[date, date]:
+    """The last 30 local days, today included."""
+    return today - timedelta(days=29), today
+
+
+def percentile(sorted_values: list[int], p: int) -> int | None:
+    """Nearest-rank percentile of already sorted values; None when there are none."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-p * len(sorted_values) // 100))  # ceil(p * n / 100) in integers
+    return sorted_values[rank - 1]
+
+
+@dataclass
+class Figures:
+    """The numbers shown for the whole selection and again for each agent."""
+
+    opened: int = 0
+    closed: int = 0
+    lost: int = 0
+    breaches: int = 0
+    first_response_times: list[int] = field(default_factory=list)
+    within_target: int = 0
+    resolution_times: list[int] = field(default_factory=list)
+
+    @property
+    def answered(self) -> int:
+        return len(self.first_response_times)
+
+    @property
+    def within_target_share(self) -> float | None:
+        return self.within_target / self.answered if self.answered else None
+
+    def _pct(self, values: list[int], p: int) -> int | None:
+        return percentile(sorted(values), p)
+
+    @property
+    def first_response_p50(self) -> int | None:
+        return self._pct(self.first_response_times, 50)
+
+    @property
+    def first_response_p90(self) -> int | None:
+        return self._pct(self.first_response_times, 90)
+
+    @property
+    def resolution_p50(self) -> int | None:
+        return self._pct(self.resolution_times, 50)
+
+    @property
+    def resolution_p90(self) -> int | None:
+        return self._pct(self.resolution_times, 90)
+
+
+@dataclass
+class DayCounts:
+    day: date
+    opened: int = 0
+    closed: int = 0
+    lost: int = 0
+
+
+@dataclass
+class AgentFigures:
+    agent_id: int | None
+    name: str | None  # None for unassigned conversations
+    figures: Figures
+
+
+@dataclass
+class Report:
+    filters: ReportFilter
+    total: Figures
+    per_agent: list[AgentFigures]
+    per_day: list[DayCounts]
+    funnel: list[tuple[ConversationStatus, int]]
+
+
+def _scoped(query, filters: ReportFilter):
+    if filters.agent_id is not None:
+        query = query.where(Conversation.assigned_to == filters.agent_id)
+    if filters.priority is not None:
+        query = query.where(Conversation.priority == filters.priority)
+    if filters.tag_id is not None:
+        query = query.where(
+            exists().where(
+                conversation_tags.c.conversation_id == Conversation.id,
+                conversation_tags.c.tag_id == filters.tag_id,
+            )
+        )
+    return query
+
+
+def _day_index(column, boundaries: list[datetime]):
+    """The 0-based local day of `column` within the range, given each day's UTC start and the end."""
+    return case(*((column < upper, i) for i, upper in enumerate(boundaries[1:])), else_=None)
+
+
+def build(filters: ReportFilter) -> Report:
+    tz = settings.time_zone()
+    days = filters.days
+    boundaries = [local_day_start(d, tz) for d in days] + [
+        local_day_start(filters.end + timedelta(days=1), tz)
+    ]
+    range_start, range_end = boundaries[0], boundaries[-1]
+    opened_in_range = and_(Conversation.started_at >= range_start, Conversation.started_at < range_end)
+
+    total = Figures()
+    by_agent: dict[int | None, Figures] = defaultdict(Figures)
+    per_day = [DayCounts(d) for d in days]
+    funnel: dict[ConversationStatus, int] = dict.fromkeys(ConversationStatus, 0)
+
+    # Opened, per day, agent and current status (the funnel), in one grouped query.
+    opened = _scoped(
+        select(
+            _day_index(Conversation.started_at, boundaries).label("day"),
+            Conversation.assigned_to.label("agent_id"),
+            Conversation.status.label("status"),
+        ).where(opened_in_range),
+        filters,
+    ).subquery()
+    for day, agent_id, status, count in db.session.execute(
+        select(opened.c.day, opened.c.agent_id, opened.c.status, func.count()).group_by(
+            opened.c.day, opened.c.agent_id, opened.c.status
+        )
+    ):
+        total.opened += count
+        by_agent[agent_id].opened += count
+        per_day[day].opened += count
+        funnel[ConversationStatus(status)] += count
+
+    # Closed and lost, by the day they ended.
+    ended = _scoped(
+        select(
+            _day_index(Conversation.closed_at, boundaries).label("day"),
+            Conversation.assigned_to.label("agent_id"),
+            Conversation.status.label("status"),
+        ).where(
+            Conversation.status.in_(ConversationStatus.closed_states()),
+            Conversation.closed_at >= range_start,
+            Conversation.closed_at < range_end,
+        ),
+        filters,
+    ).subquery()
+    for day, agent_id, status, count in db.session.execute(
+        select(ended.c.day, ended.c.agent_id, ended.c.status, func.count()).group_by(
+            ended.c.day, ended.c.agent_id, ended.c.status
+        )
+    ):
+        attr = "closed" if ConversationStatus(status) == ConversationStatus.closed else "lost"
+        for counts in (total, by_agent[agent_id], per_day[day]):
+            setattr(counts, attr, getattr(counts, attr) + count)
+
+    # SLA breaches among the conversations opened in the range.
+    for agent_id, count in db.session.execute(
+        _scoped(
+            select(Conversation.assigned_to, func.count())
+            .join(
+                Incident,
+                and_(Incident.conversation_id == Conversation.id, Incident.kind == IncidentKind.sla_breach),
+            )
+            .where(opened_in_range),
+            filters,
+        ).group_by(Conversation.assigned_to)
+    ):
+        total.breaches += count
+        by_agent[agent_id].breaches += count
+
+    # First response and resolution times: one narrow row per answered or resolved conversation.
+    targets = {p: t.first_response_sec for p, t in settings.sla_targets().items()}
+    hours = settings.business_hours()
+    timed = _scoped(
+        select(
+            Conversation.assigned_to,
+            Conversation.priority,
+            Conversation.started_at,
+            SlaMetric.response_time_sec,
+            SlaMetric.resolved_at,
+        )
+        .join(SlaMetric, SlaMetric.conversation_id == Conversation.id)
+        .where(
+            opened_in_range, or_(SlaMetric.response_time_sec.is_not(None), SlaMetric.resolved_at.is_not(None))
+        ),
+        filters,
+    )
+    for agent_id, priority, started_at, response_sec, resolved_at in db.session.execute(
+        timed.execution_options(yield_per=2000)
+    ):
+        for figures in (total, by_agent[agent_id]):
+            if response_sec is not None:
+                figures.first_response_times.append(response_sec)
+                figures.within_target += response_sec <= targets[Priority(priority)]
+            if resolved_at is not None:
+                figures.resolution_times.append(business_seconds(started_at, resolved_at, hours, tz))
+
+    names = dict(
+        db.session.execute(
+            select(Agent.id, Agent.name).where(Agent.id.in_([a for a in by_agent if a is not None]))
+        ).all()
+    )
+    per_agent = sorted(
+        (
+            AgentFigures(agent_id, names.get(agent_id) if agent_id else None, figures)
+            for agent_id, figures in by_agent.items()
+        ),
+        key=lambda row: (row.name is None, (row.name or "").lower()),
+    )
+    return Report(filters, total, per_agent, per_day, list(funnel.items()))
+
+
+def csv_rows(report: Report) -> list[list[str]]:
+    """The report's numbers in long form (section, key, metric, value); durations in seconds."""
+
+    def fmt(value) -> str:
+        if value is None:
+            return ""
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    def figure_rows(section: str, key: str, figures: Figures) -> list[list[str]]:
+        metrics = {
+            "opened": figures.opened,
+            "closed": figures.closed,
+            "lost": figures.lost,
+            "answered": figures.answered,
+            "first_response_p50_sec": figures.first_response_p50,
+            "first_response_p90_sec": figures.first_response_p90,
+            "first_response_within_target_share": figures.within_target_share,
+            "resolution_p50_sec": figures.resolution_p50,
+            "resolution_p90_sec": figures.resolution_p90,
+            "sla_breaches": figures.breaches,
+        }
+        return [[section, key, metric, fmt(value)] for metric, value in metrics.items()]
+
+    f = report.filters
+    rows = [["section", "key", "metric", "value"]]
+    rows += [
+        ["filter", "", "start", f.start.isoformat()],
+        ["filter", "", "end", f.end.isoformat()],
+        ["filter", "", "agent_id", fmt(f.agent_id)],
+        ["filter", "", "tag_id", fmt(f.tag_id)],
+        ["filter", "", "priority", f.priority.value if f.priority else ""],
+    ]
+    rows += figure_rows("total", "", report.total)
+    for row in report.per_agent:
+        rows += figure_rows(
+            "agent", f"{row.name} (#{row.agent_id})" if row.agent_id else "unassigned", row.figures
+        )
+    for day in report.per_day:
+        rows += [
+            ["day", day.day.isoformat(), metric, str(getattr(day, metric))]
+            for metric in ("opened", "closed", "lost")
+        ]
+    rows += [["funnel", status.value, "conversations", str(count)] for status, count in report.funnel]
+    return rows
