@@ -16,6 +16,7 @@ BLUEPRINTS = (
     "portal.main:bp",
     "portal.sla:bp",
     "portal.incidents:bp",
+    "portal.reports:bp",
     "portal.webhooks:bp",
     "portal.media:bp",
     "portal.message_templates:bp",
