@@ -5,17 +5,18 @@ import pytest
 from rq.registry import FailedJobRegistry
 
 from portal.extensions import db as _db
-from portal.models import AuditLog, Role, WebhookEvent, WebhookStatus
-from portal.queue import DEFAULT, WEBHOOKS, enqueue_now, get_queue
+from portal.models import AuditLog, Direction, MessageStatus, Role, WebhookEvent, WebhookStatus
+from portal.queue import DEFAULT, OUTBOUND, WEBHOOKS, enqueue_now, get_queue
 from portal.services import webhook_events
 from portal.worker_process import build_worker
+from tests import factories
 
 PHONE = "+5511987654321"
 
 
-def explode(phone: str) -> None:
+def explode(value) -> None:
     """A job that always fails, quoting its argument as real exceptions often do."""
-    raise RuntimeError(f"cannot reach {phone}")
+    raise RuntimeError(f"cannot reach {value}")
 
 
 class FlakyProvider:
@@ -136,3 +137,14 @@ def test_running_workers_are_listed_with_their_heartbeat(app, client, login_as, 
     finally:
         worker.register_death()
     assert "admin-page-worker" in html and "last heartbeat" in html
+
+
+def test_a_failed_outbound_job_links_to_its_message_in_the_conversation(client, login_as, db, run_jobs):
+    login_as(Role.admin)
+    conversation = factories.conversation()
+    message = factories.message(conversation, Direction.outbound, status=MessageStatus.queued)
+    db.session.commit()
+    assert enqueue_now("tests.test_admin_dead_letters.explode", message.id, queue=OUTBOUND)
+    run_jobs(OUTBOUND)
+    html = client.get("/admin/dead-letters").get_data(as_text=True)
+    assert f'href="/conversations/{conversation.id}#message-{message.id}"' in html
