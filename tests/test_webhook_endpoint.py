@@ -5,6 +5,8 @@ import json
 
 import pytest
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 from sqlalchemy import func, select
 
@@ -121,7 +123,7 @@ def test_a_post_mixing_fields_is_a_batch_event(db, post_whatsapp, whatsapp_paylo
 
 def test_with_redis_down_the_notification_is_still_stored_and_answered_200(app, db, post_whatsapp, whatsapp_payload):
     working = app.extensions["atende.redis"]
-    app.extensions["atende.redis"] = Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    app.extensions["atende.redis"] = Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
     try:
         response = post_whatsapp(whatsapp_payload("text"))
     finally:

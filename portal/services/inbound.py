@@ -46,7 +46,7 @@ def process_event(event: WebhookEvent) -> None:
         for error in change.errors:
             notes.append(f"WhatsApp reported error {error.get('code')}: {error.get('title') or error.get('message')}")
         notes.extend(change.ignored)
-    event.error = "; ".join(notes)[: webhook_events.MAX_ERROR_LENGTH] or None
+    event.error = webhook_events.clean_error("; ".join(notes)) or None
 
 
 def receive(inbound: InboundMessage) -> Message | None:

@@ -89,8 +89,12 @@ def mark_failed(event_id: int, error: BaseException) -> None:
 
 def describe(error: BaseException) -> str:
     text = str(error).strip()
-    reason = text if isinstance(error, UnprocessableEvent) else f"{type(error).__name__}: {text}".rstrip(": ")
-    return reason[:MAX_ERROR_LENGTH]
+    return clean_error(text if isinstance(error, UnprocessableEvent) else f"{type(error).__name__}: {text}".rstrip(": "))
+
+
+def clean_error(text: str) -> str:
+    """Text fit for the `error` column: bounded, and without NUL (which PostgreSQL refuses)."""
+    return text.replace("\x00", "")[:MAX_ERROR_LENGTH]
 
 
 def replay(event: WebhookEvent, *, by: Agent | None, enqueue_job: bool = True) -> None:

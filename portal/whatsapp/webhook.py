@@ -124,7 +124,7 @@ def _parse_messages_value(value: dict[str, Any], change: Change) -> None:
         if isinstance(contact, dict) and isinstance(contact.get("wa_id"), str):
             profile = contact.get("profile")
             name = profile.get("name") if isinstance(profile, dict) else None
-            profiles[contact["wa_id"]] = name if isinstance(name, str) else None
+            profiles[contact["wa_id"]] = name[:200] if isinstance(name, str) else None
     for raw in _list(value, "messages"):
         change.messages.append(_parse_message(raw, profiles))
     for raw in _list(value, "statuses"):
@@ -157,7 +157,7 @@ def _parse_message(raw: Any, profiles: dict[str, str | None]) -> InboundMessage:
         type=message_type[:30],
         content=content,
         body=summary(message_type, content, errors),
-        reply_to=_text(context, "id") if isinstance(context, dict) else None,
+        reply_to=(_text(context, "id") or "")[:128] or None,
         media=_media(content) if message_type in MEDIA_TYPES else None,
         errors=errors,
     )
@@ -179,7 +179,7 @@ def _parse_status(raw: Any) -> StatusUpdate | None:
         wamid=wamid,
         status=status,
         timestamp=_timestamp(raw.get("timestamp")),
-        error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        error_code=code if _is_error_code(code) else None,
         error_title=title[:500] if title else None,
     )
 
@@ -236,9 +236,14 @@ def _timestamp(raw: Any) -> datetime | None:
         return None
 
 
+def _is_error_code(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+
+
 def _text(obj: Any, key: str) -> str | None:
+    # NUL cannot be stored in a PostgreSQL text column; no real message text contains it.
     value = obj.get(key) if isinstance(obj, dict) else None
-    return value if isinstance(value, str) else None
+    return value.replace("\x00", "") if isinstance(value, str) else None
 
 
 def _list(obj: dict[str, Any], key: str) -> list[Any]:
