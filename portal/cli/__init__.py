@@ -6,6 +6,7 @@ COMMAND_MODULES = (
     "portal.cli.agents",
     "portal.cli.setup",
     "portal.cli.demo",
+    "portal.cli.webhooks",
 )
 
 

@@ -17,4 +17,5 @@ class Scheduled:
 SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("portal.jobs.sla.check_sla_breaches", 60),
     Scheduled("portal.jobs.rules.fire_timed_rules", 60),
+    Scheduled("portal.jobs.maintenance.sweep_pending", 30),
 )
