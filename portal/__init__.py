@@ -22,6 +22,8 @@ BLUEPRINTS = (
     "portal.message_templates:bp",
     "portal.rules:bp",
     "portal.board:bp",
+    "portal.api:bp",
+    "portal.tokens:bp",
     "portal.contacts:bp",
     "portal.inbox:bp",
     "portal.admin:bp",

@@ -1,0 +1,107 @@
+"""/api/v1/contacts: search, create, read, update, delete (delete needs a supervisor)."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from flask_login import current_user
+
+from portal.access import role_required
+from portal.api import bp
+from portal.api.errors import ApiError, FieldErrors, validation_error
+from portal.api.params import get_or_404, json_object, paginate
+from portal.api.serializers import contact_json
+from portal.extensions import db
+from portal.models import Contact, Role
+from portal.phones import InvalidPhone, normalize
+from portal.services import contact_admin, contact_removal
+
+REQUIRED_ON_CREATE = ("name", "phone")
+NULLABLE = ("email", "city")
+
+
+def _contact_fields(body: dict, *, creating: bool) -> dict[str, str | None]:
+    """The editable fields present in `body`, type-checked; unknown keys are ignored."""
+    errors = FieldErrors()
+    fields: dict[str, str | None] = {}
+    for name in contact_admin.EDITABLE_FIELDS:
+        if name not in body:
+            if creating and name in REQUIRED_ON_CREATE:
+                errors.add(name, "This field is required.")
+            continue
+        value = body[name]
+        if isinstance(value, str) or (value is None and name in NULLABLE):
+            fields[name] = value
+        else:
+            errors.add(name, "Must be a string." if name not in NULLABLE else "Must be a string or null.")
+    errors.raise_if_any()
+    return fields
+
+
+def _refuse_duplicate_phone(raw_phone: str | None, *, exclude_id: int | None = None) -> None:
+    """409 when another contact holds the number (with or without the Brazilian ninth digit)."""
+    if raw_phone is None:
+        return
+    try:
+        e164 = normalize(raw_phone)
+    except InvalidPhone:
+        return  # reported as a field error by the service
+    other = contact_admin.find_duplicate(e164, exclude_id=exclude_id)
+    if other is not None:
+        raise ApiError(409, "duplicate_phone", f"Contact {other.id} already has this phone number.")
+
+
+def _validation_error(exc: contact_admin.ContactValidationError) -> ApiError:
+    return validation_error({name: [message] for name, message in exc.errors.items()})
+
+
+@bp.route("/contacts", methods=["GET"])
+@role_required(Role.agent)
+def list_contacts():
+    errors = FieldErrors()
+    stmt = contact_admin.filtered(request.args.get("q", ""))
+    return paginate(errors, stmt, Contact.id).as_json(contact_json)
+
+
+@bp.route("/contacts", methods=["POST"])
+@role_required(Role.agent)
+def create_contact():
+    fields = _contact_fields(json_object(), creating=True)
+    _refuse_duplicate_phone(fields["phone"])
+    try:
+        contact = contact_admin.create(**fields, by=current_user._get_current_object())
+    except contact_admin.ContactValidationError as exc:
+        raise _validation_error(exc) from None
+    db.session.commit()
+    return contact_json(contact), 201, {"Location": url_for("api.get_contact", contact_id=contact.id)}
+
+
+@bp.route("/contacts/<int:contact_id>", methods=["GET"])
+@role_required(Role.agent)
+def get_contact(contact_id: int):
+    return contact_json(get_or_404(Contact, contact_id, "contact"))
+
+
+@bp.route("/contacts/<int:contact_id>", methods=["PATCH"])
+@role_required(Role.agent)
+def update_contact(contact_id: int):
+    contact = get_or_404(Contact, contact_id, "contact")
+    fields = _contact_fields(json_object(), creating=False)
+    _refuse_duplicate_phone(fields.get("phone"), exclude_id=contact.id)
+    try:
+        contact_admin.update(contact, by=current_user._get_current_object(), **fields)
+    except contact_admin.ContactValidationError as exc:
+        raise _validation_error(exc) from None
+    db.session.commit()
+    return contact_json(contact)
+
+
+@bp.route("/contacts/<int:contact_id>", methods=["DELETE"])
+@role_required(Role.supervisor)
+def delete_contact(contact_id: int):
+    contact = get_or_404(Contact, contact_id, "contact")
+    try:
+        contact_removal.remove(contact, by=current_user._get_current_object())
+    except contact_removal.ContactInUse as exc:
+        raise ApiError(409, "contact_in_use", str(exc)) from None
+    db.session.commit()
+    return "", 204

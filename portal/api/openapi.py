@@ -1,0 +1,443 @@
+"""The OpenAPI 3.1 document of /api/v1, served at GET /api/v1/openapi.json.
+
+One dict describes every operation, its parameters, bodies, responses and schemas; a test runs
+schemathesis from it against the app, so the document and the views cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from portal.access import public
+from portal.api import bp
+from portal.api.params import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, TAG_NAME_MAX_LENGTH
+from portal.models import Channel, ConversationStatus, Direction, MessageStatus, Priority
+from portal.services.outbound import MAX_TEXT_LENGTH
+
+Schema = dict[str, Any]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def json_body(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def enum_of(values) -> Schema:
+    return {"type": "string", "enum": [v.value for v in values]}
+
+
+def errors(*codes: int) -> dict[str, Schema]:
+    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "Invalid"}
+    return {str(code): {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
+
+
+def page_of(item: str) -> Schema:
+    return {
+        "type": "object",
+        "required": ["data", "next_cursor"],
+        "properties": {
+            "data": {"type": "array", "items": ref(item)},
+            "next_cursor": nullable(
+                {"type": "string", "description": "Pass as `cursor` for the next page; null on the last page."}
+            ),
+        },
+    }
+
+
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+PAGE_PARAMETERS = [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/cursor"}]
+
+
+def path_id(name: str, what: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "description": f"The {what}'s id.", "schema": ID}
+
+
+def query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "Stable, machine-readable: validation_error, not_found..."},
+                    "message": {"type": "string", "description": "A sentence a person can read."},
+                    "fields": {
+                        "type": "object",
+                        "description": "Validation errors only: field or query parameter -> messages.",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            }
+        },
+    },
+    "Contact": {
+        "type": "object",
+        "required": ["id", "name", "phone", "email", "city", "created_at", "updated_at"],
+        "properties": {
+            "id": ID,
+            "name": {"type": "string"},
+            "phone": {"type": "string", "description": "E.164, e.g. +5511987654321."},
+            "email": nullable({"type": "string"}),
+            "city": nullable({"type": "string"}),
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    },
+    "ContactCreate": {
+        "type": "object",
+        "required": ["name", "phone"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "phone": {
+                "type": "string",
+                "description": "Any common format; stored as E.164 (Brazil is the default country). "
+                "Unique: a Brazilian mobile with and without the ninth digit is one number.",
+            },
+            "email": nullable({"type": "string", "format": "email"}),
+            "city": nullable({"type": "string", "maxLength": 120}),
+        },
+    },
+    "ContactUpdate": {
+        "type": "object",
+        "description": "Only the fields sent change.",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "phone": {"type": "string"},
+            "email": nullable({"type": "string", "format": "email"}),
+            "city": nullable({"type": "string", "maxLength": 120}),
+        },
+    },
+    "ContactPage": page_of("Contact"),
+    "Conversation": {
+        "type": "object",
+        "required": [
+            "id", "contact", "channel", "status", "priority", "assigned_to", "tags", "started_at",
+            "closed_at", "last_inbound_at", "last_message_at", "created_at", "updated_at",
+        ],
+        "properties": {
+            "id": ID,
+            "contact": {
+                "type": "object",
+                "required": ["id", "name", "phone"],
+                "properties": {"id": ID, "name": {"type": "string"}, "phone": {"type": "string"}},
+            },
+            "channel": enum_of(Channel),
+            "status": enum_of(ConversationStatus),
+            "priority": enum_of(Priority),
+            "assigned_to": nullable({**ID, "description": "The assigned agent's id."}),
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "started_at": nullable(TIMESTAMP),
+            "closed_at": nullable(TIMESTAMP),
+            "last_inbound_at": nullable(
+                {**TIMESTAMP, "description": "Free text can be sent until 24 hours after this."}
+            ),
+            "last_message_at": nullable(TIMESTAMP),
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    },
+    "ConversationUpdate": {
+        "type": "object",
+        "description": "Only the fields sent change; all of them or none (a refused change leaves the rest undone).",
+        "properties": {
+            "status": enum_of(ConversationStatus),
+            "priority": enum_of(Priority),
+            "assigned_to": nullable(
+                {
+                    **ID,
+                    "description": "An agent id, or null to unassign. Agents may only take an unassigned "
+                    "conversation for themselves or release their own (403 otherwise).",
+                }
+            ),
+            "tags": {
+                "type": "array",
+                "description": "Replaces the conversation's tags; unknown tags are created.",
+                "items": {"type": "string", "minLength": 1, "maxLength": TAG_NAME_MAX_LENGTH, "pattern": r"\S"},
+            },
+        },
+    },
+    "ConversationPage": page_of("Conversation"),
+    "Message": {
+        "type": "object",
+        "required": [
+            "id", "conversation_id", "direction", "message_type", "body", "media_url", "status", "sent_at",
+            "sender_agent_id", "is_automatic", "error_code", "error_title",
+        ],
+        "properties": {
+            "id": ID,
+            "conversation_id": ID,
+            "direction": enum_of(Direction),
+            "message_type": {"type": "string", "description": "WhatsApp's type: text, image, template..."},
+            "body": {"type": "string"},
+            "media_url": nullable({"type": "string"}),
+            "status": enum_of(MessageStatus),
+            "sent_at": TIMESTAMP,
+            "sender_agent_id": nullable({**ID, "description": "The agent who wrote it; null for the customer."}),
+            "is_automatic": {"type": "boolean", "description": "Sent by an auto-rule."},
+            "error_code": nullable({"type": "integer"}),
+            "error_title": nullable({"type": "string", "description": "Why sending failed."}),
+        },
+    },
+    "MessageCreate": {
+        "type": "object",
+        "required": ["body"],
+        "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH, "pattern": r"\S"}},
+    },
+    "MessagePage": page_of("Message"),
+    "Tag": {"type": "object", "required": ["id", "name"], "properties": {"id": ID, "name": {"type": "string"}}},
+    "TagCreate": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": TAG_NAME_MAX_LENGTH,
+                "pattern": r"\S",
+                "description": "Stored lower-case with single spaces.",
+            }
+        },
+    },
+    "TagPage": page_of("Tag"),
+}
+
+
+def _error_response(description: str) -> Schema:
+    return json_body(ref("Error"), description)
+
+
+RESPONSES: dict[str, Schema] = {
+    "BadRequest": _error_response("The body is not a JSON object."),
+    "Unauthorized": {
+        **_error_response("No valid API token: missing, unknown, revoked, or its agent is inactive."),
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer."}},
+    },
+    "Forbidden": _error_response("The agent's role does not allow this (see the operation's description)."),
+    "NotFound": _error_response("No such resource."),
+    "Conflict": _error_response("The change conflicts with existing data."),
+    "Invalid": _error_response("Fields or query parameters are not valid; `error.fields` says which and why."),
+}
+
+PARAMETERS: dict[str, Schema] = {
+    "limit": query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        "Items per page.",
+    ),
+    "cursor": query("cursor", {"type": "string"}, "The `next_cursor` of the previous page."),
+}
+
+CONTACT_ID = path_id("contact_id", "contact")
+CONVERSATION_ID = path_id("conversation_id", "conversation")
+
+PATHS: dict[str, Schema] = {
+    "/contacts": {
+        "get": {
+            "operationId": "listContacts",
+            "tags": ["contacts"],
+            "summary": "Search contacts",
+            "description": "Ordered by id. Any agent sees every contact.",
+            "parameters": [
+                query("q", {"type": "string"}, "Matches name, e-mail, city, or a phone in any format."),
+                *PAGE_PARAMETERS,
+            ],
+            "responses": {"200": json_body(ref("ContactPage"), "A page of contacts."), **errors(401, 422)},
+        },
+        "post": {
+            "operationId": "createContact",
+            "tags": ["contacts"],
+            "summary": "Create a contact",
+            "description": "Emits the CRM event contact.created.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ContactCreate")}}},
+            "responses": {
+                "201": {
+                    **json_body(ref("Contact"), "Created."),
+                    "headers": {"Location": {"schema": {"type": "string"}, "description": "The contact's URL."}},
+                },
+                **errors(400, 401, 409, 422),
+            },
+        },
+    },
+    "/contacts/{contact_id}": {
+        "parameters": [CONTACT_ID],
+        "get": {
+            "operationId": "getContact",
+            "tags": ["contacts"],
+            "summary": "Read a contact",
+            "responses": {"200": json_body(ref("Contact"), "The contact."), **errors(401, 404)},
+        },
+        "patch": {
+            "operationId": "updateContact",
+            "tags": ["contacts"],
+            "summary": "Change a contact",
+            "description": "Emits the CRM event contact.updated when something changed.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ContactUpdate")}}},
+            "responses": {"200": json_body(ref("Contact"), "The contact."), **errors(400, 401, 404, 409, 422)},
+        },
+        "delete": {
+            "operationId": "deleteContact",
+            "tags": ["contacts"],
+            "summary": "Delete a contact",
+            "description": "Supervisors and admins only. A contact with conversations cannot be deleted "
+            "(409): merge it into another contact in the portal instead.",
+            "responses": {"204": {"description": "Deleted."}, **errors(401, 403, 404, 409)},
+        },
+    },
+    "/conversations": {
+        "get": {
+            "operationId": "listConversations",
+            "tags": ["conversations"],
+            "summary": "List conversations",
+            "description": "Ordered by id. Agents see conversations assigned to them or unassigned; "
+            "supervisors and admins see all.",
+            "parameters": [
+                query("status", enum_of(ConversationStatus), "Only this status."),
+                query("priority", enum_of(Priority), "Only this priority."),
+                query("tag", {"type": "string"}, "Only conversations with this tag."),
+                query(
+                    "assignee",
+                    {"type": "string", "pattern": r"^(me|unassigned|[1-9][0-9]{0,17})$"},
+                    '"me", "unassigned", or an agent id.',
+                ),
+                query("contact_id", ID, "Only this contact's conversations."),
+                *PAGE_PARAMETERS,
+            ],
+            "responses": {"200": json_body(ref("ConversationPage"), "A page of conversations."), **errors(401, 422)},
+        },
+    },
+    "/conversations/{conversation_id}": {
+        "parameters": [CONVERSATION_ID],
+        "get": {
+            "operationId": "getConversation",
+            "tags": ["conversations"],
+            "summary": "Read a conversation",
+            "description": "403 when an agent asks for a conversation assigned to someone else.",
+            "responses": {"200": json_body(ref("Conversation"), "The conversation."), **errors(401, 403, 404)},
+        },
+        "patch": {
+            "operationId": "updateConversation",
+            "tags": ["conversations"],
+            "summary": "Change status, priority, assignee or tags",
+            "description": "Each change is audited and emits its CRM event. 409 when reopening a "
+            "conversation whose contact already has another open one.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ref("ConversationUpdate")}},
+            },
+            "responses": {
+                "200": json_body(ref("Conversation"), "The conversation."),
+                **errors(400, 401, 403, 404, 409, 422),
+            },
+        },
+    },
+    "/conversations/{conversation_id}/messages": {
+        "parameters": [CONVERSATION_ID],
+        "get": {
+            "operationId": "listMessages",
+            "tags": ["messages"],
+            "summary": "List a conversation's messages",
+            "description": "Oldest first.",
+            "parameters": PAGE_PARAMETERS,
+            "responses": {
+                "200": json_body(ref("MessagePage"), "A page of messages."),
+                **errors(401, 403, 404, 422),
+            },
+        },
+        "post": {
+            "operationId": "sendMessage",
+            "tags": ["messages"],
+            "summary": "Send a text reply",
+            "description": "Queued and sent by a worker (status `queued`, then `sent`...). WhatsApp accepts "
+            "free text only within 24 hours of the customer's last message; outside it the answer is "
+            "422 with code `cannot_send` (send an approved template from the portal).",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("MessageCreate")}}},
+            "responses": {
+                "202": json_body(ref("Message"), "Queued for sending."),
+                **errors(400, 401, 403, 404, 422),
+            },
+        },
+    },
+    "/tags": {
+        "get": {
+            "operationId": "listTags",
+            "tags": ["tags"],
+            "summary": "List tags",
+            "parameters": PAGE_PARAMETERS,
+            "responses": {"200": json_body(ref("TagPage"), "A page of tags."), **errors(401, 422)},
+        },
+        "post": {
+            "operationId": "createTag",
+            "tags": ["tags"],
+            "summary": "Create a tag",
+            "description": "Any agent: agents already create tags by tagging a conversation.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("TagCreate")}}},
+            "responses": {"201": json_body(ref("Tag"), "Created."), **errors(400, 401, 409, 422)},
+        },
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenApiDocument",
+            "tags": ["meta"],
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": json_body({"type": "object"}, "The OpenAPI document.")},
+        }
+    },
+}
+
+DOCUMENT: Schema = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Atende API",
+        "version": "1.0.0",
+        "description": (
+            "Contacts, conversations, messages and tags of an Atende help desk.\n\n"
+            "**Authentication**: every call but this document needs `Authorization: Bearer <token>`. "
+            "Agents create and revoke their tokens on their profile page (Profile -> API tokens); a "
+            "token acts as its agent, with the same role scopes as the portal. Browser sessions do "
+            "not authenticate API calls.\n\n"
+            "**Errors** are JSON: `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`, plus "
+            "`fields` on 422 validation errors.\n\n"
+            "**Pagination**: lists answer `{\"data\": [...], \"next_cursor\": ...}`; pass `cursor` "
+            "to get the next page."
+        ),
+    },
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearerAuth": []}],
+    "tags": [{"name": name} for name in ("contacts", "conversations", "messages", "tags", "meta")],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "atd_ followed by 43 random characters",
+            }
+        },
+        "schemas": SCHEMAS,
+        "responses": RESPONSES,
+        "parameters": PARAMETERS,
+    },
+}
+
+
+@bp.route("/openapi.json", methods=["GET"])
+@public
+def openapi_document():
+    return jsonify(DOCUMENT)
