@@ -9,6 +9,7 @@ Flask-Login found through the session (or a remember-me cookie) rather than thro
 from __future__ import annotations
 
 from flask import Request, current_app, g, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.api.errors import ApiError
@@ -38,7 +39,6 @@ def load_agent_from_token(req: Request) -> Agent | None:
         return None
     # The token's use is its own unit of work, committed before the view starts its own.
     db.session.commit()
-    g.api_token_id = token.id
     g.api_token_agent_id = token.agent_id
     return token.agent
 
@@ -52,7 +52,7 @@ def require_token() -> None:
         raise ApiError(
             401,
             "unauthorized",
-            "Send a valid API token in the Authorization header (Bearer); browser sessions are not accepted.",
+            _("Send a valid API token in the Authorization header (Bearer); browser sessions are not accepted."),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import role_required
@@ -26,13 +27,13 @@ def _contact_fields(body: dict, *, creating: bool) -> dict[str, str | None]:
     for name in contact_admin.EDITABLE_FIELDS:
         if name not in body:
             if creating and name in REQUIRED_ON_CREATE:
-                errors.add(name, "This field is required.")
+                errors.add(name, _("This field is required."))
             continue
         value = body[name]
         if isinstance(value, str) or (value is None and name in NULLABLE):
             fields[name] = value
         else:
-            errors.add(name, "Must be a string." if name not in NULLABLE else "Must be a string or null.")
+            errors.add(name, _("Must be a string.") if name not in NULLABLE else _("Must be a string or null."))
     errors.raise_if_any()
     return fields
 
@@ -47,7 +48,7 @@ def _refuse_duplicate_phone(raw_phone: str | None, *, exclude_id: int | None = N
         return  # reported as a field error by the service
     other = contact_admin.find_duplicate(e164, exclude_id=exclude_id)
     if other is not None:
-        raise ApiError(409, "duplicate_phone", f"Contact {other.id} already has this phone number.")
+        raise ApiError(409, "duplicate_phone", _("Contact %(id)s already has this phone number.", id=other.id))
 
 
 def _validation_error(exc: contact_admin.ContactValidationError) -> ApiError:
@@ -78,13 +79,13 @@ def create_contact():
 @bp.route("/contacts/<int:contact_id>", methods=["GET"])
 @role_required(Role.agent)
 def get_contact(contact_id: int):
-    return contact_json(get_or_404(Contact, contact_id, "contact"))
+    return contact_json(get_or_404(Contact, contact_id))
 
 
 @bp.route("/contacts/<int:contact_id>", methods=["PATCH"])
 @role_required(Role.agent)
 def update_contact(contact_id: int):
-    contact = get_or_404(Contact, contact_id, "contact")
+    contact = get_or_404(Contact, contact_id)
     fields = _contact_fields(json_object(), creating=False)
     _refuse_duplicate_phone(fields.get("phone"), exclude_id=contact.id)
     try:
@@ -98,7 +99,7 @@ def update_contact(contact_id: int):
 @bp.route("/contacts/<int:contact_id>", methods=["DELETE"])
 @role_required(Role.supervisor)
 def delete_contact(contact_id: int):
-    contact = get_or_404(Contact, contact_id, "contact")
+    contact = get_or_404(Contact, contact_id)
     try:
         contact_removal.remove(contact, by=current_user._get_current_object())
     except contact_removal.ContactInUse as exc:

@@ -4,6 +4,7 @@ assigned to them or unassigned, supervisors and admins see all (DESIGN.md "Roles
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from portal.api.params import (
     MAX_ID,
     get_or_404,
     json_object,
+    one_of,
     paginate,
     query_enum,
     query_int,
@@ -24,13 +26,11 @@ from portal.extensions import db
 from portal.models import Agent, Conversation, ConversationStatus, Message, Priority, Role, Tag
 from portal.services import conversations, outbound
 
-ASSIGNEE_HELP = 'Must be "me", "unassigned" or an agent id.'
-
 
 def _visible_conversation(conversation_id: int) -> Conversation:
-    conversation = get_or_404(Conversation, conversation_id, "conversation")
+    conversation = get_or_404(Conversation, conversation_id)
     if not conversations.can_see(current_user, conversation):
-        raise ApiError(403, "forbidden", "This conversation is assigned to another agent.")
+        raise ApiError(403, "forbidden", _("This conversation is assigned to another agent."))
     return conversation
 
 
@@ -43,7 +43,7 @@ def _assignee_filter(errors: FieldErrors, raw: str | None):
         return Conversation.assigned_to.is_(None)
     if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID:
         return Conversation.assigned_to == int(raw)
-    errors.add("assignee", ASSIGNEE_HELP)
+    errors.add("assignee", _('Must be "me", "unassigned" or an agent id.'))
     return None
 
 
@@ -88,12 +88,12 @@ class ConversationChanges:
                 try:
                     setattr(self, name, enum_cls(body[name]))
                 except ValueError:
-                    errors.add(name, f"Must be one of: {', '.join(m.value for m in enum_cls)}.")
+                    errors.add(name, one_of(enum_cls))
         if self.assigns:
             self.assignee = self._agent(errors, body["assigned_to"])
         if "tags" in body:
             tags = body["tags"]
-            problems = [tag_name_problem(t) for t in tags] if isinstance(tags, list) else ["Must be a list."]
+            problems = [tag_name_problem(t) for t in tags] if isinstance(tags, list) else [_("Must be a list.")]
             if any(problems):
                 errors.add("tags", next(p for p in problems if p))
             else:
@@ -105,11 +105,11 @@ class ConversationChanges:
         if value is None:
             return None
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_ID:
-            errors.add("assigned_to", "Must be an agent id or null.")
+            errors.add("assigned_to", _("Must be an agent id or null."))
             return None
         agent = db.session.get(Agent, value)
         if agent is None:
-            errors.add("assigned_to", f"No agent with id {value}.")
+            errors.add("assigned_to", _("No agent with id %(id)s.", id=value))
         return agent
 
     def apply(self, conversation: Conversation, by: Agent) -> None:
@@ -156,7 +156,7 @@ def send_message(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
     body = json_object().get("body")
     if not isinstance(body, str):
-        raise validation_error({"body": ["Must be a string."]})
+        raise validation_error({"body": [_("Must be a string.")]})
     try:
         message = outbound.queue_reply(conversation, body, by=current_user._get_current_object())
     except outbound.OutboundError as exc:

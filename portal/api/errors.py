@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
@@ -35,7 +36,7 @@ class FieldErrors:
 
 
 def validation_error(fields: dict[str, list[str]]) -> ApiError:
-    return ApiError(422, "validation_error", "Some fields are not valid.", fields)
+    return ApiError(422, "validation_error", _("Some fields are not valid."), fields)
 
 
 def error_response(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None):

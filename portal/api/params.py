@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask import request
+from flask_babel import gettext as _
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -31,24 +32,28 @@ TAG_NAME_MAX_LENGTH = 60
 def json_object() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "Send a JSON object with Content-Type: application/json.")
+        raise ApiError(400, "bad_request", _("Send a JSON object with Content-Type: application/json."))
     return body
 
 
 def tag_name_problem(value: object) -> str | None:
     """Why `value` cannot name a tag, or None. Checked on the raw text, as the document states it."""
     if not isinstance(value, str) or not value.strip():
-        return "A tag needs a name."
+        return _("A tag needs a name.")
     if len(value) > TAG_NAME_MAX_LENGTH:
-        return f"A tag name has at most {TAG_NAME_MAX_LENGTH} characters."
+        return _("A tag name has at most %(max)d characters.", max=TAG_NAME_MAX_LENGTH)
     return None
 
 
-def get_or_404(model: type, row_id: int, what: str):
+def get_or_404(model: type, row_id: int):
     row = db.session.get(model, row_id) if row_id <= MAX_ID else None
     if row is None:
-        raise ApiError(404, "not_found", f"No {what} with id {row_id}.")
+        raise ApiError(404, "not_found", _("Nothing with id %(id)s here.", id=row_id))
     return row
+
+
+def one_of(enum_cls: type[StrEnum]) -> str:
+    return _("Must be one of: %(values)s.", values=", ".join(m.value for m in enum_cls))
 
 
 def query_enum(errors: FieldErrors, name: str, enum_cls: type[StrEnum]) -> StrEnum | None:
@@ -58,7 +63,7 @@ def query_enum(errors: FieldErrors, name: str, enum_cls: type[StrEnum]) -> StrEn
     try:
         return enum_cls(raw)
     except ValueError:
-        errors.add(name, f"Must be one of: {', '.join(m.value for m in enum_cls)}.")
+        errors.add(name, one_of(enum_cls))
         return None
 
 
@@ -67,8 +72,10 @@ def query_int(errors: FieldErrors, name: str, *, minimum: int = 1, maximum: int 
     if raw is None:
         return None
     if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
-        bound = f" between {minimum} and {maximum}" if maximum is not None else f" of at least {minimum}"
-        errors.add(name, f"Must be a whole number{bound}.")
+        if maximum is None:
+            errors.add(name, _("Must be a whole number of at least %(min)d.", min=minimum))
+        else:
+            errors.add(name, _("Must be a whole number from %(min)d to %(max)d.", min=minimum, max=maximum))
         return None
     return int(raw)
 
@@ -119,7 +126,7 @@ def paginate(errors: FieldErrors, stmt: Select, *order: InstrumentedAttribute) -
     if cursor is not None:
         after = _decode(cursor, order)
         if after is None:
-            errors.add("cursor", "Not a cursor from this list; use next_cursor from the previous page.")
+            errors.add("cursor", _("Not a cursor from this list; use next_cursor from the previous page."))
     errors.raise_if_any()
     if after is not None:
         stmt = stmt.where(tuple_(*order) > tuple_(*after))

@@ -3,6 +3,7 @@ new one on a conversation, so the API grants nothing the UI does not."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.access import role_required
@@ -30,7 +31,7 @@ def create_tag():
         raise validation_error({"name": [problem]})
     normalized = conversations.normalize_tag_name(name)
     if db.session.scalar(select(Tag).where(Tag.name == normalized)) is not None:
-        raise ApiError(409, "duplicate_tag", f'The tag "{normalized}" already exists.')
+        raise ApiError(409, "duplicate_tag", _('The tag "%(name)s" already exists.', name=normalized))
     tag = conversations.get_or_create_tag(normalized)
     db.session.commit()
     return tag_json(tag), 201

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -37,9 +38,9 @@ def create(agent: Agent, name: str) -> tuple[ApiToken, str]:
     """A new token for `agent`; returns (row, plaintext). The plaintext is never stored."""
     name = " ".join((name or "").split())
     if not name:
-        raise TokenError("A token needs a name.")
+        raise TokenError(_("A token needs a name."))
     if len(name) > NAME_MAX_LENGTH:
-        raise TokenError(f"A token name has at most {NAME_MAX_LENGTH} characters.")
+        raise TokenError(_("A token name has at most %(max)d characters.", max=NAME_MAX_LENGTH))
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         agent_id=agent.id,
@@ -56,7 +57,7 @@ def create(agent: Agent, name: str) -> tuple[ApiToken, str]:
 def revoke(token: ApiToken, *, by: Agent) -> bool:
     """Revoke `token`; returns False when it already was. Only its owner may revoke it."""
     if token.agent_id != by.id:
-        raise TokenError("Only the token's owner can revoke it.")
+        raise TokenError(_("Only the token's owner can revoke it."))
     if token.revoked_at is not None:
         return False
     token.revoked_at = utcnow()
