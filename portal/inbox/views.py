@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -31,8 +31,6 @@ from portal.services.inbox_queries import InboxFilter, ThreadVersion
 from portal.services.outbound import OutboundError
 from portal.web import is_htmx
 
-POLL_SECONDS = 5
-
 
 def _partial() -> bool:
     # A history restore after a cache miss is an HTMX request that wants the whole page.
@@ -45,7 +43,8 @@ def _labels():
         "status_labels": STATUS_LABELS,
         "priority_labels": PRIORITY_LABELS,
         "channel_labels": CHANNEL_LABELS,
-        "poll_seconds": POLL_SECONDS,
+        # How often the open list and thread ask whether anything changed.
+        "poll_seconds": current_app.config.get("INBOX_POLL_SECONDS", 5),
         "format_duration": sla.format_duration,
     }
 

@@ -82,3 +82,24 @@
     if (moved) { moved.focus(); }
   });
 })();
+// Inbox thread: answer a specific message, and open a thread at its newest message.
+(function () {
+  "use strict";
+  // A button marked data-reply-to puts that message's id in the reply form's reply_to field and
+  // shows which message is answered; data-reply-cancel clears it.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-reply-to], [data-reply-cancel]");
+    var form = document.querySelector("form[data-reply-form]");
+    if (!button || !form) { return; }
+    var note = form.querySelector("[data-reply-note]");
+    var replying = button.hasAttribute("data-reply-to");
+    form.elements.reply_to.value = replying ? button.getAttribute("data-reply-to") : "";
+    note.querySelector("[data-reply-quote]").textContent = replying ? button.getAttribute("data-quote") : "";
+    note.hidden = !replying;
+    form.elements.body.focus();
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var composer = document.getElementById("composer");
+    if (composer && document.getElementById("messages")) { composer.scrollIntoView({block: "end"}); }
+  });
+})();
