@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal import phones
@@ -22,6 +22,7 @@ from portal.models import (
     ConversationStatus,
     Direction,
     Message,
+    MessageStatus,
     Priority,
     Tag,
     utcnow,
@@ -285,10 +286,15 @@ class ThreadVersion:
 
 
 def thread_version(conversation: Conversation) -> ThreadVersion:
-    newest_id, newest_status = db.session.execute(
-        select(func.max(Message.id), func.max(Message.status_at)).where(Message.conversation_id == conversation.id)
+    # Statuses only move forward, so the sum of their ranks changes with every tick, even when
+    # WhatsApp's status timestamp is older than one we already hold.
+    status_ranks = func.sum(case(*((Message.status == s, s.rank) for s in MessageStatus), else_=0))
+    newest_id, newest_status, ranks = db.session.execute(
+        select(func.max(Message.id), func.max(Message.status_at), status_ranks).where(
+            Message.conversation_id == conversation.id
+        )
     ).one()
-    messages = f"{newest_id or 0}-{newest_status.isoformat() if newest_status else ''}"
+    messages = f"{newest_id or 0}-{ranks or 0}-{newest_status.isoformat() if newest_status else ''}"
     # Tag changes touch only the association table, so the tag ids join the row's updated_at.
     tag_ids = ".".join(str(t.id) for t in conversation.tags)
     return ThreadVersion(
