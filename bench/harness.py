@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import heapq
 import hmac
 import http.client
 import json
@@ -255,6 +256,7 @@ def start_gunicorn(app_spec: str, env: dict, port: int, workers: int = 2, log_pa
         env=env, log_path=log_path,
     )
     wait_for_port(port, timeout=60)
+    wait_for(lambda: len(psutil.Process(proc.pid).children()) >= workers, timeout=60, what="gunicorn workers")
     return proc
 
 
@@ -328,11 +330,17 @@ def post_all(base_url: str, path: str, requests: Sequence[Request], concurrency:
              rate: float | None = None) -> list[Result]:
     """POST every request with `concurrency` threads over keep-alive connections.
 
-    `rate` spreads the first attempts evenly at that many per second. With retry_until_200 a request that did not get a 200 (or got no answer) is sent again after
-    `retry_delay`, as Meta retries an unanswered webhook; the result keeps every status seen."""
+    `rate` spreads the first attempts evenly at that many per second. With retry_until_200 a
+    request that did not get a 200 (or got no answer) is sent again `retry_delay` later, as Meta
+    retries an unanswered webhook, while new ones keep coming; the result keeps every status seen.
+    `seconds` is the time of the last attempt."""
     parts = urlsplit(base_url)
     results: list[Result | None] = [None] * len(requests)
+    seen: list[list[int]] = [[] for _ in requests]
+    first_sent: list[float] = [0.0] * len(requests)
     next_index = iter(range(len(requests)))
+    retries: list[tuple[float, int]] = []  # (due, index), a heap
+    outstanding = [len(requests)]
     lock = threading.Lock()
     began = time.perf_counter()
 
@@ -344,31 +352,44 @@ def post_all(base_url: str, path: str, requests: Sequence[Request], concurrency:
             conn.close()
         return response.status
 
+    def take() -> tuple[int | None, float]:
+        """The next request to send and when: a due retry first, else the next new one."""
+        with lock:
+            now = time.perf_counter()
+            if retries and retries[0][0] <= now:
+                return heapq.heappop(retries)[1], now
+            index = next(next_index, None)
+            if index is not None:
+                return index, began + index / rate if rate else now
+            if outstanding[0] == 0:
+                return None, now
+            return -1, retries[0][0] if retries else now + 0.05
+
     def worker() -> None:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         while True:
-            with lock:
-                index = next(next_index, None)
+            index, when = take()
+            time.sleep(max(0.0, when - time.perf_counter()))
             if index is None:
                 break
-            if rate:
-                time.sleep(max(0.0, began + index / rate - time.perf_counter()))
-            req = requests[index]
-            seen: list[int] = []
-            first_start = time.perf_counter()
-            while True:
-                start = time.perf_counter()
-                try:
-                    status = one_post(conn, req)
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    status = 0
-                elapsed = time.perf_counter() - start
-                seen.append(status)
-                if status == 200 or not retry_until_200 or time.perf_counter() - first_start > give_up_after:
-                    break
-                time.sleep(retry_delay)
-            results[index] = Result(status, elapsed, len(seen), seen)
+            if index < 0:
+                continue
+            start = time.perf_counter()
+            if not seen[index]:
+                first_sent[index] = start
+            try:
+                status = one_post(conn, requests[index])
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                status = 0
+            elapsed = time.perf_counter() - start
+            seen[index].append(status)
+            with lock:
+                if status != 200 and retry_until_200 and start - first_sent[index] < give_up_after:
+                    heapq.heappush(retries, (time.perf_counter() + retry_delay, index))
+                else:
+                    results[index] = Result(status, elapsed, len(seen[index]), seen[index])
+                    outstanding[0] -= 1
         conn.close()
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
@@ -483,6 +504,10 @@ class Stack:
 
     def count(self, sql: str) -> int:
         return scalar(self.database_url, sql)
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        path = self.log_dir / name
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def wait_until_processed(self, expected_events: int, timeout: float) -> bool:
         """True once `expected_events` events exist and none is pending; False on timeout."""

@@ -1,0 +1,97 @@
+"""Drill: restart PostgreSQL mid-burst; web app and workers recover without a restart, nothing is lost.
+
+    python -m bench.drills.postgres_restart [--messages 1200] [--down 10]
+
+Runs on a private PostgreSQL cluster (initdb under /tmp, random port), never the machine's shared
+server. A portal under gunicorn (2 workers) and two workers (`python worker.py`) take a steady
+burst of webhooks; a few seconds in, PostgreSQL is stopped (`pg_ctl -m fast`, which cuts every
+connection), kept down for --down seconds, and started again. The web app answers 200 only after
+committing, so while the database is down it cannot; like Meta, the load generator sends again
+whatever was not answered 200, every second. Checks that every webhook is finally answered 200,
+that the gunicorn workers and the RQ workers are the same processes as before, and that every
+event ends processed, once. Prints what the web answered during the outage, PASS/FAIL per check,
+and exits 1 on a FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+from bench import harness
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1200)
+    parser.add_argument("--rate", type=float, default=30, help="webhooks per second")
+    parser.add_argument("--down", type=float, default=10, help="seconds PostgreSQL stays down")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for processing")
+    args = parser.parse_args()
+    print(f"postgres_restart drill: {harness.machine()}")
+    verdict = harness.Verdict("postgres_restart drill")
+    postgres = harness.PostgresServer().start()
+    stack = None
+    try:
+        stack = harness.Stack("atende_drill_pg", server_url=postgres.url)
+        stack.start_web()
+        for _ in range(2):
+            stack.start_worker()
+        web_pids = stack.web_worker_pids()
+        worker_pids = [w.pid for w in stack.workers]
+        requests = [
+            harness.signed_request(harness.text_message(
+                sender=i % 400, wamid=f"wamid.drill.pg.{i}", body=f"Mensagem {i}"))
+            for i in range(args.messages)
+        ]
+        timeline: dict[str, float] = {}
+        started = time.perf_counter()
+
+        def restart() -> None:
+            time.sleep(8)
+            timeline["down"] = time.perf_counter() - started
+            postgres.stop("fast")
+            time.sleep(args.down)
+            postgres.start()
+            timeline["up"] = time.perf_counter() - started
+
+        thread = threading.Thread(target=restart, daemon=True)
+        thread.start()
+        results = harness.post_all(stack.base_url, "/webhooks/whatsapp", requests, concurrency=16,
+                                   rate=args.rate, retry_until_200=True, retry_delay=1.0)
+        thread.join()
+        retried = [r for r in results if r.attempts > 1]
+        print(f"  PostgreSQL down from {timeline['down']:.1f} s to {timeline['up']:.1f} s; "
+              f"{len(retried)} webhooks needed a retry (at most {max((r.attempts for r in results), default=1)} "
+              f"attempts); every answer seen: {harness.status_histogram(results)}", flush=True)
+        done = stack.wait_until_processed(args.messages, timeout=args.timeout)
+        finished = time.perf_counter() - started
+        messages = stack.count("SELECT count(*) FROM messages")
+        distinct = stack.count("SELECT count(DISTINCT external_id) FROM messages")
+        events = stack.count("SELECT count(*) FROM webhook_events")
+        failed = stack.count("SELECT count(*) FROM webhook_events WHERE status = 'failed'")
+        verdict.check("every webhook finally answered 200", all(r.status == 200 for r in results))
+        verdict.check("the web answered nothing but 200 or an error status while the database was down",
+                      all(s in (200, 500, 503) for r in results for s in r.statuses_seen),
+                      harness.status_histogram(results))
+        if not verdict.check("same gunicorn workers before and after",
+                             stack.web_worker_pids() == web_pids and stack.web.poll() is None,
+                             f"before {sorted(web_pids)}, after {sorted(stack.web_worker_pids())}"):
+            print("\n".join(line for line in stack.log_tail("web.log", 100_000).splitlines()
+                            if "[CRITICAL]" in line or "[ERROR]" in line or "Worker" in line))
+        verdict.check("same RQ workers before and after", [w.pid for w in stack.workers] == worker_pids
+                      and all(w.poll() is None for w in stack.workers))
+        verdict.check("every event processed", done and failed == 0,
+                      f"done {finished - timeline['up']:.0f} s after PostgreSQL returned, {failed} failed")
+        verdict.check(f"{args.messages} messages, none twice", messages == distinct == args.messages,
+                      f"{messages} stored, {distinct} distinct, {events} events stored")
+    finally:
+        if stack is not None:
+            stack.close()
+        postgres.close()
+    verdict.report()
+
+
+if __name__ == "__main__":
+    main()
