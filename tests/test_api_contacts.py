@@ -137,3 +137,12 @@ def test_only_supervisors_delete_contacts_and_never_one_with_conversations(clien
     assert db.session.get(Contact, lonely_id) is None
     assert db.session.get(Contact, busy.id) is not None
     assert db.session.query(AuditLog).filter_by(action="contact.deleted").count() == 1
+
+
+def test_nul_characters_are_refused_before_reaching_the_database(client, db):
+    _agent, api = api_as(client)
+    response = api.get("/api/v1/contacts", query_string={"q": "a\x00b"})
+    assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"q"}
+    response = api.post("/api/v1/contacts", json={"name": "Ana\x00", "phone": "+5511987654321"})
+    assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"name"}
+    assert db.session.query(Contact).count() == 0

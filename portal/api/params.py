@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from portal.api.errors import ApiError, FieldErrors
+from portal.api.errors import ApiError, FieldErrors, validation_error
 from portal.extensions import db
 
 DEFAULT_LIMIT = 50
@@ -29,10 +29,33 @@ MAX_ID = 2**63 - 1
 TAG_NAME_MAX_LENGTH = 60
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(pairs) -> None:
+    # PostgreSQL text cannot hold NUL characters: refuse them here rather than fail in the database.
+    bad = [name for name, value in pairs if _has_nul([name, value])]
+    if bad:
+        raise validation_error({name.replace("\x00", ""): [_("Must not contain NUL characters.")] for name in bad})
+
+
+def refuse_nul_in_query() -> None:
+    """The API's before_request for query parameters (bodies are checked by json_object)."""
+    _refuse_nul(request.args.items(multi=True))
+
+
 def json_object() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", _("Send a JSON object with Content-Type: application/json."))
+    _refuse_nul(body.items())
     return body
 
 
