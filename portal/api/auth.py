@@ -22,7 +22,7 @@ BEARER_CHALLENGE = 'Bearer realm="atende"'
 
 
 def bearer_credential(req: Request) -> str | None:
-    scheme, _, credential = req.headers.get("Authorization", "").partition(" ")
+    scheme, _separator, credential = req.headers.get("Authorization", "").partition(" ")
     credential = credential.strip()
     return credential if scheme.lower() == "bearer" and credential else None
 
