@@ -224,3 +224,25 @@ def test_errors_about_our_number_are_noted_on_a_processed_event(db, deliver, wha
     [event] = deliver(payload)
     assert event.status == WebhookStatus.processed
     assert event.error == "WhatsApp reported error 131042: Business eligibility payment issue"
+
+
+@pytest.mark.parametrize(
+    ("message_type", "content", "body"),
+    [
+        ("system", {"body": "Maria changed her number", "new_wa_id": "5521991234567", "type": "user_changed_number"},
+         "Maria changed her number"),
+        ("revoke", {"original_message_id": "wamid.GONE"}, ""),
+        ("order", {"catalog_id": "1", "product_items": []}, ""),
+    ],
+)
+def test_system_revoke_and_unknown_types_are_kept_with_their_object(
+    db, deliver, whatsapp_payload, message_type, content, body
+):
+    payload = whatsapp_payload("text")
+    raw = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    del raw["text"]
+    raw.update(type=message_type, **{message_type: content})
+    [event] = deliver(payload)
+    assert event.status == WebhookStatus.processed, event.error
+    message = db.session.scalar(select(Message))
+    assert (message.message_type, message.body, message.payload_json) == (message_type, body, content)
