@@ -7,7 +7,6 @@ from dataclasses import asdict
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.access import role_required
 from portal.extensions import db
@@ -24,7 +23,7 @@ from portal.inbox.forms import (
     TagsForm,
     TemplateForm,
 )
-from portal.models import Agent, Conversation, Message, MessageTemplate, Role, Tag
+from portal.models import Agent, Conversation, Message, MessageTemplate, Role
 from portal.services import conversations, inbox_queries, media, outbound, sla, templates
 from portal.services.conversations import ConversationError
 from portal.services.inbox_queries import InboxFilter, ThreadVersion
@@ -59,7 +58,7 @@ def index():
     if _partial():
         return render_template("inbox/_rows.html" if cursor else "inbox/_list.html", **context)
     filter_form = FilterForm(formdata=None, data=asdict(filters))
-    filter_form.tag.choices = [("", _("Any"))] + [(name, name) for name in db.session.scalars(select(Tag.name).order_by(Tag.name))]
+    filter_form.tag.choices = [("", _("Any"))] + [(name, name) for name in inbox_queries.tag_names()]
     return render_template("inbox/index.html", filter_form=filter_form, **context)
 
 
@@ -92,7 +91,7 @@ def _media_url(message: Message) -> str | None:
 def _assign_form(conversation: Conversation) -> AssignForm:
     form = AssignForm(assignee=str(conversation.assigned_to or ""))
     if current_user.has_role(Role.supervisor):
-        agents = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))
+        agents = inbox_queries.assignable_agents()
         form.assignee.choices = [("", _("Unassigned"))] + [(str(a.id), a.name) for a in agents]
     return form
 

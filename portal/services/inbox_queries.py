@@ -313,3 +313,11 @@ def thread_messages(conversation: Conversation) -> list[Message]:
             .order_by(Message.sent_at, Message.id)
         )
     )
+
+
+def tag_names() -> list[str]:
+    return list(db.session.scalars(select(Tag.name).order_by(Tag.name)))
+
+
+def assignable_agents() -> list[Agent]:
+    return list(db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name)))

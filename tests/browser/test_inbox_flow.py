@@ -152,3 +152,18 @@ def test_the_whole_reply_works_with_the_keyboard_alone(page, db, browser_login):
     _tab_until(page, "#save-priority")
     page.keyboard.press("Enter")
     expect(page.locator("#conversation-details .badges")).to_contain_text("Urgent")
+
+
+def test_answering_a_specific_message_shows_its_quote(page, db, browser_login):
+    agent = factories.agent()
+    conversation = _conversation("Nina Rocha", "+5511987650009", "Qual o prazo de entrega?")
+    db.session.commit()
+    browser_login(agent)
+    page.goto(f"/conversations/{conversation.id}")
+
+    page.click("text=Reply to this")
+    expect(page.locator("[data-reply-note]")).to_contain_text("Qual o prazo de entrega?")
+    expect(page.locator("textarea[name=body]")).to_be_focused()
+    page.keyboard.type("Chega amanhã.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".bubble-outbound .reply-context")).to_contain_text("Qual o prazo de entrega?")
