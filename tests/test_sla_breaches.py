@@ -189,3 +189,15 @@ def test_the_scheduled_job_opens_incidents_in_the_worker_and_audits_them(db, run
     assert incident.conversation_id == conversation.id
     audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "incident.created")).one()
     assert audit.target_id == str(incident.id) and audit.actor_id is None
+
+
+def test_a_backlog_is_worked_off_oldest_first_in_bounded_runs(db, breached_events):
+    start = datetime(2026, 11, 24, 12, 0)
+    made = [
+        factories.conversation(priority=Priority.urgent, started_at=start + timedelta(minutes=i))
+        for i in range(3)
+    ]
+    db.session.commit()
+    now = start + timedelta(hours=1)
+    assert [b.conversation_id for b in sla.find_breaches(now, limit=2)] == [made[0].id, made[1].id]
+    assert len(sla.check_breaches(now)) == 3

@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from portal.models import ConversationStatus, Direction, Role, SlaMetric, utcnow
+from portal.models import ConversationStatus, Direction, MessageStatus, Role, SlaMetric, utcnow
 from portal.services import conversations, events, outbound, settings
 from portal.services.settings import BusinessHours
 from tests import factories
@@ -101,3 +101,29 @@ def test_closing_or_losing_sets_resolved_at_and_reopening_clears_it(db):
     conversations.change_status(conversation, ConversationStatus.lost, by=supervisor)
     db.session.commit()
     assert metric(db, conversation).resolved_at == conversation.closed_at
+
+
+def test_a_reply_that_failed_to_send_is_not_the_first_response(db):
+    agent = factories.agent()
+    start = datetime(2026, 11, 24, 12, 0)
+    conversation = started(start)
+    first = reply(conversation, agent, start + timedelta(minutes=2), status=MessageStatus.queued)
+    second = reply(conversation, agent, start + timedelta(minutes=6), status=MessageStatus.queued)
+    assert metric(db, conversation).response_time_sec == 120
+
+    def fail(message):
+        message.status = MessageStatus.failed
+        events.emit("message.status_changed", message=message, old=MessageStatus.queued)
+
+    fail(first)
+    assert (metric(db, conversation).first_response_at, metric(db, conversation).response_time_sec) == (
+        second.sent_at,
+        360,
+    )
+    fail(second)
+    assert metric(db, conversation).first_response_at is None
+
+    second.status = MessageStatus.queued  # an agent retried it
+    events.emit("message.status_changed", message=second, old=MessageStatus.failed)
+    db.session.commit()
+    assert metric(db, conversation).response_time_sec == 360

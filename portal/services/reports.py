@@ -77,9 +77,9 @@ class Figures:
     closed: int = 0
     lost: int = 0
     breaches: int = 0
-    first_response_times: list[int] = field(default_factory=list)
+    first_response_times: list[int] = field(default_factory=list)  # sorted once complete
     within_target: int = 0
-    resolution_times: list[int] = field(default_factory=list)
+    resolution_times: list[int] = field(default_factory=list)  # sorted once complete
 
     @property
     def answered(self) -> int:
@@ -89,24 +89,21 @@ class Figures:
     def within_target_share(self) -> float | None:
         return self.within_target / self.answered if self.answered else None
 
-    def _pct(self, values: list[int], p: int) -> int | None:
-        return percentile(sorted(values), p)
-
     @property
     def first_response_p50(self) -> int | None:
-        return self._pct(self.first_response_times, 50)
+        return percentile(self.first_response_times, 50)
 
     @property
     def first_response_p90(self) -> int | None:
-        return self._pct(self.first_response_times, 90)
+        return percentile(self.first_response_times, 90)
 
     @property
     def resolution_p50(self) -> int | None:
-        return self._pct(self.resolution_times, 50)
+        return percentile(self.resolution_times, 50)
 
     @property
     def resolution_p90(self) -> int | None:
-        return self._pct(self.resolution_times, 90)
+        return percentile(self.resolution_times, 90)
 
 
 @dataclass
@@ -249,6 +246,10 @@ def build(filters: ReportFilter) -> Report:
                 figures.within_target += response_sec <= targets[Priority(priority)]
             if resolved_at is not None:
                 figures.resolution_times.append(business_seconds(started_at, resolved_at, hours, tz))
+
+    for figures in (total, *by_agent.values()):
+        figures.first_response_times.sort()
+        figures.resolution_times.sort()
 
     names = dict(
         db.session.execute(

@@ -2,8 +2,8 @@
 
 - `sla_metrics` has one row per conversation, added when the conversation is created.
 - First response: the first outbound message written by a person (not automatic) at or after
-  `started_at`; `response_time_sec` counts business seconds when business hours are set,
-  wall-clock seconds otherwise.
+  `started_at` that did not fail; `response_time_sec` counts business seconds when business hours
+  are set, wall-clock seconds otherwise.
 - `resolved_at` is set when the conversation becomes closed or lost, and cleared on reopen.
 - check_breaches() opens the one `sla_breach` incident per conversation whose first response (or
   optional resolution) target is missed, and emits `sla.breached`.
@@ -28,6 +28,7 @@ from portal.models import (
     Incident,
     IncidentKind,
     Message,
+    MessageStatus,
     Priority,
     Severity,
     SlaMetric,
@@ -37,6 +38,9 @@ from portal.models import (
 from portal.services import audit, events, incidents, settings
 from portal.services.business_time import business_seconds
 from portal.services.settings import BusinessHours
+
+# Bounds one run's transaction; the scheduler runs the job again a minute later.
+MAX_BREACHES_PER_RUN = 500
 
 SEVERITY_FOR_PRIORITY = {
     Priority.urgent: Severity.critical,
@@ -83,18 +87,27 @@ def counts_as_first_response(message: Message) -> bool:
     )
 
 
-def record_message(message: Message) -> None:
-    """Set the first response when `message` is the first human reply after the conversation started."""
-    conversation = message.conversation
-    if not counts_as_first_response(message) or conversation.started_at is None:
+def refresh_first_response(conversation: Conversation) -> None:
+    """Set the first response from the earliest human reply at or after `started_at` that did not
+    fail: a reply WhatsApp refused never reached the customer. One indexed lookup, no scan."""
+    if conversation.started_at is None:
         return
-    if message.sent_at < conversation.started_at:
-        return
+    first_at = db.session.scalar(
+        select(Message.sent_at)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.direction == Direction.outbound,
+            Message.sender_agent_id.is_not(None),
+            Message.is_automatic.is_(False),
+            Message.status != MessageStatus.failed,
+            Message.sent_at >= conversation.started_at,
+        )
+        .order_by(Message.sent_at, Message.id)
+        .limit(1)
+    )
     metric = metric_for(conversation)
-    if metric.first_response_at is not None and metric.first_response_at <= message.sent_at:
-        return
-    metric.first_response_at = message.sent_at
-    metric.response_time_sec = elapsed(conversation.started_at, message.sent_at)
+    metric.first_response_at = first_at
+    metric.response_time_sec = elapsed(conversation.started_at, first_at) if first_at else None
 
 
 def record_status(conversation: Conversation, new: ConversationStatus) -> None:
@@ -112,7 +125,18 @@ def _on_conversation_created(_name: str, *, conversation: Conversation) -> None:
 
 @events.subscribe("message.created")
 def _on_message_created(_name: str, *, message: Message) -> None:
-    record_message(message)
+    if not counts_as_first_response(message):
+        return
+    first_at = metric_for(message.conversation).first_response_at
+    if first_at is None or message.sent_at < first_at:
+        refresh_first_response(message.conversation)
+
+
+@events.subscribe("message.status_changed")
+def _on_message_status_changed(_name: str, *, message: Message, old: MessageStatus) -> None:
+    # Only failing (or being retried after failing) can change which reply came first.
+    if counts_as_first_response(message) and MessageStatus.failed in (old, message.status):
+        refresh_first_response(message.conversation)
 
 
 @events.subscribe("conversation.status_changed")
@@ -154,7 +178,8 @@ def save_settings(
 
 @dataclass(frozen=True)
 class Breach:
-    conversation: Conversation
+    conversation_id: int
+    priority: Priority
     missed: str  # "first_response" or "resolution"
     target_sec: int
     waited_sec: int
@@ -162,7 +187,7 @@ class Breach:
 
     def notes(self, business_hours_on: bool) -> str:
         values = {
-            "priority": Priority(self.conversation.priority).value,
+            "priority": self.priority.value,
             "target": format_duration(self.target_sec),
             "waited": format_duration(self.waited_sec),
             "over": format_duration(self.waited_sec - self.target_sec),
@@ -190,23 +215,22 @@ class Breach:
         return text
 
 
-def _without_breach_incident():
-    return ~exists().where(
-        Incident.conversation_id == Conversation.id, Incident.kind == IncidentKind.sla_breach
-    )
-
-
-def find_breaches(now: datetime) -> list[Breach]:
-    """Open conversations past a target that have no breach incident yet.
+def find_breaches(now: datetime, limit: int = MAX_BREACHES_PER_RUN) -> list[Breach]:
+    """Open conversations past a target that have no breach incident yet, oldest first, at most
+    `limit` (a backlog, say after an outage, is worked off over the next runs).
 
     SQL narrows to conversations whose wall-clock age already exceeds a target (business time
-    never exceeds wall-clock time); business time is then checked for those few in Python.
+    never exceeds wall-clock time) and reads only the columns needed; business time is then
+    checked for those in Python.
     """
     targets = settings.sla_targets()
-    open_unbreached = and_(
+    hours, tz = settings.business_hours(), settings.time_zone()
+    candidates = select(Conversation.id, Conversation.priority, Conversation.started_at).where(
         Conversation.status.in_(ConversationStatus.open_states()),
         Conversation.started_at.is_not(None),
-        _without_breach_incident(),
+        ~exists().where(
+            Incident.conversation_id == Conversation.id, Incident.kind == IncidentKind.sla_breach
+        ),
     )
 
     def older_than(seconds_for: dict[Priority, int]):
@@ -219,10 +243,10 @@ def find_breaches(now: datetime) -> list[Breach]:
 
     first_response_sec = {p: t.first_response_sec for p, t in targets.items()}
     breaches: dict[int, Breach] = {}
-    unanswered = db.session.execute(
-        select(Conversation, SlaMetric.response_time_sec)
+    unanswered_or_late = (
+        candidates.add_columns(SlaMetric.response_time_sec)
         .outerjoin(SlaMetric, SlaMetric.conversation_id == Conversation.id)
-        .where(open_unbreached, older_than(first_response_sec))
+        .where(older_than(first_response_sec))
         .where(
             or_(
                 SlaMetric.first_response_at.is_(None),
@@ -232,27 +256,33 @@ def find_breaches(now: datetime) -> list[Breach]:
                 ),
             )
         )
-        .order_by(Conversation.started_at)
+        .order_by(Conversation.started_at, Conversation.id)
     )
-    for conversation, response_time_sec in unanswered:
-        target = first_response_sec[Priority(conversation.priority)]
+    for conversation_id, priority, started_at, response_time_sec in db.session.execute(unanswered_or_late):
+        target = first_response_sec[Priority(priority)]
         answered = response_time_sec is not None
-        waited = response_time_sec if answered else elapsed(conversation.started_at, now)
+        waited = response_time_sec if answered else business_seconds(started_at, now, hours, tz)
         if waited > target:
-            breaches[conversation.id] = Breach(conversation, "first_response", target, waited, answered)
+            breaches[conversation_id] = Breach(
+                conversation_id, Priority(priority), "first_response", target, waited, answered
+            )
+            if len(breaches) >= limit:
+                return list(breaches.values())
 
     resolution_sec = {p: t.resolution_sec for p, t in targets.items() if t.resolution_sec}
     if resolution_sec:
-        unresolved = db.session.scalars(
-            select(Conversation)
-            .where(open_unbreached, older_than(resolution_sec))
-            .order_by(Conversation.started_at)
+        unresolved = candidates.where(older_than(resolution_sec)).order_by(
+            Conversation.started_at, Conversation.id
         )
-        for conversation in unresolved:
-            target = resolution_sec[Priority(conversation.priority)]
-            waited = elapsed(conversation.started_at, now)
-            if conversation.id not in breaches and waited > target:
-                breaches[conversation.id] = Breach(conversation, "resolution", target, waited, False)
+        for conversation_id, priority, started_at in db.session.execute(unresolved):
+            target = resolution_sec[Priority(priority)]
+            waited = business_seconds(started_at, now, hours, tz)
+            if conversation_id not in breaches and waited > target:
+                breaches[conversation_id] = Breach(
+                    conversation_id, Priority(priority), "resolution", target, waited, False
+                )
+                if len(breaches) >= limit:
+                    break
     return list(breaches.values())
 
 
@@ -260,13 +290,18 @@ def check_breaches(now: datetime | None = None) -> list[Incident]:
     """Open one `sla_breach` incident per newly breached conversation and emit `sla.breached`."""
     now = now or utcnow()
     business_hours_on = settings.business_hours() is not None
+    breaches = find_breaches(now)
+    conversations = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Conversation).where(Conversation.id.in_([b.conversation_id for b in breaches]))
+        )
+    }
     opened = []
-    for breach in find_breaches(now):
-        conversation = breach.conversation
+    for breach in breaches:
+        conversation = conversations[breach.conversation_id]
         incident = incidents.open_sla_breach(
-            conversation,
-            SEVERITY_FOR_PRIORITY[Priority(conversation.priority)],
-            breach.notes(business_hours_on),
+            conversation, SEVERITY_FOR_PRIORITY[breach.priority], breach.notes(business_hours_on)
         )
         if incident is not None:
             events.emit("sla.breached", conversation=conversation, incident=incident)
