@@ -171,6 +171,8 @@ def test_export_of_a_filtered_list_has_a_bom_and_imports_back(client, login_as, 
     assert sorted(r["name"] for r in rows) == ["'=HYPERLINK(1)", "Ana Recife"]
     preview = contact_csv.parse(data)
     assert {r.normalized_phone for r in preview.rows} == {"+5581999990001", "+5581999990002"}
+    entry = db.session.query(AuditLog).filter_by(action="contacts.exported").one()
+    assert entry.details["count"] == 2 and entry.details["city"] == "Recife"
 
 
 def test_a_large_upload_still_needs_its_csrf_token(client, login_as, db, app):

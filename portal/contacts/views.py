@@ -54,9 +54,11 @@ def index():
 @role_required(Role.supervisor)
 def export():
     filters = _filters()
-    contacts = db.session.scalars(contact_admin.filtered(filters["q"], filters["city"]))
+    # Excel in pt-BR expects semicolons: the comma is its decimal mark.
     delimiter = ";" if str(get_locale() or "").startswith("pt") else ","
-    response = Response(contact_csv.export(contacts, delimiter=delimiter), mimetype="text/csv")
+    text = contact_csv.export_filtered(filters["q"], filters["city"], by=current_user, delimiter=delimiter)
+    db.session.commit()
+    response = Response(text, mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=contacts.csv"
     return response
 

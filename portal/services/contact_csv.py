@@ -24,10 +24,11 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 
+from portal.extensions import db
 from portal.models import Agent, Contact
 from portal.phones import variants
 from portal.services import audit
-from portal.services.contact_admin import ContactValidationError, clean, clean_phone, create
+from portal.services.contact_admin import ContactValidationError, clean, clean_phone, create, filtered
 
 HEADER_ALIASES = {
     "name": ("nome", "name", "nome completo", "full name", "cliente"),
@@ -216,6 +217,13 @@ def import_valid(preview: ImportPreview, *, by: Agent | None, filename: str = ""
         filename=filename[:200],
     )
     return created
+
+
+def export_filtered(query: str, city: str, *, by: Agent, delimiter: str = ",") -> str:
+    """The contacts matching the list's filters as CSV; a bulk copy of customer data is audited."""
+    contacts = list(db.session.scalars(filtered(query, city)))
+    audit.record("contacts.exported", actor=by, target=("contacts", None), count=len(contacts), q=query, city=city)
+    return export(contacts, delimiter=delimiter)
 
 
 def export(contacts: Iterable[Contact], *, delimiter: str = ",") -> str:

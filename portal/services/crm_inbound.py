@@ -58,7 +58,8 @@ def process(event: WebhookEvent) -> None:
     except ContactValidationError:
         raise webhook_events.UnprocessableEvent("invalid phone: data.phone is not a valid phone number") from None
     notes: list[str] = []
-    fields = {key: _text(data, key) for key in ("name", "email", "city") if _text(data, key) is not None}
+    present = {key: _text(data, key) for key in ("name", "email", "city")}
+    fields = {key: value for key, value in present.items() if value is not None}
     if "email" in fields:
         try:
             contact_admin.clean_email(fields["email"])
