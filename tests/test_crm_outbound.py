@@ -7,7 +7,17 @@ import json
 import pytest
 from rq.registry import FailedJobRegistry
 
-from portal.models import ConversationStatus, CrmDelivery, DeliveryStatus, Direction, Role
+from portal.models import (
+    ConversationStatus,
+    CrmDelivery,
+    DeliveryStatus,
+    Direction,
+    Incident,
+    IncidentKind,
+    Priority,
+    Role,
+    Severity,
+)
 from portal.queue import CRM, get_queue
 from portal.services import contact_admin, conversations, crm, events
 from tests import crm_server, factories
@@ -172,3 +182,16 @@ def test_a_delivered_event_is_never_sent_twice(db, fake_crm, run_jobs):
     get_queue(CRM).enqueue_call(crm.DELIVER_JOB, args=(delivery.id,))
     run_jobs(CRM)
     assert len(fake_crm.requests) == 1
+
+
+def test_sla_breach_reaches_the_crm_with_its_incident(db, fake_crm, run_jobs):
+    conversation = factories.conversation(priority=Priority.urgent)
+    incident = Incident(conversation=conversation, severity=Severity.critical, kind=IncidentKind.sla_breach)
+    db.session.add(incident)
+    events.emit("sla.breached", conversation=conversation, incident=incident)
+    db.session.commit()
+    run_jobs(CRM)
+    [event] = [e for e in fake_crm.events if e["type"] == "sla.breached"]
+    assert event["data"]["incident"]["id"] == incident.id
+    assert event["data"]["incident"]["severity"] == "critical"
+    assert event["data"]["conversation"]["priority"] == "urgent"
