@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.services.agent_admin import MIN_PASSWORD_LENGTH
 
+# Each language is named in itself, so anyone can find their own whatever the current UI language.
 LANGUAGE_NAMES = {"pt_BR": "Português (Brasil)", "en": "English"}
 
 
