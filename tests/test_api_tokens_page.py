@@ -34,6 +34,7 @@ def test_an_agent_revokes_their_own_token_and_not_anyone_elses(client, db, login
     theirs, _ = api_tokens.create(factories.agent(), "theirs")
     db.session.commit()
     assert client.post(f"/profile/tokens/{theirs.id}/revoke").status_code == 404
+    assert client.post(f"/profile/tokens/{2**70}/revoke").status_code == 404
     response = client.post(f"/profile/tokens/{mine.id}/revoke")
     assert response.status_code == 302
     db.session.expire_all()

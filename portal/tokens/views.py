@@ -42,7 +42,8 @@ def create():
     return _page(TokenForm(formdata=None), created_plaintext=plaintext)
 
 
-@bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+# Ids are bigints: a larger number is a 404 rather than a database error.
+@bp.route("/profile/tokens/<int(max=9223372036854775807):token_id>/revoke", methods=["POST"])
 @role_required(Role.agent)
 def revoke(token_id: int):
     token = api_tokens.get_for(current_user, token_id)
