@@ -92,7 +92,7 @@ def test_thread_shows_bubbles_reply_context_media_and_ticks(app, client, db, log
     db.session.commit()
 
     page = client.get(f"/conversations/{conversation.id}").get_data(as_text=True)
-    assert "bubble-inbound" in page and "bubble-outbound" in page
+    assert "msg-inbound" in page and "msg-outbound" in page
     assert f'href="#message-{question.id}"' in page  # reply context links to the quoted message
     assert 'data-status="delivered"' in page and "Delivered" in page
     assert 'data-status="failed"' in page and "Undeliverable" in page

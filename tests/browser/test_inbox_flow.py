@@ -42,10 +42,10 @@ def test_agent_finds_replies_sees_it_sent_then_closes_and_it_leaves_the_open_fil
     expect(page).to_have_url(re.compile(r"q=fernanda"))
     page.click("text=Fernanda Lima")
 
-    expect(page.locator(".bubble-inbound")).to_contain_text("Meu boleto venceu")
+    expect(page.locator(".msg-inbound")).to_contain_text("Meu boleto venceu")
     page.fill("textarea[name=body]", "Já estou verificando o seu boleto.")
     page.press("textarea[name=body]", "Control+Enter")
-    reply = page.locator(".bubble-outbound", has_text="Já estou verificando o seu boleto.")
+    reply = page.locator(".msg-outbound", has_text="Já estou verificando o seu boleto.")
     expect(reply.locator(".tick")).to_have_attribute("data-status", "queued")
     expect(page.locator("textarea[name=body]")).to_have_value("")
 
@@ -78,7 +78,7 @@ def test_new_messages_appear_in_the_open_list_and_thread_without_reload(page, db
     page.click("text=Helena Costa")
     factories.message(conversation, body="Mais uma coisa")
     db.session.commit()
-    expect(page.locator(".bubble-inbound").last).to_contain_text("Mais uma coisa")
+    expect(page.locator(".msg-inbound").last).to_contain_text("Mais uma coisa")
 
 
 def test_agent_does_not_see_and_gets_403_on_a_conversation_assigned_to_someone_else(page, db, browser_login):
@@ -144,7 +144,7 @@ def test_the_whole_reply_works_with_the_keyboard_alone(page, db, browser_login):
     _tab_until(page, "textarea[name=body]")
     page.keyboard.type("Vamos resolver agora.")
     page.keyboard.press("Control+Enter")
-    expect(page.locator(".bubble-outbound")).to_contain_text("Vamos resolver agora.")
+    expect(page.locator(".msg-outbound")).to_contain_text("Vamos resolver agora.")
 
     _tab_until(page, "#priority")
     page.keyboard.press("ArrowDown")
@@ -166,4 +166,4 @@ def test_answering_a_specific_message_shows_its_quote(page, db, browser_login):
     expect(page.locator("textarea[name=body]")).to_be_focused()
     page.keyboard.type("Chega amanhã.")
     page.keyboard.press("Control+Enter")
-    expect(page.locator(".bubble-outbound .reply-context")).to_contain_text("Qual o prazo de entrega?")
+    expect(page.locator(".msg-outbound .reply-context")).to_contain_text("Qual o prazo de entrega?")
