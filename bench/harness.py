@@ -411,6 +411,22 @@ def percentile(values: Iterable[float], pct: float) -> float:
     return ordered[rank]
 
 
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User plus system CPU time the processes have used so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def children(pid: int) -> list[int]:
+    return [child.pid for child in psutil.Process(pid).children()]
+
+
 class RssSampler:
     """Samples the RSS of process trees in a thread; peak() per label, in MiB."""
 

@@ -46,16 +46,19 @@ def start_workers(count: int, env: dict, redis: Redis, rss: harness.RssSampler) 
     return workers
 
 
-def timed_release(redis: Redis, done, timeout: float = 600) -> float:
-    """Put the held jobs back on the queue at once; seconds until done() holds."""
+def timed_release(redis: Redis, done, procs: list, timeout: float = 600) -> tuple[float, float]:
+    """Put the held jobs back on the queue at once; (seconds, worker CPU seconds) until done()."""
+    pids = [proc.pid for proc in procs]
+    cpu_before = harness.cpu_seconds(pids)
     start = time.perf_counter()
     redis.rename(HELD, f"rq:queue:{QUEUE}")
     harness.wait_for(done, timeout=timeout, interval=0.02, what="the queue to drain")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, harness.cpu_seconds(pids) - cpu_before
 
 
 def process_webhooks(count: int, workers: int, env: dict, database_url: str, redis: Redis,
-                     rss: harness.RssSampler, round_no: int) -> float:
+                     rss: harness.RssSampler, round_no: int) -> tuple[float, float]:
+    """(messages per second, worker CPU ms per message)"""
     port = harness.free_port()
     web = harness.start_gunicorn("wsgi:app", env, port, workers=2)
     try:
@@ -69,8 +72,8 @@ def process_webhooks(count: int, workers: int, env: dict, database_url: str, red
     redis.rename(f"rq:queue:{QUEUE}", HELD)
     procs = start_workers(workers, env, redis, rss)
     try:
-        seconds = timed_release(redis, lambda: harness.scalar(
-            database_url, "SELECT count(*) FROM webhook_events WHERE status = 'pending'") == 0)
+        seconds, cpu = timed_release(redis, lambda: harness.scalar(
+            database_url, "SELECT count(*) FROM webhook_events WHERE status = 'pending'") == 0, procs)
     finally:
         for proc in procs:
             harness.stop_process(proc)
@@ -78,10 +81,11 @@ def process_webhooks(count: int, workers: int, env: dict, database_url: str, red
     failed = harness.scalar(database_url, "SELECT count(*) FROM webhook_events WHERE status = 'failed'")
     if stored != count or failed:
         raise SystemExit(f"inbound: expected {count} messages, found {stored} ({failed} events failed)")
-    return count / seconds
+    return count / seconds, cpu / count * 1000
 
 
-def process_noops(count: int, workers: int, env: dict, redis: Redis, rss: harness.RssSampler) -> float:
+def process_noops(count: int, workers: int, env: dict, redis: Redis, rss: harness.RssSampler) -> tuple[float, float]:
+    """(jobs per second, worker CPU ms per job)"""
     held = Queue(QUEUE, connection=redis)
     with redis.pipeline() as pipe:
         for i in range(count):
@@ -90,7 +94,9 @@ def process_noops(count: int, workers: int, env: dict, redis: Redis, rss: harnes
     redis.rename(f"rq:queue:{QUEUE}", HELD)
     procs = start_workers(workers, env, redis, rss)
     try:
-        return count / timed_release(redis, lambda: held.count == 0 and held.started_job_registry.count == 0)
+        seconds, cpu = timed_release(
+            redis, lambda: held.count == 0 and held.started_job_registry.count == 0, procs)
+        return count / seconds, cpu / count * 1000
     finally:
         for proc in procs:
             harness.stop_process(proc)
@@ -113,12 +119,14 @@ def main() -> None:
             for round_no, workers in enumerate(args.workers):
                 harness.truncate_all(database_url)
                 redis.flushdb()
-                messages_rate = process_webhooks(args.messages, workers, env, database_url, redis, rss, round_no)
+                messages_rate, message_cpu = process_webhooks(
+                    args.messages, workers, env, database_url, redis, rss, round_no)
                 redis.flushdb()
-                noop_rate = process_noops(args.messages, workers, env, redis, rss)
+                noop_rate, noop_cpu = process_noops(args.messages, workers, env, redis, rss)
                 rows.append((workers, messages_rate, noop_rate))
                 print(f"  {workers} worker(s): {messages_rate:6.0f} messages/s   no-op jobs {noop_rate:6.0f} jobs/s   "
-                      f"ratio {messages_rate / noop_rate:.0%}", flush=True)
+                      f"ratio {messages_rate / noop_rate:.0%}   worker CPU {message_cpu:.1f} ms/message, "
+                      f"{noop_cpu:.1f} ms/no-op job", flush=True)
         print(f"{args.messages} webhooks (one text message each) per run:")
         for workers, messages_rate, noop_rate in rows:
             harness.line(f"{workers} worker(s) messages/s | no-op jobs/s | ratio",

@@ -30,6 +30,7 @@ class Round:
     p50_ms: float
     p99_ms: float
     non_200: int
+    cpu_ms: float  # gunicorn workers' CPU per request
 
 
 def requests_for(count: int, offset: int) -> list[harness.Request]:
@@ -49,9 +50,12 @@ def run_round(spec: str, env: dict, requests: list[harness.Request], warmup: lis
     base = f"http://127.0.0.1:{port}"
     try:
         harness.post_all(base, PATH, warmup, concurrency)
+        workers = harness.children(server.pid)
+        cpu_before = harness.cpu_seconds(workers)
         start = time.perf_counter()
         results = harness.post_all(base, PATH, requests, concurrency)
         elapsed = time.perf_counter() - start
+        cpu = harness.cpu_seconds(workers) - cpu_before
     finally:
         harness.stop_process(server)
     latencies = [r.seconds * 1000 for r in results]
@@ -60,6 +64,7 @@ def run_round(spec: str, env: dict, requests: list[harness.Request], warmup: lis
         p50_ms=harness.percentile(latencies, 50),
         p99_ms=harness.percentile(latencies, 99),
         non_200=sum(r.status != 200 for r in results),
+        cpu_ms=cpu / len(results) * 1000,
     )
 
 
@@ -85,7 +90,8 @@ def main() -> None:
                     result = run_round(spec, env, measured, warmup, args.concurrency, rss, name)
                     rounds[name].append(result)
                     print(f"  round {n + 1} {name:<8} {result.rate:7.0f} req/s  p50 {result.p50_ms:5.1f} ms  "
-                          f"p99 {result.p99_ms:6.1f} ms  non-200: {result.non_200}", flush=True)
+                          f"p99 {result.p99_ms:6.1f} ms  CPU {result.cpu_ms:4.1f} ms/request  non-200: {result.non_200}",
+                          flush=True)
                     harness.truncate_all(database_url)
                     Redis.from_url(redis.url).flushdb()
         print(f"median of {args.rounds} rounds, {args.requests} signed POSTs each, {args.concurrency} connections:")
@@ -95,9 +101,12 @@ def main() -> None:
             medians[name] = median
             harness.line(f"{name} requests/s", f"{median.rate:.0f}")
             harness.line(f"{name} latency p50 / p99", f"{median.p50_ms:.1f} ms / {median.p99_ms:.1f} ms")
+            harness.line(f"{name} gunicorn CPU per request", f"{median.cpu_ms:.1f} ms")
             harness.line(f"{name} peak RSS of a gunicorn worker", f"{rss.peaks.get(name, 0):.0f} MiB")
         ratio = medians["portal"].rate / medians["baseline"].rate
         harness.line("portal / baseline", f"{ratio:.0%}  (target >= 80%: {'PASS' if ratio >= 0.8 else 'MISS'})")
+        cpu_ratio = medians["baseline"].cpu_ms / medians["portal"].cpu_ms
+        harness.line("baseline / portal CPU per request", f"{cpu_ratio:.0%}  (the ratio on CPU, less sensitive to load)")
         harness.line("spread of portal rounds (req/s)",
                      f"{min(r.rate for r in rounds['portal']):.0f} .. {max(r.rate for r in rounds['portal']):.0f}"
                      f" (stdev {statistics.pstdev([r.rate for r in rounds['portal']]):.0f})")

@@ -90,6 +90,8 @@ def main() -> None:
     parser.add_argument("--server-url", default=harness.DEFAULT_SERVER_URL)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--profile", help="print a pyinstrument profile of the page with this name")
+    parser.add_argument("--sql", help="print each SQL statement of the page with this name, its time, "
+                                      "and the plan of the slowest")
     args = parser.parse_args()
     from sqlalchemy.engine import make_url
 
@@ -108,6 +110,10 @@ def main() -> None:
         if args.profile:
             profile(clients, args.profile)
             return
+        if args.sql:
+            with app.app_context():
+                sql_timings(app, clients, args.sql)
+            return
         print(f"server time over {args.runs} requests after 5 warm-up requests (ms):")
         print(f"  {'page':<44} {'p50':>7} {'p95':>7} {'max':>7}  target")
         for page in pages():
@@ -125,12 +131,54 @@ def main() -> None:
         redis.close()
 
 
-def profile(clients, name: str) -> None:
-    from pyinstrument import Profiler
-
+def page_named(name: str) -> Page:
     page = next((p for p in pages() if p.name.startswith(name)), None)
     if page is None:
         raise SystemExit(f"pages: no page named {name!r}; names: {', '.join(p.name for p in pages())}")
+    return page
+
+
+def sql_timings(app, clients, name: str) -> None:
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    page = page_named(name)
+    client = clients[page.who]
+    fetch(client, page)
+    statements: list[tuple[float, str, object]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_started"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        statements.append(((time.perf_counter() - conn.info["bench_started"]) * 1000, statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        total = fetch(client, page)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+    print(f"{page.name}: {total:.1f} ms in all, {sum(s[0] for s in statements):.1f} ms in "
+          f"{len(statements)} statements")
+    for ms, statement, _ in statements:
+        print(f"  {ms:8.1f} ms  {' '.join(statement.split())[:160]}")
+    ms, statement, parameters = max(statements, key=lambda s: s[0])
+    with db.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            print("plan of the slowest:")
+            for (row,) in cursor.fetchall():
+                print("   ", row)
+
+
+def profile(clients, name: str) -> None:
+    from pyinstrument import Profiler
+
+    page = page_named(name)
     client = clients[page.who]
     fetch(client, page)
     profiler = Profiler(interval=0.0005)
