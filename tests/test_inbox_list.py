@@ -6,7 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from portal.models import Channel, ConversationStatus, Direction, Priority, Role, SlaMetric, Tag, utcnow
+from portal.models import (
+    Channel,
+    ConversationStatus,
+    Direction,
+    MessageStatus,
+    Priority,
+    Role,
+    SlaMetric,
+    Tag,
+    utcnow,
+)
 from portal.services import conversations
 from tests import factories
 
@@ -73,7 +83,7 @@ def test_waiting_time_is_marked_when_past_the_first_response_target(client, db, 
     assert "Waiting" in rows[recent.id] and "past target" not in rows[recent.id]
 
 
-def test_a_human_reply_or_a_recorded_first_response_ends_the_wait(client, db, login_as):
+def test_a_delivered_human_reply_or_a_recorded_first_response_ends_the_wait(client, db, login_as):
     me = login_as(Role.agent)
     replied = factories.conversation(started_at=utcnow() - timedelta(hours=6))
     factories.message(replied, sent_at=utcnow() - timedelta(hours=6))
@@ -84,6 +94,9 @@ def test_a_human_reply_or_a_recorded_first_response_ends_the_wait(client, db, lo
     automatic_only = factories.conversation(started_at=utcnow() - timedelta(hours=6))
     factories.message(automatic_only, sent_at=utcnow() - timedelta(hours=6))
     factories.message(automatic_only, Direction.outbound, is_automatic=True)
+    failed_only = factories.conversation(started_at=utcnow() - timedelta(hours=6))
+    factories.message(failed_only, sent_at=utcnow() - timedelta(hours=6))
+    factories.message(failed_only, Direction.outbound, sender_agent_id=me.id, status=MessageStatus.failed)
     db.session.commit()
 
     page = client.get("/inbox").get_data(as_text=True)
@@ -91,6 +104,7 @@ def test_a_human_reply_or_a_recorded_first_response_ends_the_wait(client, db, lo
     assert "Waiting" not in rows[replied.id]
     assert "Waiting" not in rows[recorded.id]
     assert "Waiting" in rows[automatic_only.id]
+    assert "Waiting" in rows[failed_only.id]
 
 
 def test_open_is_the_default_status_filter(client, db, login_as):

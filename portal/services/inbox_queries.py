@@ -219,11 +219,13 @@ def unread_counts(conversation_ids: list[int]) -> dict[int, int]:
 
 
 def _ends_first_response_wait():
-    """The SQL form of services.sla.counts_as_first_response: a reply written by a person."""
+    """A first response as services.sla.refresh_first_response counts it: a reply written by a
+    person that did not fail (a refused reply never reached the customer)."""
     return and_(
         Message.direction == Direction.outbound,
         Message.is_automatic.is_(False),
         Message.sender_agent_id.is_not(None),
+        Message.status != MessageStatus.failed,
     )
 
 
