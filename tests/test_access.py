@@ -68,3 +68,9 @@ def test_a_route_without_a_declared_role_is_refused(app, login_as):
 
     probe.add_url_rule("/undeclared", "undeclared", lambda: "secret")
     assert access.minimum_role(probe, "undeclared") == Role.admin
+
+
+def test_a_nul_character_in_a_query_or_form_is_a_400_not_a_500(client, login_as):
+    login_as(Role.agent)
+    assert client.get("/healthz?q=a%00b").status_code == 400
+    assert client.post("/login", data={"email": "a\x00@example.com", "password": "x"}).status_code == 400
