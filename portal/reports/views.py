@@ -10,8 +10,13 @@ from portal.models import ConversationStatus, Role
 from portal.reports import bp
 from portal.reports.chart import day_chart
 from portal.reports.forms import ReportFilterForm
-from portal.services import reports, settings
+from portal.services import reports, settings, sla
 from portal.web import is_htmx
+
+
+@bp.app_template_filter("duration")
+def _duration_filter(seconds: int | None) -> str:
+    return "—" if seconds is None else sla.format_duration(seconds)
 
 
 def _filter_form() -> ReportFilterForm:

@@ -18,10 +18,6 @@ from portal.services.business_time import local_day_start
 PAGE_SIZE = 50
 
 
-class IncidentError(ValueError):
-    """A readable reason an incident change was refused."""
-
-
 def create_manual(conversation: Conversation, severity: Severity, notes: str, *, by: Agent) -> Incident:
     incident = Incident(
         conversation_id=conversation.id,

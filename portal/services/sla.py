@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, or_, select
@@ -176,11 +177,16 @@ def save_settings(
 # --- breaches ---------------------------------------------------------------------------------
 
 
+class Missed(StrEnum):
+    first_response = "first_response"
+    resolution = "resolution"
+
+
 @dataclass(frozen=True)
 class Breach:
     conversation_id: int
     priority: Priority
-    missed: str  # "first_response" or "resolution"
+    missed: Missed
     target_sec: int
     waited_sec: int
     answered: bool
@@ -192,7 +198,7 @@ class Breach:
             "waited": format_duration(self.waited_sec),
             "over": format_duration(self.waited_sec - self.target_sec),
         }
-        if self.missed == "resolution":
+        if self.missed == Missed.resolution:
             text = _(
                 "Resolution target missed (%(priority)s priority, target %(target)s): "
                 "open for %(waited)s, %(over)s over the target.",
@@ -264,7 +270,7 @@ def find_breaches(now: datetime, limit: int = MAX_BREACHES_PER_RUN) -> list[Brea
         waited = response_time_sec if answered else business_seconds(started_at, now, hours, tz)
         if waited > target:
             breaches[conversation_id] = Breach(
-                conversation_id, Priority(priority), "first_response", target, waited, answered
+                conversation_id, Priority(priority), Missed.first_response, target, waited, answered
             )
             if len(breaches) >= limit:
                 return list(breaches.values())
@@ -279,7 +285,7 @@ def find_breaches(now: datetime, limit: int = MAX_BREACHES_PER_RUN) -> list[Brea
             waited = business_seconds(started_at, now, hours, tz)
             if conversation_id not in breaches and waited > target:
                 breaches[conversation_id] = Breach(
-                    conversation_id, Priority(priority), "resolution", target, waited, False
+                    conversation_id, Priority(priority), Missed.resolution, target, waited, False
                 )
                 if len(breaches) >= limit:
                     break

@@ -11,11 +11,6 @@ from portal.sla import bp
 from portal.sla.forms import PRIORITIES, WEEKDAYS, SlaSettingsForm
 
 
-@bp.app_template_filter("duration")
-def _duration_filter(seconds: int | None) -> str:
-    return "—" if seconds is None else sla.format_duration(seconds)
-
-
 @bp.route("", methods=["GET", "POST"])
 @role_required(Role.supervisor)
 def index():
