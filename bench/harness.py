@@ -198,6 +198,7 @@ def create_database(name: str, server_url: str = DEFAULT_SERVER_URL) -> str:
 
 
 def drop_database(database_url: str) -> None:
+    drop_engines()
     url = make_url(database_url)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -237,13 +238,33 @@ def truncate_all(database_url: str) -> None:
     engine.dispose()
 
 
+_engines: dict[str, object] = {}
+
+
 def scalar(database_url: str, sql: str, **params):
-    engine = create_engine(database_url, pool_pre_ping=True)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-    finally:
+    """One value from the database, over one kept connection per URL (polling must not load the
+    server with a new backend per question)."""
+    engine = _engines.get(database_url)
+    if engine is None:
+        engine = _engines[database_url] = create_engine(database_url, pool_pre_ping=True, pool_size=1)
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+def backend_pids(database_url: str) -> list[int]:
+    """The PostgreSQL server processes serving this database, other than our own connection."""
+    engine = _engines.get(database_url) or create_engine(database_url)
+    _engines[database_url] = engine
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )).scalars())
+
+
+def drop_engines() -> None:
+    for engine in _engines.values():
         engine.dispose()
+    _engines.clear()
 
 
 # ---------------------------------------------------------------- gunicorn and workers

@@ -1,12 +1,13 @@
 """Bench 1a: webhook ingest under gunicorn (2 workers) on PostgreSQL, against the bare baseline.
 
-    python -m bench.ingest [--requests 3000] [--concurrency 4] [--rounds 3]
+    python -m bench.ingest [--requests 2000] [--concurrency 4] [--rounds 5]
 
 Both apps run under the same gunicorn command on the same database (a fresh `atende_bench_ingest`)
-and a private redis-server; no RQ worker runs, so only the web side is measured. The rounds
-alternate baseline and portal; the figures are the median round. Prints requests/s, p50 and p99
+and a private redis-server; no RQ worker runs, so only the web side is measured. Each round runs
+the baseline, then the portal; the figures are the median round. Prints requests/s, p50 and p99
 latency as the load generator (threads, one connection each, on this machine) sees them, the
-ratio portal/baseline, and the peak RSS of a gunicorn worker.
+ratio portal/baseline per round (the median round's ratio is the verdict), the gunicorn
+workers' CPU time per request, and the peak RSS of a gunicorn worker.
 """
 
 from __future__ import annotations
@@ -70,9 +71,9 @@ def run_round(spec: str, env: dict, requests: list[harness.Request], warmup: lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     print(f"ingest: {harness.machine()}")
     redis = harness.RedisServer().start()
@@ -103,8 +104,13 @@ def main() -> None:
             harness.line(f"{name} latency p50 / p99", f"{median.p50_ms:.1f} ms / {median.p99_ms:.1f} ms")
             harness.line(f"{name} gunicorn CPU per request", f"{median.cpu_ms:.1f} ms")
             harness.line(f"{name} peak RSS of a gunicorn worker", f"{rss.peaks.get(name, 0):.0f} MiB")
-        ratio = medians["portal"].rate / medians["baseline"].rate
-        harness.line("portal / baseline", f"{ratio:.0%}  (target >= 80%: {'PASS' if ratio >= 0.8 else 'MISS'})")
+        # Each round runs the baseline and the portal back to back, so the other load on the machine
+        # is alike within a round: the median of the per-round ratios is the figure to trust.
+        ratios = sorted(p.rate / b.rate for b, p in zip(rounds["baseline"], rounds["portal"], strict=True))
+        ratio = ratios[len(ratios) // 2]
+        harness.line("portal / baseline, per round", ", ".join(f"{r:.0%}" for r in ratios))
+        harness.line("portal / baseline, median round",
+                     f"{ratio:.0%}  (target >= 80%: {'PASS' if ratio >= 0.8 else 'MISS'})")
         cpu_ratio = medians["baseline"].cpu_ms / medians["portal"].cpu_ms
         harness.line("baseline / portal CPU per request", f"{cpu_ratio:.0%}  (the ratio on CPU, less sensitive to load)")
         harness.line("spread of portal rounds (req/s)",

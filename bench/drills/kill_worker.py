@@ -3,16 +3,18 @@
     python -m bench.drills.kill_worker [--messages 2000] [--kills 20]
 
 Two workers (`python worker.py`, every queue) serve a portal under gunicorn on a fresh database
-and a private redis-server. While the burst is posted, the oldest living worker is killed with
-SIGKILL every --interval seconds and a new one started in its place, as a process supervisor
-would. A killed job's transaction never commits, so its event stays pending until the workers'
-scheduled sweep re-enqueues it (events pending for over 60 s), which the drill waits for.
+and a private redis-server. While the burst is posted, a worker is killed with SIGKILL (a random
+one of the two, at a random moment once the workers have processed ten more events, so the kill
+lands mid-job rather than on a booting worker) and a new one started in its place, as a process
+supervisor would. A killed job's transaction never commits, so its event stays pending until the
+workers' scheduled sweep re-enqueues it (events pending for over 60 s), which the drill waits for.
 Prints PASS/FAIL per check and exits 1 on a FAIL.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import signal
 import threading
 import time
@@ -24,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between kills")
+    parser.add_argument("--interval", type=float, default=0.5, help="at most this many seconds between a worker processing and its kill")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for processing")
     args = parser.parse_args()
     print(f"kill_worker drill: {harness.machine()}")
@@ -42,20 +44,28 @@ def main() -> None:
         kills: list[float] = []
         started = time.perf_counter()
 
+        def processed() -> int:
+            return stack.count("SELECT count(*) FROM webhook_events WHERE status = 'processed'")
+
         def killer() -> None:
-            time.sleep(1.0)  # let the first jobs start
+            rng = random.Random(20)
             while len(kills) < args.kills:
-                victim = stack.workers.pop(0)
+                # Kill only once the workers are processing again, at a random moment, so kills
+                # land inside jobs rather than on a worker still booting.
+                mark = processed()
+                harness.wait_for(lambda mark=mark: processed() >= mark + 10, timeout=60, interval=0.05,
+                                 what="the workers to process again")
+                time.sleep(rng.uniform(0, args.interval))
+                victim = stack.workers.pop(rng.randrange(len(stack.workers)))
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
                 kills.append(time.perf_counter() - started)
                 stack.start_worker()
-                time.sleep(args.interval)
 
         thread = threading.Thread(target=killer, daemon=True)
         thread.start()
         # Meta retries what is not answered 200; the web side is not under test here but must hold.
-        results = harness.post_all(stack.base_url, "/webhooks/whatsapp", requests, concurrency=2, rate=100)
+        results = harness.post_all(stack.base_url, "/webhooks/whatsapp", requests, concurrency=2, rate=50)
         posted_at = time.perf_counter() - started
         thread.join()
         pending_after_kills = stack.count("SELECT count(*) FROM webhook_events WHERE status = 'pending'")
@@ -70,7 +80,9 @@ def main() -> None:
         failed = stack.count("SELECT count(*) FROM webhook_events WHERE status = 'failed'")
         verdict.check("every webhook answered 200", all(r.status == 200 for r in results),
                       harness.status_histogram(results))
-        verdict.check(f"{args.kills} workers killed with SIGKILL during the burst", len(kills) == args.kills)
+        verdict.check(f"{args.kills} workers killed with SIGKILL while processing the burst",
+                      len(kills) == args.kills and pending_after_kills > 0,
+                      f"{pending_after_kills} events still pending at the last kill")
         verdict.check("every event processed", done and failed == 0,
                       f"after {finished_at:.0f} s, {failed} failed")
         verdict.check(f"exactly {args.messages} messages", messages == args.messages == expected_ids,
