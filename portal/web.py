@@ -33,7 +33,10 @@ def _error_response(error: HTTPException):
 
 def _refuse_nul_characters() -> None:
     """PostgreSQL text cannot hold NUL, so a query or form value with one is a 400, not a 500.
-    Multipart uploads are left to their views, which set their own size limits before parsing."""
+    Multipart uploads are left to their views, which set their own size limits before parsing;
+    the API answers its own 422 naming the offending field (portal.api.params)."""
+    if request.blueprint == "api":
+        return
     values = list(request.args.values())
     if request.mimetype == "application/x-www-form-urlencoded":
         values += request.form.values()

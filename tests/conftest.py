@@ -90,8 +90,11 @@ def app(database_url, redis_url, tmp_path_factory):
             "REDIS_URL": redis_url,
             "WTF_CSRF_ENABLED": False,
             "RETRY_BASE_SECONDS": 0,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
             "SERVER_NAME": None,
+            # Tests assert English text; pt_BR stays the product default and tests/test_localization.py asks for it.
+            "BABEL_DEFAULT_LOCALE": "en",
         }
     )
     app.test_client_class = FreshUserClient

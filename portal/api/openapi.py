@@ -147,7 +147,7 @@ SCHEMAS: dict[str, Schema] = {
             "last_inbound_at": nullable(
                 {**TIMESTAMP, "description": "Free text can be sent until 24 hours after this."}
             ),
-            "last_message_at": nullable(TIMESTAMP),
+            "last_message_at": TIMESTAMP,
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
         },

@@ -87,13 +87,11 @@ class InboxPage:
 
 
 def _sort_key():
-    # last_message_at is set whenever a conversation opens; created_at only guards a missing one.
-    return func.coalesce(Conversation.last_message_at, Conversation.created_at)
+    return Conversation.last_message_at
 
 
 def encode_cursor(conversation: Conversation) -> str:
-    at = conversation.last_message_at or conversation.created_at
-    return f"{at.isoformat()}~{conversation.id}"
+    return f"{conversation.last_message_at.isoformat()}~{conversation.id}"
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:

@@ -1,8 +1,8 @@
 """initial schema: the seed data model and what a running system adds
 
-Revision ID: 2cb93751e4de
+Revision ID: ef30fced4f7f
 Revises: 
-Create Date: 2026-11-25 14:42:41.902865
+Create Date: 2026-11-25 15:58:44.719854
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
-revision = '2cb93751e4de'
+revision = 'ef30fced4f7f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -161,13 +161,12 @@ def upgrade():
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('channel', sa.Enum('whatsapp', 'email', name='conversation_channel', length=20), nullable=False),
     sa.Column('status', sa.Enum('new', 'triage', 'proposal', 'waiting', 'active', 'lost', 'closed', name='conversation_status', length=20), nullable=False),
-    # The type is created with sla_targets above; PostgreSQL must not create it twice.
     sa.Column('priority', sa.Enum('low', 'normal', 'high', 'urgent', name='conversation_priority', length=20).with_variant(postgresql.ENUM('low', 'normal', 'high', 'urgent', name='conversation_priority', create_type=False), 'postgresql'), nullable=False),
     sa.Column('assigned_to', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('last_inbound_at', sa.DateTime(), nullable=True),
-    sa.Column('last_message_at', sa.DateTime(), nullable=True),
+    sa.Column('last_message_at', sa.DateTime(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assigned_to'], ['agents.id'], name=op.f('fk_conversations_assigned_to_agents')),
@@ -176,9 +175,11 @@ def upgrade():
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_assigned_to', ['assigned_to'], unique=False)
+        batch_op.create_index('ix_conversations_closed_at', ['closed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_conversations_last_message', ['last_message_at', 'id'], unique=False)
         batch_op.create_index('ix_conversations_priority', ['priority'], unique=False)
+        batch_op.create_index('ix_conversations_started_at', ['started_at'], unique=False)
         batch_op.create_index('ix_conversations_status', ['status'], unique=False)
         batch_op.create_index('uq_conversations_one_open', ['contact_id', 'channel'], unique=True, sqlite_where=sa.text("status NOT IN ('lost', 'closed')"), postgresql_where=sa.text("status NOT IN ('lost', 'closed')"))
 
@@ -289,9 +290,11 @@ def downgrade():
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('uq_conversations_one_open', sqlite_where=sa.text("status NOT IN ('lost', 'closed')"), postgresql_where=sa.text("status NOT IN ('lost', 'closed')"))
         batch_op.drop_index('ix_conversations_status')
+        batch_op.drop_index('ix_conversations_started_at')
         batch_op.drop_index('ix_conversations_priority')
         batch_op.drop_index('ix_conversations_last_message')
         batch_op.drop_index(batch_op.f('ix_conversations_contact_id'))
+        batch_op.drop_index('ix_conversations_closed_at')
         batch_op.drop_index('ix_conversations_assigned_to')
 
     op.drop_table('conversations')
@@ -326,6 +329,7 @@ def downgrade():
     op.drop_table('contacts')
     op.drop_table('agents')
     # ### end Alembic commands ###
+    # PostgreSQL keeps enum types after their tables are gone.
     if op.get_bind().dialect.name == "postgresql":
         for name in ("agent_role", "conversation_channel", "conversation_status", "conversation_priority",
                      "message_direction", "message_status", "incident_severity", "incident_kind",
