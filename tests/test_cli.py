@@ -1,3 +1,5 @@
+import re
+
 from sqlalchemy import func, select
 
 from portal.models import Agent, Contact, Conversation, ConversationStatus, Message, Priority, Role
@@ -37,6 +39,21 @@ def test_init_creates_one_demo_admin_once(runner, db):
     second = runner.invoke(args=["init"])
     assert "password:" not in second.output
     assert db.session.scalar(select(func.count()).select_from(Agent).where(Agent.role == Role.admin)) == 1
+
+
+def test_the_credentials_init_prints_sign_in(runner, client, db):
+    output = runner.invoke(args=["init"]).output
+    email = re.search(r"e-mail:\s+(\S+)", output, re.I).group(1)
+    password = re.search(r"password:\s+(\S+)", output, re.I).group(1)
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302
+
+
+def test_demo_agents_sign_in_with_the_printed_password(runner, client, db):
+    output = runner.invoke(args=["seed-demo", "--contacts", "10"]).output
+    email = re.search(r"\b(supervisor@\S+?)[,\s]", output).group(1)
+    response = client.post("/login", data={"email": email, "password": "demo-password"})
+    assert response.status_code == 302
 
 
 def test_seed_demo_fills_every_status_and_priority(runner, db):

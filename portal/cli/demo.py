@@ -76,10 +76,10 @@ TEMPLATES = (
     ("welcome", "en_US", "Hi {{1}}! We got your message and will answer shortly."),
 )
 DEMO_AGENTS = (
-    ("supervisor@atende.local", "Sofia Supervisora", Role.supervisor),
-    ("marina@atende.local", "Marina Costa", Role.agent),
-    ("paulo@atende.local", "Paulo Mendes", Role.agent),
-    ("renata@atende.local", "Renata Araújo", Role.agent),
+    ("supervisor@atende.example", "Sofia Supervisora", Role.supervisor),
+    ("marina@atende.example", "Marina Costa", Role.agent),
+    ("paulo@atende.example", "Paulo Mendes", Role.agent),
+    ("renata@atende.example", "Renata Araújo", Role.agent),
 )
 DEMO_PASSWORD = "demo-password"
 

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import Agent, Role
 from portal.services import agents
 
-DEMO_ADMIN_EMAIL = "admin@atende.local"
+DEMO_ADMIN_EMAIL = "admin@atende.example"
 
 
 @click.command("init")
