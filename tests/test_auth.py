@@ -78,3 +78,25 @@ def test_forms_without_a_csrf_token_are_rejected(app, client, db):
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 400
+
+
+def test_htmx_requests_carry_the_csrf_token_from_the_body_header(app, client, db):
+    """Every page puts the token in <body hx-headers>, and a POST without it is refused."""
+    import re
+
+    agent = factories.agent()
+    db.session.commit()
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        login_page = client.get("/login").get_data(as_text=True)
+        form_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+        client.post("/login", data={"email": agent.email, "password": TEST_PASSWORD, "csrf_token": form_token})
+        page = client.get("/profile").get_data(as_text=True)
+        header_token = re.search(r"X-CSRFToken&#34;: &#34;([^&]+)&#34;|X-CSRFToken\": \"([^\"]+)\"", page)
+        token = next(g for g in header_token.groups() if g)
+        refused = client.post("/logout", headers={"HX-Request": "true"})
+        accepted = client.post("/logout", headers={"HX-Request": "true", "X-CSRFToken": token})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert refused.status_code == 400
+    assert accepted.status_code == 302
