@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import phonenumbers
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    format_timedelta,
+    get_locale,
+)
 from flask_login import current_user
+
+from portal.labels import label
 
 
 def select_locale() -> str:
@@ -39,6 +48,20 @@ def ago_filter(value: datetime | None) -> str:
     return format_timedelta(_as_utc(value) - datetime.now(UTC), add_direction=True, threshold=0.9)
 
 
+def date_filter(value: date | None, fmt: str = "short") -> str:
+    return format_date(value, fmt) if value else ""
+
+
+def number_filter(value: float | None) -> str:
+    """1.234 in pt_BR, 1,234 in English; a dash for no value."""
+    return "—" if value is None else format_decimal(value)
+
+
+def percent_filter(share: float | None) -> str:
+    """A share from 0 to 1 with at most one decimal: 87,5% in pt_BR, 87.5% in English."""
+    return "—" if share is None else format_percent(share, "#,##0.#%")
+
+
 def phone_filter(e164: str | None) -> str:
     """National format for the installation's country, international otherwise."""
     if not e164:
@@ -60,4 +83,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = datetime_filter
     app.jinja_env.filters["ago"] = ago_filter
     app.jinja_env.filters["phone"] = phone_filter
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["date"] = date_filter
+    app.jinja_env.filters["number"] = number_filter
+    app.jinja_env.filters["percent"] = percent_filter
     app.jinja_env.globals["get_locale"] = get_locale

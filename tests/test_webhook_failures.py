@@ -94,7 +94,7 @@ def test_reprocess_replays_a_failed_event(db, runner, post_whatsapp, whatsapp_pa
     assert event.status == WebhookStatus.failed
     result = runner.invoke(args=["reprocess", str(event.id)])
     assert result.exit_code == 0, result.output
-    assert f"Webhook event {event.id}: processed" in result.output
+    assert f"Webhook event {event.id}: Processed" in result.output
     assert _event(db).status == WebhookStatus.processed
     assert _messages(db) == 1
     assert db.session.scalar(select(AuditLog.action)) == "webhook_event.replayed"
@@ -140,7 +140,7 @@ def test_sweep_enqueues_pending_events_older_than_a_minute(db, runner, post_what
     db.session.commit()
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert "Re-enqueued 1 webhook events" in result.output
+    assert "Re-enqueued 1 webhook event and" in result.output
     assert [job.args for job in queue.jobs] == [(old.id,)]
     run_jobs("webhooks")
     db.session.expire_all()
@@ -157,7 +157,7 @@ def test_sweep_enqueues_outbound_messages_never_attempted(db, runner):
     factories.message(conversation, Direction.outbound, status=MessageStatus.queued, external_id=None)  # fresh
     db.session.commit()
     result = runner.invoke(args=["sweep"])
-    assert "and 1 messages" in result.output
+    assert "and 1 message." in result.output
     [job] = Queue(OUTBOUND, connection=redis_connection()).jobs
     assert (job.func_name, job.args) == ("portal.jobs.outbound.send_message", (stale.id,))
 

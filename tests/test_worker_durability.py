@@ -89,7 +89,7 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_event_is_processed_once(
     event.received_at -= timedelta(seconds=61)
     db.session.commit()
     result = runner.invoke(args=["sweep"])
-    assert "Re-enqueued 1 webhook events" in result.output, result.output
+    assert "Re-enqueued 1 webhook event and" in result.output, result.output
 
     survivor = _worker(database_url, redis_url, log, "--burst")
     assert survivor.wait(timeout=60) == 0, log.read_text()

@@ -12,14 +12,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from portal.models import Role, WebhookStatus
+from portal.labels import ROLE_LABELS, WEBHOOK_STATUS_LABELS
+from portal.models import Role
 from portal.services.agent_admin import MIN_PASSWORD_LENGTH
 
-ROLE_CHOICES = [
-    (Role.agent.value, _l("Agent")),
-    (Role.supervisor.value, _l("Supervisor")),
-    (Role.admin.value, _l("Admin")),
-]
+ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 
 class AgentForm(FlaskForm):
@@ -61,7 +58,7 @@ class WebhookEventFilterForm(FilterForm):
     status = SelectField(
         _l("Status"),
         validators=[Optional()],
-        choices=[("", _l("Any"))] + [(s.value, s.value) for s in WebhookStatus],
+        choices=[("", _l("Any"))] + [(s.value, label) for s, label in WEBHOOK_STATUS_LABELS.items()],
     )
 
 

@@ -2,6 +2,7 @@ import json
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -178,7 +179,7 @@ def dead_letters_requeue():
     else:
         done = dead_letters.requeue(request.form.getlist("job_id"), by=current_user)
     db.session.commit()
-    flash(_("%(num)d job(s) put back on their queues.", num=done), "success")
+    flash(ngettext("%(num)d job put back on its queue.", "%(num)d jobs put back on their queues.", done), "success")
     return redirect(url_for("admin.dead_letters_index"))
 
 
@@ -187,7 +188,7 @@ def dead_letters_requeue():
 def dead_letters_discard():
     done = dead_letters.discard(request.form.getlist("job_id"), by=current_user)
     db.session.commit()
-    flash(_("%(num)d job(s) discarded.", num=done), "success")
+    flash(ngettext("%(num)d job discarded.", "%(num)d jobs discarded.", done), "success")
     return redirect(url_for("admin.dead_letters_index"))
 
 
@@ -250,7 +251,7 @@ def webhook_events_replay():
     for event in events:
         webhook_event_service.replay(event, by=current_user)
     db.session.commit()
-    flash(_("%(num)d event(s) queued for processing again.", num=len(events)), "success")
+    flash(ngettext("%(num)d event queued for processing again.", "%(num)d events queued for processing again.", len(events)), "success")
     if len(events) == 1 and request.referrer and f"/webhook-events/{events[0].id}" in request.referrer:
         return redirect(url_for("admin.webhook_event", event_id=events[0].id))
     return redirect(url_for("admin.webhook_events"))

@@ -6,6 +6,7 @@ from portal.access import role_required
 from portal.board import bp
 from portal.board.forms import MoveForm
 from portal.extensions import db
+from portal.labels import label
 from portal.models import ConversationStatus, Role
 from portal.services import board, conversations
 from portal.web import is_htmx
@@ -71,7 +72,7 @@ def move(conversation_id: int):
         # Errors come back 200 so HTMX swaps them in beside the board.
         return _render_board(error=error, moved_id=conversation_id)
     flash(
-        error or _("Conversation #%(id)d moved to %(status)s.", id=conversation_id, status=form.status.data),
+        error or _("Conversation #%(id)d moved to %(status)s.", id=conversation_id, status=label(ConversationStatus(form.status.data))),
         "error" if error else "success",
     )
     return redirect(url_for("board.index"))

@@ -1,7 +1,9 @@
 import click
 from flask import Flask
+from flask_babel import gettext as _
 
 from portal.extensions import db
+from portal.labels import label
 from portal.models import Role
 from portal.services import agents
 
@@ -14,13 +16,13 @@ from portal.services import agents
 def create_agent(email: str, name: str, role: str, password: str | None) -> None:
     """Create an agent who can sign in."""
     if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     try:
         agent = agents.create(email=email, name=name, role=Role(role), password=password)
     except agents.AgentError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"Created {agent.role} {agent.email} (id {agent.id}).")
+    click.echo(_("Created %(role)s %(email)s (id %(id)d).", role=label(agent.role), email=agent.email, id=agent.id))
 
 
 def register(app: Flask) -> None:

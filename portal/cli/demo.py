@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import click
 from flask import Flask
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -185,13 +186,19 @@ def seed(contact_count: int = 200, rng_seed: int = 42) -> dict[str, int]:
 def seed_demo(contact_count: int) -> None:
     """Fill an empty database with realistic demo data (contacts, conversations, messages, rules)."""
     if db.session.scalar(select(func.count()).select_from(Contact)):
-        raise click.ClickException("The database already has contacts; seed-demo only fills an empty one.")
+        raise click.ClickException(_("The database already has contacts; seed-demo only fills an empty one."))
     counts = seed(contact_count)
     db.session.commit()
     click.echo(
-        f"Demo data: {counts['contacts']} contacts, {counts['conversations']} conversations, "
-        f"{counts['messages']} messages. Demo agents sign in with the password '{DEMO_PASSWORD}': "
-        + ", ".join(email for email, _, _ in DEMO_AGENTS)
+        _(
+            "Demo data: %(contacts)d contacts, %(conversations)d conversations, %(messages)d messages. "
+            "Demo agents sign in with the password '%(password)s': %(emails)s",
+            contacts=counts["contacts"],
+            conversations=counts["conversations"],
+            messages=counts["messages"],
+            password=DEMO_PASSWORD,
+            emails=", ".join(agent[0] for agent in DEMO_AGENTS),
+        )
     )
 
 

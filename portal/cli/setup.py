@@ -2,6 +2,7 @@ import secrets
 
 import click
 from flask import Flask
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -17,14 +18,14 @@ def init() -> None:
     """Upgrade the database, then create a demo admin if no agent exists (credentials printed once)."""
     upgrade()
     if db.session.scalar(select(func.count()).select_from(Agent)):
-        click.echo("Database is up to date; agents already exist.")
+        click.echo(_("Database is up to date; agents already exist."))
         return
     password = secrets.token_urlsafe(12)
     agents.create(email=DEMO_ADMIN_EMAIL, name="Admin", role=Role.admin, password=password)
     db.session.commit()
-    click.echo("Database is up to date. Created the first admin; this password is shown only once:")
-    click.echo(f"  e-mail:   {DEMO_ADMIN_EMAIL}")
-    click.echo(f"  password: {password}")
+    click.echo(_("Database is up to date. Created the first admin; this password is shown only once:"))
+    click.echo("  " + _("e-mail: %(email)s", email=DEMO_ADMIN_EMAIL))
+    click.echo("  " + _("password: %(password)s", password=password))
 
 
 def register(app: Flask) -> None:

@@ -10,10 +10,13 @@ import time
 import click
 import requests
 from flask import Flask, current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.extensions import db
 from portal.jobs.maintenance import STALE_AFTER_SECONDS, sweep_pending
 from portal.jobs.webhooks import process_webhook_event
+from portal.labels import label
 from portal.models import WebhookEvent, WebhookStatus
 from portal.services import webhook_events
 from portal.whatsapp.simulator import new_wamid
@@ -25,7 +28,13 @@ from portal.whatsapp.webhook import SIGNATURE_HEADER, signature_header
 def sweep(older_than: int) -> None:
     """Re-enqueue pending webhook events and unsent messages older than the cutoff."""
     counts = sweep_pending(older_than)
-    click.echo(f"Re-enqueued {counts['webhook_events']} webhook events and {counts['messages']} messages.")
+    click.echo(
+        _(
+            "Re-enqueued %(events)s and %(messages)s.",
+            events=ngettext("%(num)d webhook event", "%(num)d webhook events", counts["webhook_events"]),
+            messages=ngettext("%(num)d message", "%(num)d messages", counts["messages"]),
+        )
+    )
 
 
 @click.command("reprocess")
@@ -34,7 +43,7 @@ def reprocess(event_id: int) -> None:
     """Process one stored webhook event again, now, in this process."""
     event = db.session.get(WebhookEvent, event_id)
     if event is None:
-        raise click.ClickException(f"There is no webhook event {event_id}.")
+        raise click.ClickException(_("There is no webhook event %(id)d.", id=event_id))
     webhook_events.replay(event, by=None, enqueue_job=False)
     db.session.commit()
     # A failure is recorded on the event by the job and reported below.
@@ -42,7 +51,9 @@ def reprocess(event_id: int) -> None:
         process_webhook_event(event_id)
     db.session.expire_all()
     event = db.session.get(WebhookEvent, event_id)
-    click.echo(f"Webhook event {event_id}: {event.status}" + (f" ({event.error})" if event.error else ""))
+    click.echo(_("Webhook event %(id)d: %(status)s", id=event_id, status=label(event.status)))
+    if event.error:
+        click.echo(event.error)
     if event.status == WebhookStatus.failed:
         raise SystemExit(1)
 
@@ -62,10 +73,10 @@ def simulate_inbound(wa_id: str, text: str, name: str, url: str | None) -> None:
             url, data=body, headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature}, timeout=10
         )
     except requests.RequestException as exc:
-        raise click.ClickException(f"Could not reach {url}: {type(exc).__name__}") from None
+        raise click.ClickException(_("Could not reach %(url)s: %(error)s", url=url, error=type(exc).__name__)) from None
     if not answer.ok:
-        raise click.ClickException(f"The portal answered {answer.status_code}.")
-    click.echo(f"Delivered: the portal answered {answer.status_code}.")
+        raise click.ClickException(_("The portal answered %(code)d.", code=answer.status_code))
+    click.echo(_("Delivered: the portal answered %(code)d.", code=answer.status_code))
 
 
 def inbound_text_notification(wa_id: str, text: str, name: str) -> dict:

@@ -1,5 +1,5 @@
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -115,9 +115,10 @@ def merge(contact_id: int):
             else:
                 db.session.commit()
                 flash(
-                    _(
-                        "Merged: %(count)d conversation(s) moved to %(name)s.",
-                        count=len(result.moved_conversation_ids),
+                    ngettext(
+                        "Merged: %(num)d conversation moved to %(name)s.",
+                        "Merged: %(num)d conversations moved to %(name)s.",
+                        len(result.moved_conversation_ids),
                         name=contact.name,
                     ),
                     "success",
@@ -169,10 +170,11 @@ def import_confirm():
     db.session.commit()
     contact_csv.discard(form.token.data, current_user)
     flash(
-        _(
-            "%(created)d contact(s) imported; %(skipped)d row(s) skipped.",
-            created=len(created),
-            skipped=len(preview.invalid_rows),
+        " ".join(
+            (
+                ngettext("%(num)d contact imported.", "%(num)d contacts imported.", len(created)),
+                ngettext("%(num)d row skipped.", "%(num)d rows skipped.", len(preview.invalid_rows)),
+            )
         ),
         "success",
     )

@@ -6,26 +6,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FieldList, HiddenField, SearchField, SelectField, StringField, TextAreaField
 
-from portal.models import Channel, ConversationStatus, Priority
+from portal.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS
 from portal.services import inbox_queries
 from portal.services.outbound import MAX_TEXT_LENGTH
 
-STATUS_LABELS = {
-    ConversationStatus.new: _l("New"),
-    ConversationStatus.triage: _l("Triage"),
-    ConversationStatus.proposal: _l("Proposal"),
-    ConversationStatus.waiting: _l("Waiting"),
-    ConversationStatus.active: _l("Active"),
-    ConversationStatus.lost: _l("Lost"),
-    ConversationStatus.closed: _l("Closed"),
-}
-PRIORITY_LABELS = {
-    Priority.low: _l("Low"),
-    Priority.normal: _l("Normal"),
-    Priority.high: _l("High"),
-    Priority.urgent: _l("Urgent"),
-}
-CHANNEL_LABELS = {Channel.whatsapp: _l("WhatsApp"), Channel.email: _l("E-mail")}
 ASSIGNEE_LABELS = {
     inbox_queries.ALL: _l("Everyone I can see"),
     inbox_queries.MINE: _l("Mine"),

@@ -4,13 +4,11 @@ from wtforms import DateField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from portal.extensions import db
+from portal.labels import KIND_LABELS, SEVERITY_LABELS
 from portal.models import Conversation, IncidentKind, Severity
 from portal.services.incidents import IncidentFilter
 
-SEVERITY_CHOICES = [
-    (s.value, s.value) for s in (Severity.critical, Severity.high, Severity.medium, Severity.low)
-]
-KIND_LABELS = {IncidentKind.sla_breach: _l("SLA breach"), IncidentKind.manual: _l("Manual")}
+SEVERITY_CHOICES = [(s.value, label) for s, label in SEVERITY_LABELS.items()]
 
 
 class IncidentFilterForm(FlaskForm):

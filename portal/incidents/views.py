@@ -2,10 +2,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import labels
 from portal.access import role_required
 from portal.extensions import db
 from portal.incidents import bp
-from portal.incidents.forms import KIND_LABELS, IncidentFilterForm, IncidentForm, NotesForm
+from portal.incidents.forms import IncidentFilterForm, IncidentForm, NotesForm
 from portal.models import Conversation, Incident, Role, Severity
 from portal.services import incidents
 from portal.web import is_htmx
@@ -22,7 +23,7 @@ def conversation_url(conversation_id: int) -> str:
 
 @bp.context_processor
 def _incident_helpers():
-    return {"conversation_url": conversation_url, "kind_labels": KIND_LABELS}
+    return {"conversation_url": conversation_url, "kind_labels": labels.KIND_LABELS}
 
 
 @bp.route("")

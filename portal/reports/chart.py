@@ -53,7 +53,7 @@ def day_chart(days: list[DayCounts]) -> DayChart:
     bars = []
     for i, day in enumerate(days):
         x = LEFT + i * slot + slot * 0.1
-        label = day.day.isoformat()
+        label = format_date(day.day, "short")
         for offset, series, value in ((0, "opened", day.opened), (bar_w, "ended", day.closed + day.lost)):
             height = plot_h * value / top_value
             bars.append(

@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.models import AutoRule, ConversationStatus, MessageTemplate
+from portal.labels import STATUS_LABELS
+from portal.models import AutoRule, MessageTemplate
 from portal.services.rules import CATALOGUE, RuleError, Trigger, make_trigger, parse_trigger_key
 
 
@@ -19,7 +20,7 @@ class RuleForm(FlaskForm):
         description=_l("A word or short phrase; capitals and accents do not matter, whole words only."),
     )
     status = SelectField(
-        _l("Status"), choices=[("", "—")] + [(s.value, s.value) for s in ConversationStatus], default=""
+        _l("Status"), choices=[("", "—")] + [(s.value, label) for s, label in STATUS_LABELS.items()], default=""
     )
     minutes = StringField(
         _l("Minutes without a reply"),

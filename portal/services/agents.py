@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -25,9 +26,9 @@ def find_by_email(email: str) -> Agent | None:
 
 def create(*, email: str, name: str, role: Role, password: str, by: Agent | None = None) -> Agent:
     if len(password) < 8:
-        raise AgentError("The password must have at least 8 characters.")
+        raise AgentError(_("The password must have at least 8 characters."))
     if find_by_email(email) is not None:
-        raise AgentError(f"An agent with the e-mail {normalize_email(email)} already exists.")
+        raise AgentError(_("An agent with the e-mail %(email)s already exists.", email=normalize_email(email)))
     agent = Agent(email=normalize_email(email), name=name.strip(), role=role, active=True)
     agent.set_password(password)
     db.session.add(agent)

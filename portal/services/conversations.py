@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 
 from portal.extensions import db
@@ -112,9 +113,9 @@ def assign(conversation: Conversation, agent: Agent | None, *, by: Agent) -> boo
         taking = new_id == by.id and conversation.assigned_to is None
         releasing = new_id is None and conversation.assigned_to == by.id
         if not (taking or releasing):
-            raise ConversationError("Only supervisors can assign conversations to other agents.")
+            raise ConversationError(_("Only supervisors can assign conversations to other agents."))
     if agent is not None and not agent.active:
-        raise ConversationError("An inactive agent cannot receive conversations.")
+        raise ConversationError(_("An inactive agent cannot receive conversations."))
     old_id = conversation.assigned_to
     conversation.assigned_to = new_id
     audit.record("conversation.assigned", actor=by, target=conversation, old=old_id, new=new_id)
@@ -129,7 +130,7 @@ def normalize_tag_name(name: str) -> str:
 def get_or_create_tag(name: str) -> Tag:
     name = normalize_tag_name(name)
     if not name:
-        raise ConversationError("A tag needs a name.")
+        raise ConversationError(_("A tag needs a name."))
     tag = db.session.scalars(select(Tag).where(Tag.name == name)).first()
     if tag is None:
         tag = Tag(name=name)

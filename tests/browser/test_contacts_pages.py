@@ -32,6 +32,6 @@ def test_supervisor_imports_a_ptbr_spreadsheet(page, db, browser_login):
     page.get_by_role("button", name="Preview").click()
     page.locator("#import-summary").wait_for()
     assert page.locator(".import-preview .row-error").count() == 4
-    page.get_by_role("button", name="Import 2 contact(s)").click()
+    page.get_by_role("button", name="Import 2 contacts").click()
     page.wait_for_url("**/contacts")
     assert db.session.query(Contact).count() == 2
