@@ -14,12 +14,22 @@ Prints PASS/FAIL per check and exits 1 on a FAIL.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import signal
 import threading
 import time
 
+import psutil
+
 from bench import harness
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
 
 
 def main() -> None:
@@ -32,6 +42,7 @@ def main() -> None:
     print(f"kill_worker drill: {harness.machine()}")
     verdict = harness.Verdict("kill_worker drill")
     stack = harness.Stack("atende_drill_kill")
+    victims: list[int] = []
     try:
         stack.start_web()
         for _ in range(2):
@@ -60,6 +71,7 @@ def main() -> None:
                 victim = stack.workers.pop(rng.randrange(len(stack.workers)))
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
+                victims.append(victim.pid)
                 kills.append(time.perf_counter() - started)
                 unprocessed_at_kill.append(args.messages - processed())
                 stack.start_worker()
@@ -92,6 +104,15 @@ def main() -> None:
                       f"{messages} stored")
         verdict.check("no message twice", distinct == messages, f"{distinct} distinct WhatsApp ids")
     finally:
+        # SIGKILL takes only the worker: the RQ scheduler process it forked lives on, orphaned,
+        # in the worker's process group. Count them (a finding), then stop them by group id.
+        orphans = [p.pid for p in psutil.process_iter(["pid"]) if _group_of(p.pid) in set(victims)]
+        print(f"  {len(orphans)} process(es) outlived their killed worker (RQ's forked scheduler)", flush=True)
+        for pgid in victims:
+            try:
+                os.killpg(pgid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         stack.close()
     verdict.report()
 
