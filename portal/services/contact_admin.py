@@ -32,7 +32,7 @@ from portal.models import (
     utcnow,
 )
 from portal.phones import InvalidPhone, normalize, search_digits, variants
-from portal.services import audit, conversations, crm, events, sla
+from portal.services import audit, conversations, crm, events, representations, sla
 
 EDITABLE_FIELDS = ("name", "phone", "email", "city")
 _PRIORITY_ORDER = list(Priority)
@@ -170,15 +170,7 @@ class MergeResult:
 
 
 def _snapshot(contact: Contact) -> dict[str, object]:
-    return {
-        "id": contact.id,
-        "name": contact.name,
-        "phone": contact.phone,
-        "email": contact.email,
-        "city": contact.city,
-        "wa_id": contact.wa_id,
-        "created_at": contact.created_at.isoformat() if contact.created_at else None,
-    }
+    return {**representations.contact(contact, representations.utc_timestamp), "wa_id": contact.wa_id}
 
 
 def _fold_into(older: Conversation, newer: Conversation, *, by: Agent | None) -> None:

@@ -27,7 +27,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import requests
@@ -36,7 +35,6 @@ from flask import current_app
 from portal.extensions import db
 from portal.models import (
     Agent,
-    Contact,
     Conversation,
     CrmDelivery,
     DeliveryStatus,
@@ -45,7 +43,8 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import CRM, backoff, enqueue_after_commit
-from portal.services import audit, events
+from portal.services import audit, events, representations
+from portal.services.representations import utc_seconds
 
 log = logging.getLogger(__name__)
 
@@ -84,59 +83,25 @@ def signature_valid(
 # -- payloads -------------------------------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.replace(microsecond=0).isoformat() + "Z" if value else None
-
-
-def contact_data(contact: Contact) -> dict[str, Any]:
-    return {
-        "id": contact.id,
-        "name": contact.name,
-        "phone": contact.phone,
-        "email": contact.email,
-        "city": contact.city,
-        "created_at": _iso(contact.created_at),
-        "updated_at": _iso(contact.updated_at),
-    }
-
-
 def conversation_data(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "id": conversation.id,
-        "contact_id": conversation.contact_id,
-        "channel": str(conversation.channel),
-        "status": str(conversation.status),
-        "priority": str(conversation.priority),
-        "assigned_to": conversation.assigned_to,
-        "tags": [t.name for t in conversation.tags],
-        "started_at": _iso(conversation.started_at),
-        "closed_at": _iso(conversation.closed_at),
-    }
+    return {**representations.conversation(conversation, utc_seconds), "contact_id": conversation.contact_id}
 
 
 def message_data(message: Message) -> dict[str, Any]:
     return {
-        "id": message.id,
-        "conversation_id": message.conversation_id,
+        **representations.message(message, utc_seconds),
         "contact_id": message.conversation.contact_id,
-        "direction": str(message.direction),
         "type": message.message_type,
-        "body": message.body,
-        "media_url": message.media_url,
-        "status": str(message.status),
-        "sent_at": _iso(message.sent_at),
-        "is_automatic": message.is_automatic,
-        "sender_agent_id": message.sender_agent_id,
     }
 
 
 def incident_data(incident: Incident) -> dict[str, Any]:
-    return {"id": incident.id, "severity": str(incident.severity), "created_at": _iso(incident.created_at)}
+    return {"id": incident.id, "severity": str(incident.severity), "created_at": utc_seconds(incident.created_at)}
 
 
 def _event_data(name: str, data: dict[str, Any]) -> dict[str, Any]:
     if name.startswith("contact."):
-        return {"contact": contact_data(data["contact"])}
+        return {"contact": representations.contact(data["contact"], utc_seconds)}
     if name == "message.created":
         return {"message": message_data(data["message"])}
     result: dict[str, Any] = {"conversation": conversation_data(data["conversation"])}
@@ -177,7 +142,7 @@ def record_event(name: str, **data: Any) -> CrmDelivery | None:
     delivery.payload_json = {
         "id": delivery.event_id,
         "type": name,
-        "occurred_at": _iso(utcnow()),
+        "occurred_at": utc_seconds(utcnow()),
         "data": _event_data(name, data),
     }
     db.session.add(delivery)
