@@ -3,6 +3,7 @@ discard jobs. Redis holds the jobs; the audit rows the view commits say who did 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -150,27 +151,38 @@ def _find(job_id: str) -> tuple[FailedJobRegistry, Job] | None:
     return None
 
 
-def requeue(job_ids: list[str], *, by: Agent) -> int:
-    """Put failed jobs back on their queues; returns how many went back."""
+def _each_failed(
+    job_ids: list[str], action: str, operate: Callable[[FailedJobRegistry, Job], bool], *, by: Agent
+) -> int:
+    """Run `operate` on each job still in a failed registry and audit it as `action`; returns how
+    many it was done to (`operate` answers False when another admin got there first)."""
     done = 0
     for job_id in job_ids:
         found = _find(job_id)
-        if found is None:
+        if found is None or not operate(*found):
             continue
-        registry, job = found
-        try:
-            registry.requeue(job)
-        except InvalidJobOperation:  # another admin requeued it a moment ago
-            continue
-        audit.record(
-            "dead_letter.requeued",
-            actor=by,
-            target=("rq_job", job.id),
-            function=job.func_name,
-            queue=job.origin,
-        )
+        _, job = found
+        audit.record(action, actor=by, target=("rq_job", job.id), function=job.func_name, queue=job.origin)
         done += 1
     return done
+
+
+def _requeue_one(registry: FailedJobRegistry, job: Job) -> bool:
+    try:
+        registry.requeue(job)
+    except InvalidJobOperation:  # another admin requeued it a moment ago
+        return False
+    return True
+
+
+def _discard_one(registry: FailedJobRegistry, job: Job) -> bool:
+    registry.remove(job, delete_job=True)
+    return True
+
+
+def requeue(job_ids: list[str], *, by: Agent) -> int:
+    """Put failed jobs back on their queues; returns how many went back."""
+    return _each_failed(job_ids, "dead_letter.requeued", _requeue_one, by=by)
 
 
 def requeue_all(*, by: Agent) -> int:
@@ -183,19 +195,4 @@ def all_failed_job_ids() -> list[str]:
 
 def discard(job_ids: list[str], *, by: Agent) -> int:
     """Delete failed jobs for good; the rows they named stay as they are."""
-    done = 0
-    for job_id in job_ids:
-        found = _find(job_id)
-        if found is None:
-            continue
-        registry, job = found
-        registry.remove(job, delete_job=True)
-        audit.record(
-            "dead_letter.discarded",
-            actor=by,
-            target=("rq_job", job.id),
-            function=job.func_name,
-            queue=job.origin,
-        )
-        done += 1
-    return done
+    return _each_failed(job_ids, "dead_letter.discarded", _discard_one, by=by)
