@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.extensions import db
 from portal.models import Agent, AuditLog, WebhookEvent, WebhookStatus
@@ -27,6 +28,21 @@ class DateRange:
         return query
 
 
+def _where_given(query: Select, *conditions: tuple[InstrumentedAttribute, object]) -> Select:
+    """Narrow to each (column, value) whose value the filter form gave; a blank filter means all."""
+    for column, value in conditions:
+        if value:
+            query = query.where(column == value)
+    return query
+
+
+def _newest_first_page(
+    query: Select, at: InstrumentedAttribute, row_id: InstrumentedAttribute, dates: DateRange, page: int
+) -> Pagination:
+    query = dates.apply(query, at).order_by(at.desc(), row_id.desc())
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
 def webhook_events(
     *,
     provider: str | None,
@@ -35,20 +51,13 @@ def webhook_events(
     dates: DateRange,
     page: int,
 ) -> Pagination:
-    query = select(WebhookEvent)
-    if provider:
-        query = query.where(WebhookEvent.provider == provider)
-    if event_type:
-        query = query.where(WebhookEvent.event_type == event_type)
-    if status:
-        query = query.where(WebhookEvent.status == status)
-    query = dates.apply(query, WebhookEvent.received_at)
-    return db.paginate(
-        query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()),
-        page=page,
-        per_page=PER_PAGE,
-        error_out=False,
+    query = _where_given(
+        select(WebhookEvent),
+        (WebhookEvent.provider, provider),
+        (WebhookEvent.event_type, event_type),
+        (WebhookEvent.status, status),
     )
+    return _newest_first_page(query, WebhookEvent.received_at, WebhookEvent.id, dates, page)
 
 
 def webhook_event_choices() -> tuple[list[str], list[str]]:
@@ -67,22 +76,18 @@ def audit_entries(
     dates: DateRange,
     page: int,
 ) -> Pagination:
-    query = select(AuditLog)
-    if actor_id:
-        query = query.where(AuditLog.actor_id == actor_id)
+    query = _where_given(
+        select(AuditLog),
+        (AuditLog.actor_id, actor_id),
+        (AuditLog.target_type, target_type),
+        (AuditLog.target_id, target_id),
+    )
     if action:
         # "agent." lists every agent action; a full name lists one.
         query = query.where(
             AuditLog.action.startswith(action) if action.endswith(".") else AuditLog.action == action
         )
-    if target_type:
-        query = query.where(AuditLog.target_type == target_type)
-    if target_id:
-        query = query.where(AuditLog.target_id == target_id)
-    query = dates.apply(query, AuditLog.at)
-    return db.paginate(
-        query.order_by(AuditLog.at.desc(), AuditLog.id.desc()), page=page, per_page=PER_PAGE, error_out=False
-    )
+    return _newest_first_page(query, AuditLog.at, AuditLog.id, dates, page)
 
 
 def audit_choices() -> tuple[list[Agent], list[str], list[str]]:
