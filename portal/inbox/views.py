@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TypeVar
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from portal.access import role_required
 from portal.extensions import db
@@ -247,24 +249,30 @@ def _apply(conversation: Conversation, change) -> object:
     return render_template("inbox/_details.html", **_details_context(conversation, error))
 
 
+InlineFormT = TypeVar("InlineFormT", bound=FlaskForm)
+
+
+def _validated(form: InlineFormT) -> InlineFormT:
+    """The status and priority selects offer fixed choices: anything else is a forged request."""
+    if not form.validate():
+        abort(400)
+    return form
+
+
 @bp.route("/conversations/<int:conversation_id>/status", methods=["POST"])
 @role_required(Role.agent)
 def change_status(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
-    form = StatusForm()
-    if not form.validate():
-        abort(400)
-    return _apply(conversation, lambda: conversations.change_status(conversation, form.status.data, by=current_user))
+    status = _validated(StatusForm()).status.data
+    return _apply(conversation, lambda: conversations.change_status(conversation, status, by=current_user))
 
 
 @bp.route("/conversations/<int:conversation_id>/priority", methods=["POST"])
 @role_required(Role.agent)
 def change_priority(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
-    form = PriorityForm()
-    if not form.validate():
-        abort(400)
-    return _apply(conversation, lambda: conversations.set_priority(conversation, form.priority.data, by=current_user))
+    priority = _validated(PriorityForm()).priority.data
+    return _apply(conversation, lambda: conversations.set_priority(conversation, priority, by=current_user))
 
 
 @bp.route("/conversations/<int:conversation_id>/tags", methods=["POST"])
