@@ -57,7 +57,9 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "TIME_ZONE": os.environ.get("TIME_ZONE", "America/Sao_Paulo"),
         "DEFAULT_COUNTRY": os.environ.get("DEFAULT_COUNTRY", "BR"),
-        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "pt_BR"),
+        # Set: everyone who has not picked a language gets it. Unset: the browser's language decides.
+        "DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE") or None,
+        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE") or "pt_BR",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ("pt_BR", "en"),
         "MEDIA_ROOT": str(instance_path / "media"),

@@ -17,12 +17,15 @@ from flask_babel import (
 from flask_login import current_user
 
 from portal.labels import label
+from portal.services import settings
 
 
 def select_locale() -> str:
+    """The agent's own choice, then the installation's DEFAULT_LOCALE setting, then the browser's
+    Accept-Language, then pt_BR."""
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
-    if not has_request_context():
+    if current_app.config.get("DEFAULT_LOCALE") or not has_request_context():
         # Worker jobs and CLI commands have no browser to ask: the installation's language.
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
@@ -30,7 +33,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    return current_app.config["TIME_ZONE"]
+    # The same zone business hours and reports use: TIME_ZONE until a supervisor changes it.
+    return settings.time_zone()
 
 
 def _as_utc(value: datetime) -> datetime:

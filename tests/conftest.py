@@ -78,6 +78,7 @@ class FreshUserClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             g.pop("_login_user", None)
+            g.pop("_flask_babel", None)  # Flask-Babel's per-context locale and time zone, likewise
         return super().open(*args, **kwargs)
 
 
@@ -95,6 +96,7 @@ def app(database_url, redis_url, tmp_path_factory):
             "SERVER_NAME": None,
             # Tests assert English text; pt_BR stays the product default and tests/test_localization.py asks for it.
             "BABEL_DEFAULT_LOCALE": "en",
+            "DEFAULT_LOCALE": None,
         }
     )
     app.test_client_class = FreshUserClient
