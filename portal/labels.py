@@ -37,7 +37,7 @@ PRIORITY_LABELS = {
     Priority.urgent: _l("Urgent"),
 }
 CHANNEL_LABELS = {Channel.whatsapp: _l("WhatsApp"), Channel.email: _l("E-mail")}
-ROLE_LABELS = {Role.agent: _l("Agent"), Role.supervisor: _l("Supervisor"), Role.admin: _l("Admin")}
+ROLE_LABELS = {Role.agent: _l("Agent"), Role.supervisor: _l("Supervisor"), Role.admin: _lp("role", "Admin")}
 SEVERITY_LABELS = {
     Severity.critical: _l("Critical"),
     Severity.high: _l("High"),

@@ -6,8 +6,10 @@ the agent's profile choice, the browser's Accept-Language or the DEFAULT_LOCALE 
 from datetime import datetime, timedelta
 
 import pytest
+from flask import url_for
 
 from portal.models import ConversationStatus, Priority, Role, SlaMetric, utcnow
+from portal.navigation import NAV_ITEMS
 from portal.services import settings
 from tests import factories
 
@@ -17,7 +19,7 @@ EN = {"Accept-Language": "en-US,en;q=0.9"}
 
 def page(client, url, headers=None, **query) -> str:
     response = client.get(url, headers=headers or {}, query_string=query)
-    assert response.status_code == 200
+    assert response.status_code == 200, url
     return response.get_data(as_text=True)
 
 
@@ -149,3 +151,31 @@ def test_cli_output_is_in_the_installation_language(app, runner, db, monkeypatch
     monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "pt_BR")
     result = runner.invoke(args=["reprocess", "4242"])
     assert "Não existe o evento de webhook 4242." in result.output
+
+
+def test_every_page_renders_in_portuguese(app, client, login_as, db):
+    """A translation with a broken placeholder or markup would fail here, page by page."""
+    conversation = factories.conversation(status=ConversationStatus.active, priority=Priority.high)
+    factories.message(conversation)
+    db.session.commit()
+    login_as(Role.admin, locale="pt_BR")
+    endpoints = [item.endpoint for item in NAV_ITEMS] + [
+        "admin.agents",
+        "admin.agent_new",
+        "admin.audit_log",
+        "admin.settings_page",
+        "admin.dead_letters_index",
+        "admin.webhook_events",
+        "profile.index",
+        "tokens.index",
+        "contacts.import_upload",
+        "incidents.create",
+        "rules.create",
+        "templates.create",
+    ]
+    with app.test_request_context():
+        urls = [url_for(endpoint) for endpoint in endpoints]
+    urls += [f"/conversations/{conversation.id}", f"/contacts/{conversation.contact_id}"]
+    for url in urls:
+        html = page(client, url)
+        assert '<html lang="pt-BR"' in html and "Sair" in html, url

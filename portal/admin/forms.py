@@ -76,5 +76,5 @@ class RuntimeSettingsForm(FlaskForm):
 class TestMessageForm(FlaskForm):
     phone = StringField(_l("Phone number"), validators=[DataRequired(), Length(max=40)])
     text = TextAreaField(
-        _l("Text"), validators=[DataRequired(), Length(max=4096)], default="Atende test message"
+        _l("Text"), validators=[DataRequired(), Length(max=4096)], default=_l("Atende test message")
     )

@@ -3,10 +3,10 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import DataRequired
 
-from portal.models import ConversationStatus
+from portal.labels import STATUS_LABELS
 
 
 class MoveForm(FlaskForm):
     status = SelectField(
-        _l("Move to"), choices=[(s.value, s.value) for s in ConversationStatus], validators=[DataRequired()]
+        _l("Move to"), choices=[(s.value, label) for s, label in STATUS_LABELS.items()], validators=[DataRequired()]
     )

@@ -7,6 +7,7 @@ from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, ValidationError
 
 from portal.extensions import db
+from portal.labels import PRIORITY_LABELS
 from portal.models import Agent, Priority, Tag
 from portal.services.reports import MAX_RANGE_DAYS, ReportFilter, default_range
 
@@ -22,7 +23,7 @@ class ReportFilterForm(FlaskForm):
     agent_id = SelectField(_l("Agent"), default="")
     tag_id = SelectField(_l("Tag"), default="")
     priority = SelectField(
-        _l("Priority"), choices=[("", _l("Any"))] + [(p.value, p.value) for p in Priority], default=""
+        _l("Priority"), choices=[("", _l("Any"))] + [(p.value, label) for p, label in PRIORITY_LABELS.items()], default=""
     )
 
     def __init__(self, formdata, today: date):

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, exists, or_, select
 
 from portal.extensions import db
+from portal.labels import label
 from portal.models import (
     Agent,
     Conversation,
@@ -193,7 +194,7 @@ class Breach:
 
     def notes(self, business_hours_on: bool) -> str:
         values = {
-            "priority": self.priority.value,
+            "priority": label(self.priority).lower(),  # "high priority", "prioridade alta"
             "target": format_duration(self.target_sec),
             "waited": format_duration(self.waited_sec),
             "over": format_duration(self.waited_sec - self.target_sec),
