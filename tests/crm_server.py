@@ -11,6 +11,8 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -100,3 +102,15 @@ def stop(crm: FakeCrm) -> None:
     assert crm.server is not None
     crm.server.shutdown()
     crm.server.server_close()
+
+
+@contextmanager
+def configured(app, secret: str) -> Iterator[FakeCrm]:
+    """A fake CRM that the app sends its events to while the block runs."""
+    crm = start(secret)
+    app.config.update(CRM_WEBHOOK_URL=crm.url, CRM_WEBHOOK_SECRET=secret)
+    try:
+        yield crm
+    finally:
+        app.config.update(CRM_WEBHOOK_URL=None, CRM_WEBHOOK_SECRET=None)
+        stop(crm)

@@ -14,11 +14,8 @@ SECRET = "deliveries-secret"
 
 @pytest.fixture
 def fake_crm(app):
-    server = crm_server.start(SECRET)
-    app.config.update(CRM_WEBHOOK_URL=server.url, CRM_WEBHOOK_SECRET=SECRET)
-    yield server
-    app.config.update(CRM_WEBHOOK_URL=None, CRM_WEBHOOK_SECRET=None)
-    crm_server.stop(server)
+    with crm_server.configured(app, SECRET) as server:
+        yield server
 
 
 def test_page_shows_attempts_status_codes_and_responses(client, login_as, db, fake_crm, run_jobs):

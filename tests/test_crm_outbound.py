@@ -27,11 +27,8 @@ SECRET = "crm-test-secret"
 
 @pytest.fixture
 def fake_crm(app):
-    server = crm_server.start(SECRET)
-    app.config.update(CRM_WEBHOOK_URL=server.url, CRM_WEBHOOK_SECRET=SECRET)
-    yield server
-    app.config.update(CRM_WEBHOOK_URL=None, CRM_WEBHOOK_SECRET=None)
-    crm_server.stop(server)
+    with crm_server.configured(app, SECRET) as server:
+        yield server
 
 
 def deliveries(db):
