@@ -1,7 +1,7 @@
 """Bench 1c: server time of the inbox, a 500-message thread and the reports, at a million messages.
 
     python -m bench.generate_data          # once: 100k contacts and conversations, 1M messages
-    python -m bench.pages [--runs 50] [--profile NAME]
+    python -m bench.pages [--runs 50] [--only NAME] [--profile NAME] [--sql NAME]
 
 Runs the portal in this process on the generated `atende_bench` database and times each page with
 the Flask test client, signed in as the supervisor (who sees every conversation) or as an agent
@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--database", default="atende_bench")
     parser.add_argument("--server-url", default=harness.DEFAULT_SERVER_URL)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--only", help="time only the pages whose name starts with this")
     parser.add_argument("--profile", help="print a pyinstrument profile of the page with this name")
     parser.add_argument("--sql", help="print each SQL statement of the page with this name, its time, "
                                       "and the plan of the slowest")
@@ -117,6 +118,8 @@ def main() -> None:
         print(f"server time over {args.runs} requests after 5 warm-up requests (ms):")
         print(f"  {'page':<44} {'p50':>7} {'p95':>7} {'max':>7}  target")
         for page in pages():
+            if args.only and not page.name.startswith(args.only):
+                continue
             client = clients[page.who]
             for _ in range(5):
                 fetch(client, page)
