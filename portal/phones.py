@@ -57,6 +57,28 @@ def variants(e164: str) -> list[str]:
     return forms
 
 
+def whole_number(text: str, default_region: str = "BR") -> str | None:
+    """E.164 form when `text` is one complete phone number and nothing else: a valid number in any
+    format, or one typed with its country code (+...) that has a full number's length even if no
+    line could have it (a typo). None for anything partial or not phone-shaped."""
+    text = (text or "").strip()
+    if not re.fullmatch(r"\+?[\d\s().-]+", text):
+        return None
+    try:
+        return normalize(text, default_region)
+    except InvalidPhone:
+        pass
+    if not text.startswith("+"):
+        return None
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return None
+    return with_ninth_digit(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
 def search_digits(text: str) -> str | None:
     """Digits to search for when the user typed something phone-like, in any format."""
     digits = re.sub(r"\D", "", text or "")

@@ -161,6 +161,18 @@ def test_search_finds_by_name_phone_in_any_format_and_message_body(client, db, l
     assert _listed_ids(client.get("/inbox", query_string={"q": query})) == [ana.id]
 
 
+def test_search_for_a_whole_phone_number_matches_the_contacts_phone_not_message_text(client, db, login_as):
+    login_as(Role.agent)
+    ana = factories.conversation(factories.contact(name="Ana Souza", phone="+5511987654321"))
+    other = factories.conversation(factories.contact(name="Bruno Lima", phone="+5521912345678"))
+    factories.message(other, body="Liga pra Ana: +55 11 98765-4321")
+    db.session.commit()
+
+    assert _listed_ids(client.get("/inbox", query_string={"q": "+55 11 98765-4321"})) == [ana.id]
+    assert _listed_ids(client.get("/inbox", query_string={"q": "+55 11 00004-2424"})) == []
+    assert sorted(_listed_ids(client.get("/inbox", query_string={"q": "98765-4321"}))) == sorted([ana.id, other.id])
+
+
 def test_search_treats_like_wildcards_literally(client, db, login_as):
     login_as(Role.agent)
     factories.conversation(factories.contact(name="Ana"))

@@ -4,6 +4,7 @@ in the composer, inline controls (each a small HTMX post, audited, re-rendered),
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -288,3 +289,51 @@ def test_thread_poll_refreshes_details_and_composer_only_when_they_changed(clien
     db.session.commit()
     body = client.get(poll, headers=HTMX).get_data(as_text=True)
     assert 'hx-swap-oob="true"' in body and "data-submit-on-ctrl-enter" in body
+
+
+def _bubbles(page: str) -> list[str]:
+    return re.findall(r'<p class="body">([^<]+)</p>', page)
+
+
+def _earlier_url(page: str) -> str:
+    return re.search(r'hx-get="(/conversations/\d+/earlier\?[^"]+)"', page).group(1).replace("&amp;", "&")
+
+
+def test_long_thread_shows_the_newest_page_and_loads_earlier_messages_by_keyset(client, db, login_as):
+    login_as(Role.agent)
+    conversation = factories.conversation()
+    base = utcnow() - timedelta(hours=2)
+    # Pairs share a sent_at, so the keyset has to break ties on the id.
+    rows = [factories.message(conversation, body=f"corpo-{i:03d}", sent_at=base + timedelta(minutes=i // 2))
+            for i in range(55)]
+    factories.message(conversation, body="resposta", sent_at=base + timedelta(hours=1),
+                      reply_to_external_id=rows[0].external_id)
+    db.session.commit()
+
+    page = client.get(f"/conversations/{conversation.id}").get_data(as_text=True)
+    corpos = [f"corpo-{i:03d}" for i in range(55)]
+    assert _bubbles(page) == corpos[6:] + ["resposta"]
+    # The quoted message is older than the page and is still quoted.
+    assert re.search(r'class="reply-context">\s*<a href="#message-\d+">corpo-000</a>', page)
+    assert "Show earlier messages" in page
+
+    earlier = client.get(_earlier_url(page), headers=HTMX).get_data(as_text=True)
+    assert _bubbles(earlier) == corpos[:6]
+    assert "Show earlier messages" not in earlier
+    start = re.search(r'<input type="hidden" id="messages-from" name="from" value="([^"]+)" hx-swap-oob="true">',
+                      earlier).group(1)
+
+    # The poll, sent with how far back the reader went, keeps the earlier messages and adds new ones.
+    factories.message(conversation, body="chegou agora")
+    db.session.commit()
+    poll = f"{_poll_url(page)}&{urlencode({'from': start})}"
+    refreshed = client.get(poll, headers=HTMX).get_data(as_text=True)
+    assert _bubbles(refreshed) == [*corpos, "resposta", "chegou agora"]
+    assert "Show earlier messages" not in refreshed
+
+    # Without HTMX the link opens the whole thread from there on.
+    opened = client.get(_earlier_url(page))
+    assert opened.status_code == 302
+    whole = client.get(opened.headers["Location"]).get_data(as_text=True)
+    assert _bubbles(whole) == [*corpos, "resposta", "chegou agora"]
+    assert "Show earlier messages" not in whole

@@ -138,16 +138,25 @@ def _composer_context(
     }
 
 
-def _messages_context(conversation: Conversation) -> dict:
-    messages = inbox_queries.thread_messages(conversation)
+def _page_context(conversation: Conversation, page: inbox_queries.ThreadPage, start: str) -> dict:
     return {
         "conversation": conversation,
-        "messages": messages,
-        "by_external_id": {m.external_id: m for m in messages if m.external_id},
-        "thread_version": inbox_queries.thread_version(conversation).encode(),
+        "messages": page.messages,
+        "earlier_cursor": page.earlier_cursor,
+        "start": start,
+        "by_external_id": page.quoted,
         "media_url": _media_url,
         "shown_inline": media.shown_inline,
         "failure_reason": outbound.failure_reason,
+    }
+
+
+def _messages_context(conversation: Conversation, start: str | None = None) -> dict:
+    """The thread from the `start` cursor (as far back as the reader's "Show earlier messages"
+    got), else its newest page."""
+    page = inbox_queries.thread_messages(conversation, start=start or None)
+    return _page_context(conversation, page, start or "") | {
+        "thread_version": inbox_queries.thread_version(conversation).encode(),
     }
 
 
@@ -157,8 +166,27 @@ def thread(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
     outbound.mark_conversation_read(conversation)
     db.session.commit()
-    context = _messages_context(conversation) | _details_context(conversation) | _composer_context(conversation)
+    context = (
+        _messages_context(conversation, request.args.get("from"))
+        | _details_context(conversation)
+        | _composer_context(conversation)
+    )
     return render_template("inbox/thread.html", **context)
+
+
+@bp.route("/conversations/<int:conversation_id>/earlier")
+@role_required(Role.agent)
+def earlier_messages(conversation_id: int):
+    """The page of messages before the `before` cursor, put above the ones shown; without HTMX,
+    the whole thread from there on."""
+    conversation = _visible_conversation(conversation_id)
+    page = inbox_queries.thread_messages(conversation, before=request.args.get("before"))
+    if not page.messages:
+        return ("", 200) if _partial() else redirect(url_for("inbox.thread", conversation_id=conversation.id))
+    start = inbox_queries.encode_message_cursor(page.messages[0])
+    if not _partial():
+        return redirect(url_for("inbox.thread", conversation_id=conversation.id, **{"from": start}))
+    return render_template("inbox/_earlier_messages.html", **_page_context(conversation, page, start))
 
 
 @bp.route("/conversations/<int:conversation_id>/changes")
@@ -174,7 +202,7 @@ def thread_changes(conversation_id: int):
     if seen is None or seen.messages != current.messages:
         outbound.mark_conversation_read(conversation)
         db.session.commit()
-    context = _messages_context(conversation)
+    context = _messages_context(conversation, request.args.get("from"))
     if seen is None or seen.conversation != current.conversation:
         context |= _details_context(conversation) | {"details_oob": True}
     if seen is None or seen.window_open != current.window_open:

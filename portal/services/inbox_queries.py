@@ -133,7 +133,12 @@ def filtered(agent: Agent, filters: InboxFilter) -> Select:
         query = query.where(Conversation.assigned_to == agent.id)
     elif filters.assignee == UNASSIGNED:
         query = query.where(Conversation.assigned_to.is_(None))
-    if filters.q:
+    whole_phone = phones.whole_number(filters.q) if filters.q else None
+    if whole_phone is not None:
+        # A whole number names at most one contact: an equality on the unique phone index, where
+        # the substring search below would read every conversation and message to find nothing.
+        query = query.where(Contact.phone.in_(phones.variants(whole_phone)))
+    elif filters.q:
         matches = [
             Contact.name.icontains(filters.q, autoescape=True),
             exists().where(
@@ -304,15 +309,68 @@ def thread_version(conversation: Conversation) -> ThreadVersion:
     )
 
 
-def thread_messages(conversation: Conversation) -> list[Message]:
-    return list(
-        db.session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation.id)
-            .options(selectinload(Message.sender))
-            .order_by(Message.sent_at, Message.id)
+THREAD_PAGE_SIZE = 50
+
+
+def encode_message_cursor(message: Message) -> str:
+    return f"{message.sent_at.isoformat()}~{message.id}"
+
+
+@dataclass
+class ThreadPage:
+    """Messages oldest first; `earlier_cursor` is set when older messages exist before them."""
+
+    messages: list[Message] = field(default_factory=list)
+    earlier_cursor: str | None = None
+    quoted: dict[str, Message] = field(default_factory=dict)  # by external id, for reply quotes
+
+
+def _thread_page(conversation: Conversation, messages: list[Message], has_earlier: bool) -> ThreadPage:
+    quoted_ids = {m.reply_to_external_id for m in messages if m.reply_to_external_id}
+    quoted = {m.external_id: m for m in messages if m.external_id in quoted_ids}
+    missing = quoted_ids - quoted.keys()
+    if missing:
+        # A reply may quote a message older than the page shown.
+        quoted |= {
+            m.external_id: m
+            for m in db.session.scalars(
+                select(Message).where(Message.conversation_id == conversation.id, Message.external_id.in_(missing))
+            )
+        }
+    return ThreadPage(messages, encode_message_cursor(messages[0]) if has_earlier else None, quoted)
+
+
+def _message_before(at: datetime, row_id: int):
+    return or_(Message.sent_at < at, and_(Message.sent_at == at, Message.id < row_id))
+
+
+def thread_messages(
+    conversation: Conversation, start: str | None = None, before: str | None = None, limit: int = THREAD_PAGE_SIZE
+) -> ThreadPage:
+    """The thread, keyset-paginated on (sent_at, id): every message from the `start` cursor on
+    (what an open thread already shows, new ones included); else the `limit` messages just before
+    the `before` cursor; else the newest `limit`."""
+    in_thread = Message.conversation_id == conversation.id
+    query = select(Message).where(in_thread).options(selectinload(Message.sender))
+    first = decode_cursor(start)
+    if first is not None:
+        query = query.where(~_message_before(*first))
+        messages = list(db.session.scalars(query.order_by(Message.sent_at, Message.id)))
+        has_earlier = bool(messages) and bool(
+            db.session.scalar(select(exists().where(in_thread, _message_before(messages[0].sent_at, messages[0].id))))
         )
-    )
+    else:
+        end = decode_cursor(before)
+        if end is not None:
+            query = query.where(_message_before(*end))
+        newest_first = list(
+            db.session.scalars(query.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit + 1))
+        )
+        has_earlier = len(newest_first) > limit
+        messages = newest_first[:limit][::-1]
+    if not messages:
+        return ThreadPage()
+    return _thread_page(conversation, messages, has_earlier)
 
 
 def tag_names() -> list[str]:

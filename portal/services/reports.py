@@ -220,15 +220,24 @@ def build(filters: ReportFilter) -> Report:
         total.breaches += count
         by_agent[agent_id].breaches += count
 
-    # First response and resolution times: one narrow row per answered or resolved conversation.
+    # First response and resolution times: one narrow row per answered or resolved conversation,
+    # read through Core (no ORM row processing) with the within-target test done in SQL: at 50,000
+    # rows the per-row Python work, not the query, was most of the page's time.
     targets = {p: t.first_response_sec for p, t in settings.sla_targets().items()}
     hours = settings.business_hours()
+    within_target = case(
+        *(
+            (and_(Conversation.priority == priority, SlaMetric.response_time_sec <= target), 1)
+            for priority, target in targets.items()
+        ),
+        else_=0,
+    )
     timed = _scoped(
         select(
             Conversation.assigned_to,
-            Conversation.priority,
-            Conversation.started_at,
             SlaMetric.response_time_sec,
+            within_target,
+            Conversation.started_at,
             SlaMetric.resolved_at,
         )
         .join(SlaMetric, SlaMetric.conversation_id == Conversation.id)
@@ -237,15 +246,17 @@ def build(filters: ReportFilter) -> Report:
         ),
         filters,
     )
-    for agent_id, priority, started_at, response_sec, resolved_at in db.session.execute(
-        timed.execution_options(yield_per=2000)
-    ):
-        for figures in (total, by_agent[agent_id]):
-            if response_sec is not None:
-                figures.first_response_times.append(response_sec)
-                figures.within_target += response_sec <= targets[Priority(priority)]
-            if resolved_at is not None:
-                figures.resolution_times.append(business_seconds(started_at, resolved_at, hours, tz))
+    for agent_id, response_sec, within, started_at, resolved_at in db.session.connection().execute(timed):
+        agent_figures = by_agent[agent_id]
+        if response_sec is not None:
+            total.first_response_times.append(response_sec)
+            agent_figures.first_response_times.append(response_sec)
+            total.within_target += within
+            agent_figures.within_target += within
+        if resolved_at is not None:
+            seconds = business_seconds(started_at, resolved_at, hours, tz)
+            total.resolution_times.append(seconds)
+            agent_figures.resolution_times.append(seconds)
 
     for figures in (total, *by_agent.values()):
         figures.first_response_times.sort()

@@ -81,6 +81,29 @@ def test_new_messages_appear_in_the_open_list_and_thread_without_reload(page, db
     expect(page.locator(".msg-inbound").last).to_contain_text("Mais uma coisa")
 
 
+def test_earlier_messages_load_above_and_stay_when_a_new_message_arrives(page, db, browser_login, fast_polling):
+    agent = factories.agent()
+    conversation = factories.conversation(factories.contact(name="Igor Dias", phone="+5511987650009"))
+    base = utcnow() - timedelta(hours=1)
+    for i in range(60):
+        factories.message(conversation, body=f"linha {i:02d}", sent_at=base + timedelta(seconds=i))
+    db.session.commit()
+    browser_login(agent)
+
+    page.goto(f"/conversations/{conversation.id}")
+    expect(page.locator(".msg-inbound")).to_have_count(50)
+    expect(page.locator(".msg-inbound").first).to_contain_text("linha 10")
+    page.get_by_role("link", name="Show earlier messages").click()
+    expect(page.locator(".msg-inbound")).to_have_count(60)
+    expect(page.locator(".msg-inbound").first).to_contain_text("linha 00")
+    expect(page.get_by_role("link", name="Show earlier messages")).to_have_count(0)
+
+    factories.message(conversation, body="linha nova")
+    db.session.commit()
+    expect(page.locator(".msg-inbound").last).to_contain_text("linha nova")
+    expect(page.locator(".msg-inbound")).to_have_count(61)
+
+
 def test_agent_does_not_see_and_gets_403_on_a_conversation_assigned_to_someone_else(page, db, browser_login):
     agent = factories.agent()
     colleague = factories.agent()
