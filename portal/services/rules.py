@@ -30,9 +30,10 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from portal.extensions import db
 from portal.models import (
@@ -251,18 +252,46 @@ def delete_rule(rule: AutoRule, *, by: Agent) -> None:
 # The engine ---------------------------------------------------------------------------------
 
 
+# The enabled rules, read once per unit of work: every inbound message asks for two or three kinds.
+# Dropped when the transaction ends, so the next unit of work sees rules changed by another process,
+# and when a flush writes a rule, so a rule changed in this unit of work is seen at once.
+_ENABLED_RULES_KEY = "rules.enabled_rules"
+
+
 def enabled_rules(kind: TriggerKind) -> list[tuple[AutoRule, Trigger]]:
     """Enabled rules of this kind with their parsed triggers, oldest first."""
-    rules = db.session.scalars(
-        select(AutoRule)
-        .where(
-            AutoRule.enabled.is_(True),
-            or_(AutoRule.trigger_key == kind.value, AutoRule.trigger_key.startswith(f"{kind.value}:")),
-        )
-        .order_by(AutoRule.id)
-    )
-    parsed = ((rule, _trigger_or_none(rule)) for rule in rules)
-    return [(rule, trigger) for rule, trigger in parsed if trigger is not None and trigger.kind is kind]
+    by_kind = db.session.info.get(_ENABLED_RULES_KEY)
+    if by_kind is None:
+        by_kind = db.session.info[_ENABLED_RULES_KEY] = _enabled_rules_by_kind()
+    return by_kind.get(kind, [])
+
+
+def _enabled_rules_by_kind() -> dict[TriggerKind, list[tuple[AutoRule, Trigger]]]:
+    by_kind: dict[TriggerKind, list[tuple[AutoRule, Trigger]]] = {}
+    for rule in db.session.scalars(select(AutoRule).where(AutoRule.enabled.is_(True)).order_by(AutoRule.id)):
+        trigger = _trigger_or_none(rule)
+        if trigger is not None:
+            by_kind.setdefault(trigger.kind, []).append((rule, trigger))
+    return by_kind
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _forget_enabled_rules_on_rule_change(session: Session, _flush_context) -> None:
+    if _ENABLED_RULES_KEY in session.info and any(
+        isinstance(obj, AutoRule) for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
+        session.info.pop(_ENABLED_RULES_KEY, None)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _forget_enabled_rules_after_commit(session: Session) -> None:
+    session.info.pop(_ENABLED_RULES_KEY, None)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_enabled_rules_after_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_ENABLED_RULES_KEY, None)
 
 
 def first_name(contact: Contact) -> str:
