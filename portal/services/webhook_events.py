@@ -76,6 +76,19 @@ def process(event_id: int) -> WebhookEvent | None:
     return event
 
 
+def claim_pending() -> int | None:
+    """The oldest pending event, locked for this transaction; None when there is none. Rows another
+    worker holds are skipped (PostgreSQL), so two workers draining at once never take the same one;
+    SQLite's single writer serializes them instead."""
+    return db.session.scalar(
+        select(WebhookEvent.id)
+        .where(WebhookEvent.status == WebhookStatus.pending)
+        .order_by(WebhookEvent.received_at, WebhookEvent.id)  # ix_webhook_events_status_received
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
 def mark_failed(event_id: int, error: BaseException) -> None:
     """Record why processing failed. Called after the failed unit of work was rolled back; an event
     another run already processed keeps its status."""
