@@ -68,9 +68,11 @@ def process(event_id: int) -> WebhookEvent | None:
     processor = PROCESSORS.get(event.provider)
     if processor is None:
         raise UnprocessableEvent(f"no processor for provider {event.provider!r}")
-    event.attempts += 1
     event.error = None
     processor(event)
+    # Counted after the processor, so the row takes one UPDATE rather than one at the processor's
+    # first autoflush and another here; a failed run is rolled back and counted by mark_failed.
+    event.attempts += 1
     event.status = WebhookStatus.processed
     event.processed_at = utcnow()
     return event
