@@ -38,10 +38,10 @@ def flaky(monkeypatch):
 
 
 def _failed_event(db, run_jobs) -> WebhookEvent:
-    event = webhook_events.store("flaky", "contact.updated", {"phone": PHONE})
+    event_id = webhook_events.store("flaky", "contact.updated", {"phone": PHONE})
     db.session.commit()
     run_jobs(WEBHOOKS)
-    db.session.refresh(event)
+    event = db.session.get(WebhookEvent, event_id)
     assert event.status == WebhookStatus.failed
     return event
 

@@ -3,6 +3,7 @@ verification handshake."""
 
 import json
 
+import psycopg
 import pytest
 from redis import Redis
 from redis.backoff import NoBackoff
@@ -51,11 +52,31 @@ def test_a_signed_notification_is_stored_pending_and_enqueued(db, post_whatsapp,
     assert response.status_code == 200
     event = db.session.scalar(select(WebhookEvent))
     assert (event.provider, event.event_type, event.status) == ("whatsapp", "messages", WebhookStatus.pending)
+    assert (event.attempts, event.processed_at, event.error) == (0, None, None)
+    assert event.received_at is not None
     assert event.payload_json == payload
     [job] = Queue(WEBHOOKS, connection=redis_connection()).jobs
     assert job.func_name == "portal.jobs.webhooks.process_webhook_event"
     assert job.args == (event.id,)
     assert job.retries_left >= 3
+    # No session is opened for a webhook: nothing reads the cookie jar, so nothing varies on it.
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
+def test_a_pooled_connection_the_database_server_closed_is_replaced(db, post_whatsapp, whatsapp_payload):
+    """A PostgreSQL restart closes every pooled connection; the next webhook is still stored."""
+    assert post_whatsapp(whatsapp_payload("text")).status_code == 200
+    if db.engine.dialect.name == "postgresql":
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(url, autocommit=True) as server:
+            closed = server.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+        assert closed >= 1
+    assert post_whatsapp(whatsapp_payload("text")).status_code == 200
+    assert _event_count(db) == 2
 
 
 def test_the_signature_covers_the_exact_bytes_with_escaped_unicode(db, post_whatsapp, whatsapp_payload):

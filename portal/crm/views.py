@@ -33,9 +33,9 @@ def webhook():
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return _json_error("bad_request", "The body must be a JSON object.", 400)
-    event = crm_inbound.receive(payload)
+    event_id = crm_inbound.receive(payload)
     db.session.commit()
-    return jsonify(id=event.id, status="accepted"), 200
+    return jsonify(id=event_id, status="accepted"), 200
 
 
 @bp.route("/crm/deliveries")

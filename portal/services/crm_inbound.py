@@ -34,8 +34,8 @@ UPSERT_TYPES = frozenset({"contact.upsert", "contact.created", "contact.updated"
 DEFAULT_TYPE = "contact.upsert"
 
 
-def receive(payload: dict[str, Any]) -> WebhookEvent:
-    """Store a verified CRM event; it is processed after the caller commits."""
+def receive(payload: dict[str, Any]) -> int:
+    """Store a verified CRM event and return its id; it is processed after the caller commits."""
     event_type = payload.get("type")
     return webhook_events.store(PROVIDER, event_type if isinstance(event_type, str) else DEFAULT_TYPE, payload)
 

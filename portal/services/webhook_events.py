@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from portal.extensions import db
 from portal.models import Agent, WebhookEvent, WebhookStatus, utcnow
@@ -43,19 +43,35 @@ def register_processor(provider: str, processor: Processor) -> None:
     PROCESSORS[provider] = processor
 
 
-def store(provider: str, event_type: str, payload: Any) -> WebhookEvent:
-    """Add a pending event; its processing job is enqueued once the caller commits."""
-    event = WebhookEvent(
-        provider=provider, event_type=event_type[:80], payload_json=payload, status=WebhookStatus.pending
-    )
-    db.session.add(event)
-    db.session.flush()
-    enqueue(event)
-    return event
+def store(provider: str, event_type: str, payload: Any) -> int:
+    """Add a pending event and return its id; its processing job is enqueued once the caller commits.
+
+    One Core INSERT ... RETURNING rather than an ORM add and flush: the webhook endpoint pays for
+    this on every request, and the unit of work cost more than the statement (docs/benchmarks.md 1a).
+    """
+    table = WebhookEvent.__table__
+    event_id = db.session.execute(
+        insert(table)
+        .values(
+            provider=provider,
+            event_type=event_type[:80],
+            payload_json=payload,
+            received_at=utcnow(),
+            status=WebhookStatus.pending,
+            attempts=0,
+        )
+        .returning(table.c.id)
+    ).scalar_one()
+    _enqueue_id(event_id)
+    return event_id
 
 
 def enqueue(event: WebhookEvent) -> None:
-    enqueue_after_commit(db.session, PROCESS_JOB, event.id, queue=WEBHOOKS, retry=backoff(PROCESS_TRIES))
+    _enqueue_id(event.id)
+
+
+def _enqueue_id(event_id: int) -> None:
+    enqueue_after_commit(db.session, PROCESS_JOB, event_id, queue=WEBHOOKS, retry=backoff(PROCESS_TRIES))
 
 
 def process(event_id: int) -> WebhookEvent | None:

@@ -38,8 +38,7 @@ def whatsapp_receive():
     payload = _json_object(raw)
     if payload is None:
         return jsonify(error={"code": "bad_request", "message": "The body is not a JSON object."}), 400
-    event_id = webhook_events.store("whatsapp", webhook.event_type(payload), payload).id
-    # Read before the commit: afterwards the expired row would cost a second checkout and SELECT.
+    event_id = webhook_events.store("whatsapp", webhook.event_type(payload), payload)
     db.session.commit()
     return jsonify(status="received", id=event_id)
 
