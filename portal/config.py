@@ -66,6 +66,8 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         # Webhook bodies reach ~3 MB at Meta's worst, but the issue caps ours at 1 MiB;
         # views that take uploads raise their own limit.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # A connection the database dropped (restart, failover) is replaced before use.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
