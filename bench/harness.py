@@ -335,6 +335,15 @@ def signed_request(payload: dict, secret: str = APP_SECRET) -> Request:
     return Request(body, {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, secret)})
 
 
+def text_burst(tag: str, count: int, customers: int, first_sender: int = 0) -> list[Request]:
+    """`count` signed text-message webhooks from `customers` distinct senders, each with its own wamid."""
+    return [
+        signed_request(text_message(
+            sender=first_sender + i % customers, wamid=f"wamid.{tag}.{i}", body=f"Mensagem {i}: qual o prazo?"))
+        for i in range(count)
+    ]
+
+
 # ---------------------------------------------------------------- load generation
 
 

@@ -27,13 +27,9 @@ HELD = "bench:held-webhooks"
 
 
 def webhook_requests(count: int, round_no: int) -> list[harness.Request]:
-    senders = max(1, count // 3)
-    return [
-        harness.signed_request(harness.text_message(
-            sender=round_no * 100_000 + i % senders, wamid=f"wamid.bench.inbound.{round_no}.{i}",
-            body=f"Qual o prazo de entrega? pedido {i}"))
-        for i in range(count)
-    ]
+    return harness.text_burst(
+        f"bench.inbound.{round_no}", count, customers=max(1, count // 3), first_sender=round_no * 100_000
+    )
 
 
 def start_workers(count: int, env: dict, redis: Redis, rss: harness.RssSampler) -> list:

@@ -47,11 +47,7 @@ def main() -> None:
         stack.start_web()
         for _ in range(2):
             stack.start_worker()
-        requests = [
-            harness.signed_request(harness.text_message(
-                sender=i % 700, wamid=f"wamid.drill.kill.{i}", body=f"Mensagem {i} do cliente {i % 700}"))
-            for i in range(args.messages)
-        ]
+        requests = harness.text_burst("drill.kill", args.messages, customers=700)
         kills: list[float] = []
         unprocessed_at_kill: list[int] = []
         started = time.perf_counter()

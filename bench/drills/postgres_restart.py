@@ -40,11 +40,7 @@ def main() -> None:
             stack.start_worker()
         web_pids = stack.web_worker_pids()
         worker_pids = [w.pid for w in stack.workers]
-        requests = [
-            harness.signed_request(harness.text_message(
-                sender=i % 400, wamid=f"wamid.drill.pg.{i}", body=f"Mensagem {i}"))
-            for i in range(args.messages)
-        ]
+        requests = harness.text_burst("drill.pg", args.messages, customers=400)
         timeline: dict[str, float] = {}
         started = time.perf_counter()
 

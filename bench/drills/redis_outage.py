@@ -34,11 +34,7 @@ def main() -> None:
         stack.start_web()
         for _ in range(2):
             stack.start_worker()
-        requests = [
-            harness.signed_request(harness.text_message(
-                sender=i % 400, wamid=f"wamid.drill.redis.{i}", body=f"Mensagem {i}"))
-            for i in range(args.messages)
-        ]
+        requests = harness.text_burst("drill.redis", args.messages, customers=400)
         timeline: dict[str, float] = {}
         started = time.perf_counter()
 
