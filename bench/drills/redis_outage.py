@@ -69,8 +69,9 @@ def main() -> None:
         verdict.check("every webhook answered 200 on the first try", all(r.status == 200 for r in results),
                       harness.status_histogram(results))
         verdict.check("webhooks arrived while Redis was down", len(during) > 0, f"{len(during)}")
-        verdict.check("workers survived the outage without a restart", all(alive),
-                      f"{sum(alive)} of {len(alive)} alive")
+        if not verdict.check("workers survived the outage without a restart", all(alive),
+                             f"{sum(alive)} of {len(alive)} alive"):
+            print(stack.log_tail("worker.log", lines=40))
         verdict.check("every event processed after Redis returned", done and failed == 0,
                       f"done {finished - timeline['up']:.0f} s after Redis returned, {failed} failed")
         verdict.check(f"{args.messages} messages, none twice", messages == distinct == args.messages,
