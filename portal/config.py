@@ -15,6 +15,9 @@ PRODUCTION_SECRETS = (
 )
 
 
+WEBHOOKS_BIND = "webhooks"
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message is one line meant for the operator."""
 
@@ -68,6 +71,9 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # A connection the database dropped (restart, failover) is replaced before use.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Webhooks wait this long for a restarting database before answering 503; under
+        # gunicorn's 30-second worker timeout.
+        "WEBHOOK_DATABASE_WAIT_SECONDS": float(os.environ.get("WEBHOOK_DATABASE_WAIT_SECONDS", 15)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -89,4 +95,11 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         cfg["WHATSAPP_PHONE_NUMBER_ID"] = cfg["WHATSAPP_PHONE_NUMBER_ID"] or "100000000000001"
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         cfg["SQLALCHEMY_DATABASE_URI"] = cfg["SQLALCHEMY_DATABASE_URI"].replace("postgres://", "postgresql://", 1)
+    # The webhook endpoints store through a pool of their own without pre-ping: their one INSERT
+    # is retried on a dropped connection anyway (portal.services.webhook_events.store), and the
+    # ping's round trip is a third of the ingest path's database time (docs/benchmarks.md 1a).
+    cfg.setdefault("SQLALCHEMY_BINDS", {})
+    cfg["SQLALCHEMY_BINDS"].setdefault(
+        WEBHOOKS_BIND, {"url": cfg["SQLALCHEMY_DATABASE_URI"], "pool_pre_ping": False}
+    )
     return cfg

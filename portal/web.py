@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.access import wants_json
 from portal.navigation import visible_items
+from portal.services.webhook_events import DatabaseUnavailable
 
 
 def is_htmx() -> bool:
@@ -30,6 +31,13 @@ def _error_response(error: HTTPException):
     if wants_json():
         return jsonify(error={"code": error.name.lower().replace(" ", "_"), "message": message}), code
     return render_template("errors/error.html", code=code, message=message), code
+
+
+def _database_unavailable(error: DatabaseUnavailable):
+    """A webhook the database could not take in time: the sender keeps it and delivers it again."""
+    response = jsonify(error={"code": "database_unavailable", "message": "Not stored; send it again later."})
+    response.headers["Retry-After"] = "30"
+    return response, 503
 
 
 def _refuse_nul_characters() -> None:
@@ -65,6 +73,7 @@ def register(app: Flask) -> None:
     app.session_interface = _SessionInterface()
     app.register_error_handler(HTTPException, _error_response)
     app.register_error_handler(500, _error_response)
+    app.register_error_handler(DatabaseUnavailable, _database_unavailable)
     app.before_request(_refuse_nul_characters)
     app.after_request(_add_headers)
     app.jinja_env.globals["nav_items"] = visible_items

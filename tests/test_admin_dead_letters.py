@@ -39,7 +39,6 @@ def flaky(monkeypatch):
 
 def _failed_event(db, run_jobs) -> WebhookEvent:
     event_id = webhook_events.store("flaky", "contact.updated", {"phone": PHONE})
-    db.session.commit()
     run_jobs(WEBHOOKS)
     event = db.session.get(WebhookEvent, event_id)
     assert event.status == WebhookStatus.failed

@@ -6,11 +6,12 @@ Runs on a private PostgreSQL cluster (initdb under /tmp, random port), never the
 server. A portal under gunicorn (2 workers) and two workers (`python worker.py`) take a steady
 burst of webhooks; a few seconds in, PostgreSQL is stopped (`pg_ctl -m fast`, which cuts every
 connection), kept down for --down seconds, and started again. The web app answers 200 only after
-committing, so while the database is down it cannot; like Meta, the load generator sends again
-whatever was not answered 200, every second. Checks that every webhook is finally answered 200,
-that the gunicorn workers and the RQ workers are the same processes as before, and that every
-event ends processed, once. Prints what the web answered during the outage, PASS/FAIL per check,
-and exits 1 on a FAIL.
+committing, and waits up to WEBHOOK_DATABASE_WAIT_SECONDS (15 s) for the database to return, so a
+restart delays answers instead of failing them; like Meta, the load generator would still send
+again, a second later, whatever was not answered 200. Checks that every webhook is answered 200
+on the first try, that the gunicorn workers and the RQ workers are the same processes as before,
+and that every event ends processed, once. Prints the answer times, PASS/FAIL per check, and
+exits 1 on a FAIL.
 """
 
 from __future__ import annotations
@@ -58,19 +59,20 @@ def main() -> None:
                                    rate=args.rate, retry_until_200=True, retry_delay=1.0)
         thread.join()
         retried = [r for r in results if r.attempts > 1]
+        answer_ms = [r.seconds * 1000 for r in results]
         print(f"  PostgreSQL down from {timeline['down']:.1f} s to {timeline['up']:.1f} s; "
-              f"{len(retried)} webhooks needed a retry (at most {max((r.attempts for r in results), default=1)} "
-              f"attempts); every answer seen: {harness.status_histogram(results)}", flush=True)
+              f"{len(retried)} webhooks needed a retry; every answer seen: {harness.status_histogram(results)}; "
+              f"answer time p50/p99/max {harness.percentile(answer_ms, 50):.0f}/"
+              f"{harness.percentile(answer_ms, 99):.0f}/{max(answer_ms):.0f} ms", flush=True)
         done = stack.wait_until_processed(args.messages, timeout=args.timeout)
         finished = time.perf_counter() - started
         messages = stack.count("SELECT count(*) FROM messages")
         distinct = stack.count("SELECT count(DISTINCT external_id) FROM messages")
         events = stack.count("SELECT count(*) FROM webhook_events")
         failed = stack.count("SELECT count(*) FROM webhook_events WHERE status = 'failed'")
-        verdict.check("every webhook finally answered 200", all(r.status == 200 for r in results))
-        verdict.check("the web answered nothing but 200 or an error status while the database was down",
-                      all(s in (200, 500, 503) for r in results for s in r.statuses_seen),
-                      harness.status_histogram(results))
+        verdict.check("every webhook answered 200 on the first try",
+                      all(r.status == 200 and r.attempts == 1 for r in results),
+                      f"{len(retried)} needed a retry")
         if not verdict.check("same gunicorn workers before and after",
                              stack.web_worker_pids() == web_pids and stack.web.poll() is None,
                              f"before {sorted(web_pids)}, after {sorted(stack.web_worker_pids())}"):

@@ -34,7 +34,6 @@ def webhook():
     if not isinstance(payload, dict):
         return _json_error("bad_request", "The body must be a JSON object.", 400)
     event_id = crm_inbound.receive(payload)
-    db.session.commit()
     return jsonify(id=event_id, status="accepted"), 200
 
 

@@ -35,7 +35,7 @@ DEFAULT_TYPE = "contact.upsert"
 
 
 def receive(payload: dict[str, Any]) -> int:
-    """Store a verified CRM event and return its id; it is processed after the caller commits."""
+    """Store a verified CRM event (committed, its job enqueued) and return its id."""
     event_type = payload.get("type")
     return webhook_events.store(PROVIDER, event_type if isinstance(event_type, str) else DEFAULT_TYPE, payload)
 

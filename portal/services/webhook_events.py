@@ -1,6 +1,6 @@
 """Incoming webhooks, stored first and processed by the worker (DESIGN: durability rules 1, 3, 6).
 
-A request is answered only after its webhook_events row is committed; the job
+A request is answered only after `store` has committed its webhook_events row; the job
 portal.jobs.webhooks.process_webhook_event then hands the row to the processor registered for
 its provider ("whatsapp" here; other areas call register_processor for theirs). A processor
 changes the session and raises on failure; the job commits once, or rolls back and records the
@@ -14,16 +14,24 @@ retry that succeeds marks it processed). Pending rows older than a minute are re
 
 from __future__ import annotations
 
+import itertools
+import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from flask import current_app
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from portal.config import WEBHOOKS_BIND
 from portal.extensions import db
 from portal.models import Agent, WebhookEvent, WebhookStatus, utcnow
-from portal.queue import WEBHOOKS, backoff, enqueue_after_commit
+from portal.queue import WEBHOOKS, backoff, enqueue_after_commit, enqueue_now
 from portal.services import audit
+
+log = logging.getLogger(__name__)
 
 PROCESS_JOB = "portal.jobs.webhooks.process_webhook_event"
 PROCESS_TRIES = 3
@@ -32,6 +40,11 @@ MAX_ERROR_LENGTH = 2000
 Processor = Callable[[WebhookEvent], None]
 # Each provider's module registers itself on import (portal.services.inbound for "whatsapp").
 PROCESSORS: dict[str, Processor] = {}
+
+
+class DatabaseUnavailable(Exception):
+    """The database stayed unreachable for longer than a webhook may wait: nothing was stored,
+    and the sender must deliver the webhook again (Meta does, for days)."""
 
 
 class UnprocessableEvent(Exception):
@@ -43,35 +56,54 @@ def register_processor(provider: str, processor: Processor) -> None:
     PROCESSORS[provider] = processor
 
 
-def store(provider: str, event_type: str, payload: Any) -> int:
-    """Add a pending event and return its id; its processing job is enqueued once the caller commits.
+_INSERT = (
+    insert(WebhookEvent.__table__)
+    .values(
+        provider=bindparam("provider"),
+        event_type=bindparam("event_type"),
+        payload_json=bindparam("payload_json"),
+        received_at=bindparam("received_at"),
+        status=WebhookStatus.pending,
+        attempts=0,
+    )
+    .returning(WebhookEvent.__table__.c.id)
+)
 
-    One Core INSERT ... RETURNING rather than an ORM add and flush: the webhook endpoint pays for
-    this on every request, and the unit of work cost more than the statement (docs/benchmarks.md 1a).
+
+def store(provider: str, event_type: str, payload: Any) -> int:
+    """Commit a pending event in a transaction of its own, enqueue its processing job, and return
+    its id. The caller may answer the sender once this returns (durability rule 1).
+
+    One prepared Core INSERT on the webhooks pool (portal.config), not the ORM session: the webhook
+    endpoints pay for this on every request, and the unit of work cost more than the statement
+    (docs/benchmarks.md 1a).
+
+    A dropped connection is replaced at once. A database that is restarting (connections
+    refused) is waited for, with backoff, for up to WEBHOOK_DATABASE_WAIT_SECONDS: a restart then
+    delays webhooks instead of failing them. Beyond that, DatabaseUnavailable.
     """
-    table = WebhookEvent.__table__
-    event_id = db.session.execute(
-        insert(table)
-        .values(
-            provider=provider,
-            event_type=event_type[:80],
-            payload_json=payload,
-            received_at=utcnow(),
-            status=WebhookStatus.pending,
-            attempts=0,
-        )
-        .returning(table.c.id)
-    ).scalar_one()
-    _enqueue_id(event_id)
+    params = {"provider": provider, "event_type": event_type[:80], "payload_json": payload, "received_at": utcnow()}
+    deadline = time.monotonic() + current_app.config["WEBHOOK_DATABASE_WAIT_SECONDS"]
+    delay = 0.1
+    for attempt in itertools.count():
+        try:
+            with db.engines[WEBHOOKS_BIND].begin() as connection:
+                event_id = connection.execute(_INSERT, params).scalar_one()
+            break
+        except (OperationalError, InterfaceError) as exc:
+            if attempt == 0 and exc.connection_invalidated:
+                continue  # a pooled connection the server had closed: the pool opens a new one
+            if time.monotonic() + delay > deadline:
+                raise DatabaseUnavailable(str(exc.orig)) from exc
+            log.warning("%s webhook not stored yet, the database is unreachable: %s", provider, type(exc.orig).__name__)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    enqueue_now(PROCESS_JOB, event_id, queue=WEBHOOKS, retry=backoff(PROCESS_TRIES))
     return event_id
 
 
 def enqueue(event: WebhookEvent) -> None:
-    _enqueue_id(event.id)
-
-
-def _enqueue_id(event_id: int) -> None:
-    enqueue_after_commit(db.session, PROCESS_JOB, event_id, queue=WEBHOOKS, retry=backoff(PROCESS_TRIES))
+    enqueue_after_commit(db.session, PROCESS_JOB, event.id, queue=WEBHOOKS, retry=backoff(PROCESS_TRIES))
 
 
 def process(event_id: int) -> WebhookEvent | None:

@@ -1,5 +1,7 @@
 """GET /webhooks/whatsapp answers Meta's verification handshake; POST stores a signed notification
-and answers 200 once the row is committed (DESIGN: durability rule 1). Processing is the worker's."""
+and answers 200 once the row is committed (DESIGN: durability rule 1). Processing is the worker's.
+A database that stays unreachable is answered 503 with Retry-After (portal.web), and Meta
+delivers again."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, request
 
 from portal.access import public
-from portal.extensions import db
 from portal.services import webhook_events
 from portal.webhooks import bp
 from portal.whatsapp import webhook
@@ -39,7 +40,6 @@ def whatsapp_receive():
     if payload is None:
         return jsonify(error={"code": "bad_request", "message": "The body is not a JSON object."}), 400
     event_id = webhook_events.store("whatsapp", webhook.event_type(payload), payload)
-    db.session.commit()
     return jsonify(status="received", id=event_id)
 
 
