@@ -23,7 +23,7 @@ def main() -> None:
     try:
         app = create_app()
     except ConfigError as exc:
-        sys.exit(f"atende: {exc}")
+        sys.exit(str(exc))
     run(app, tuple(args.queues), burst=args.burst)
 
 

@@ -8,4 +8,4 @@ from portal.config import ConfigError
 try:
     app = create_app()
 except ConfigError as exc:
-    sys.exit(f"atende: {exc}")
+    sys.exit(str(exc))

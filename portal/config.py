@@ -15,11 +15,32 @@ PRODUCTION_SECRETS = (
 )
 
 
+ENVIRONMENTS = ("development", "production")
+
+# The development values published in the README: anyone can read them, so production refuses them.
+DEVELOPMENT_DEFAULTS = {
+    "WHATSAPP_APP_SECRET": "dev-app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "dev-verify-token",
+    "WHATSAPP_ACCESS_TOKEN": "dev-access-token",
+    "WHATSAPP_PHONE_NUMBER_ID": "100000000000001",
+}
+# Signing and HMAC keys: a shorter or guessable one lets anyone forge sessions or webhooks.
+SIGNING_SECRETS = ("SECRET_KEY", "WHATSAPP_APP_SECRET")
+MIN_SECRET_LENGTH = 32
+# Fewer distinct characters than this ("aaaa...", "12341234...") is a typed filler, not a secret.
+MIN_DISTINCT_CHARACTERS = 10
+PLACEHOLDER_WORDS = ("changeme", "changeit", "changethis", "replaceme", "placeholder", "example", "default",
+                     "secret", "password")
+
 WEBHOOKS_BIND = "webhooks"
 
 
 class ConfigError(RuntimeError):
-    """A setting is missing or wrong; the message is one line meant for the operator."""
+    """Settings are missing or wrong; one line per problem, meant for the operator."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(f"atende: {problem}" for problem in problems))
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -37,10 +58,49 @@ def _dev_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _secret_problem(name: str, value: str) -> str | None:
+    """Why `value` cannot guard a production install, or None when it can."""
+    if any(c.isspace() for c in value):
+        return f"{name} contains whitespace; paste the value without spaces or line breaks"
+    if value == DEVELOPMENT_DEFAULTS.get(name):
+        return f"{name} is the development default published in the README; set a value of your own"
+    squeezed = "".join(c for c in value.lower() if c.isalnum())
+    if any(word in squeezed for word in PLACEHOLDER_WORDS):
+        return f"{name} looks like a placeholder; set a random value"
+    if name in SIGNING_SECRETS:
+        if len(value) < MIN_SECRET_LENGTH:
+            return (
+                f"{name} has {len(value)} characters, at least {MIN_SECRET_LENGTH} are needed"
+                " (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        if len(set(value)) < MIN_DISTINCT_CHARACTERS:
+            return f"{name} repeats a few characters; set a random value"
+    return None
+
+
+def _production_problems(cfg: dict) -> list[str]:
+    problems = []
+    for name in PRODUCTION_SECRETS:
+        value = cfg.get(name)
+        problem = _secret_problem(name, value) if value else f"{name} is not set"
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _environment() -> str:
+    env = os.environ.get("ATENDE_ENV", "development").strip()
+    if env not in ENVIRONMENTS:
+        raise ConfigError(
+            [f"ATENDE_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}; refusing to guess which was meant"]
+        )
+    return env
+
+
 def load(instance_path: Path, overrides: dict | None = None) -> dict:
     """Build the configuration dict from the environment, then apply `overrides` (tests)."""
     instance_path.mkdir(parents=True, exist_ok=True)
-    env = os.environ.get("ATENDE_ENV", "development")
+    env = _environment()
     production = env == "production"
     cfg: dict = {
         "ATENDE_ENV": env,
@@ -84,15 +144,13 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
     if overrides:
         cfg.update(overrides)
     if production:
-        missing = [name for name in PRODUCTION_SECRETS if not cfg.get(name)]
-        if missing:
-            raise ConfigError(f"Atende will not start in production without: {', '.join(missing)}")
+        problems = _production_problems(cfg)
+        if problems:
+            raise ConfigError(problems)
     else:
         cfg["SECRET_KEY"] = cfg["SECRET_KEY"] or _dev_secret_key(instance_path)
-        cfg["WHATSAPP_APP_SECRET"] = cfg["WHATSAPP_APP_SECRET"] or "dev-app-secret"
-        cfg["WHATSAPP_VERIFY_TOKEN"] = cfg["WHATSAPP_VERIFY_TOKEN"] or "dev-verify-token"
-        cfg["WHATSAPP_ACCESS_TOKEN"] = cfg["WHATSAPP_ACCESS_TOKEN"] or "dev-access-token"
-        cfg["WHATSAPP_PHONE_NUMBER_ID"] = cfg["WHATSAPP_PHONE_NUMBER_ID"] or "100000000000001"
+        for name, default in DEVELOPMENT_DEFAULTS.items():
+            cfg[name] = cfg[name] or default
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         cfg["SQLALCHEMY_DATABASE_URI"] = cfg["SQLALCHEMY_DATABASE_URI"].replace("postgres://", "postgresql://", 1)
     # The webhook endpoints store through a pool of their own without pre-ping: their one INSERT

@@ -57,9 +57,9 @@ def test_hsts_only_in_production(app, client):
 
 def test_session_cookies_are_secure_in_production(monkeypatch, tmp_path):
     from portal import config
+    from tests.test_config import GOOD_PRODUCTION_ENV
 
-    for name in config.PRODUCTION_SECRETS:
-        monkeypatch.setenv(name, "x")
-    monkeypatch.setenv("ATENDE_ENV", "production")
+    for name, value in GOOD_PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
     cfg = config.load(tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] and cfg["REMEMBER_COOKIE_SECURE"] and cfg["SESSION_COOKIE_HTTPONLY"]
