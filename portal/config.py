@@ -6,8 +6,11 @@ import os
 import secrets
 from pathlib import Path
 
+from portal import crypto
+
 PRODUCTION_SECRETS = (
     "SECRET_KEY",
+    "ENCRYPTION_KEY",
     "WHATSAPP_APP_SECRET",
     "WHATSAPP_VERIFY_TOKEN",
     "WHATSAPP_ACCESS_TOKEN",
@@ -83,6 +86,8 @@ def _production_problems(cfg: dict) -> list[str]:
     for name in PRODUCTION_SECRETS:
         value = cfg.get(name)
         problem = _secret_problem(name, value) if value else f"{name} is not set"
+        if not problem and name == "ENCRYPTION_KEY":
+            problem = crypto.check_key(value)
         if problem:
             problems.append(problem)
     return problems
@@ -105,6 +110,7 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
     cfg: dict = {
         "ATENDE_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY"),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or f"sqlite:///{instance_path / 'atende.db'}",
         "REDIS_URL": os.environ.get("REDIS_URL"),
@@ -151,6 +157,10 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         cfg["SECRET_KEY"] = cfg["SECRET_KEY"] or _dev_secret_key(instance_path)
         for name, default in DEVELOPMENT_DEFAULTS.items():
             cfg[name] = cfg[name] or default
+        cfg["ENCRYPTION_KEY"] = cfg["ENCRYPTION_KEY"] or crypto.derived_key(cfg["SECRET_KEY"])
+        key_problem = crypto.check_key(cfg["ENCRYPTION_KEY"])
+        if key_problem:
+            raise ConfigError([key_problem])
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         cfg["SQLALCHEMY_DATABASE_URI"] = cfg["SQLALCHEMY_DATABASE_URI"].replace("postgres://", "postgresql://", 1)
     # The webhook endpoints store through a pool of their own without pre-ping: their one INSERT
