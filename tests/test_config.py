@@ -17,11 +17,12 @@ GOOD_PRODUCTION_ENV = {
     "WHATSAPP_VERIFY_TOKEN": "k3yb0ard-walk-verify-91f2",
     "WHATSAPP_ACCESS_TOKEN": "EAAGm0PX4ZCpsBA1b2c3d4e5f6",
     "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    "ENCRYPTION_KEY": "rA4mP0oYxbw3JpV9o2S9f8yQqL8sWq3nZ0sV1mX5eWc=",
 }
 
 
 def _start_wsgi(**overrides) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP_", "SECRET_KEY", "ATENDE_ENV"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP_", "SECRET_KEY", "ATENDE_ENV", "ENCRYPTION_KEY"))}
     env.update(FLASK_APP="wsgi", **overrides)
     return subprocess.run(
         [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
