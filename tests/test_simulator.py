@@ -10,8 +10,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from portal.whatsapp.client import GraphClient, GraphError, graph_client
-from portal.whatsapp.simulator import create_simulator
+from portal.channels.whatsapp.client import GraphClient, GraphError, graph_client
+from portal.channels.whatsapp.simulator import create_simulator
 
 
 def test_send_text_returns_the_wamid_and_the_simulator_records_the_body(app, graph_simulator):

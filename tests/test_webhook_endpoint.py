@@ -11,9 +11,9 @@ from redis.retry import Retry
 from rq import Queue
 from sqlalchemy import func, select
 
+from portal.channels.whatsapp.webhook import signature_header
 from portal.models import WebhookEvent, WebhookStatus
 from portal.queue import WEBHOOKS, redis_connection
-from portal.whatsapp.webhook import signature_header
 
 
 def _event_count(db) -> int:

@@ -13,14 +13,14 @@ from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from portal.channels.whatsapp.simulator import new_wamid
+from portal.channels.whatsapp.webhook import SIGNATURE_HEADER, signature_header
 from portal.extensions import db
 from portal.jobs.maintenance import STALE_AFTER_SECONDS, sweep_pending
 from portal.jobs.webhooks import process_webhook_event
 from portal.labels import label
 from portal.models import WebhookEvent, WebhookStatus
 from portal.services import webhook_events
-from portal.whatsapp.simulator import new_wamid
-from portal.whatsapp.webhook import SIGNATURE_HEADER, signature_header
 
 
 @click.command("sweep")

@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portal.access import role_required
+from portal.channels.whatsapp import media
 from portal.extensions import db
 from portal.inbox import bp
 from portal.inbox.forms import (
@@ -26,7 +27,7 @@ from portal.inbox.forms import (
     TemplateForm,
 )
 from portal.models import Agent, Conversation, Message, MessageTemplate, Role
-from portal.services import conversations, inbox_queries, media, outbound, sla, templates
+from portal.services import conversations, inbox_queries, outbound, sla, templates
 from portal.services.conversations import ConversationError
 from portal.services.inbox_queries import InboxFilter, ThreadVersion
 from portal.services.outbound import OutboundError

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from portal.channels.whatsapp import media
+from portal.channels.whatsapp.client import GraphError
 from portal.extensions import db
 from portal.models import Message
-from portal.services import media
-from portal.whatsapp.client import GraphError
 
 
 def download_media(message_id: int) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rq import get_current_job
 
+from portal.channels.whatsapp.client import GraphError
 from portal.extensions import db
 from portal.models import Message
 from portal.services import outbound
-from portal.whatsapp.client import GraphError
 
 # Set on a send job whose retries ran out, so running it again means an admin requeued the dead letter.
 DEAD_LETTER = "atende_dead_letter"

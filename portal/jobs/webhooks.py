@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from portal.channels.whatsapp import inbound  # noqa: F401  (registers the "whatsapp" processor)
 from portal.extensions import db
 from portal.models import WebhookEvent, WebhookStatus
-from portal.services import (
-    inbound,  # noqa: F401  (registers the "whatsapp" processor)
-    webhook_events,
-)
+from portal.services import webhook_events
 
 log = logging.getLogger(__name__)
 

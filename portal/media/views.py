@@ -4,10 +4,11 @@ from flask import abort, send_file
 from flask_login import current_user
 
 from portal.access import role_required
+from portal.channels.whatsapp import media
 from portal.extensions import db
 from portal.media import bp
 from portal.models import Message, Role
-from portal.services import conversations, media
+from portal.services import conversations
 
 
 @bp.route("/<int:message_id>")

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from sqlalchemy.engine import make_url
 
 from portal import phones
+from portal.channels.whatsapp.client import GraphClient, GraphError
 from portal.models import Agent
 from portal.pii import mask_phone
 from portal.services import audit, settings
-from portal.whatsapp.client import GraphClient, GraphError
 
 SECRET_SETTINGS = (
     "SECRET_KEY",

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from rq import Callback
 from sqlalchemy import select
 
+from portal.channels.whatsapp.client import GraphClient, GraphError, SendResult, graph_client
 from portal.extensions import db
 from portal.models import (
     Agent,
@@ -30,7 +31,6 @@ from portal.models import (
 )
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
 from portal.services import audit, events, settings, templates
-from portal.whatsapp.client import GraphClient, GraphError, SendResult, graph_client
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ PROCESS_TRIES = 3
 MAX_ERROR_LENGTH = 2000
 
 Processor = Callable[[WebhookEvent], None]
-# Each provider's module registers itself on import (portal.services.inbound for "whatsapp").
+# Each provider's module registers itself on import (portal.channels.whatsapp.inbound for "whatsapp").
 PROCESSORS: dict[str, Processor] = {}
 
 

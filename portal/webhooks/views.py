@@ -13,9 +13,9 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, request
 
 from portal.access import public
+from portal.channels.whatsapp import webhook
 from portal.services import webhook_events
 from portal.webhooks import bp
-from portal.whatsapp import webhook
 
 
 @bp.route("/whatsapp", methods=["GET"])

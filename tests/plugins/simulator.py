@@ -19,8 +19,14 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from portal.whatsapp.simulator import Failure, Media, SimulatorState, create_simulator, simulator_state
-from portal.whatsapp.webhook import SIGNATURE_HEADER, signature_header
+from portal.channels.whatsapp.simulator import (
+    Failure,
+    Media,
+    SimulatorState,
+    create_simulator,
+    simulator_state,
+)
+from portal.channels.whatsapp.webhook import SIGNATURE_HEADER, signature_header
 
 
 class GraphSimulator:

@@ -17,7 +17,7 @@ Control API (no token):
                         a given sha256 is reported instead of the real one (to test the check)
   POST /_sim/reset      forget requests, failures and media
 
-Run: python -m portal.whatsapp.simulator --host 127.0.0.1 --port 5001
+Run: python -m portal.channels.whatsapp.simulator --host 127.0.0.1 --port 5001
          [--webhook-url URL --app-secret SECRET] [--access-token TOKEN] [--phone-number-id ID]
 """
 
@@ -37,7 +37,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, jsonify, request
 
-from portal.whatsapp.webhook import signature_header
+from portal.channels.whatsapp.webhook import signature_header
 
 log = logging.getLogger(__name__)
 

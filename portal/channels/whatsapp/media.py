@@ -13,8 +13,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.security import safe_join
 
+from portal.channels.whatsapp.client import GraphClient, GraphError, graph_client
 from portal.models import Message
-from portal.whatsapp.client import GraphClient, GraphError, graph_client
 
 # Served inline; anything else (HTML, SVG, PDF...) downloads as an attachment, never rendered
 # from the portal's origin.

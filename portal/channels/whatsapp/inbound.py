@@ -19,13 +19,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from portal.channels.whatsapp import webhook
+from portal.channels.whatsapp.webhook import InboundMessage, PayloadError, StatusUpdate
 from portal.extensions import db
 from portal.models import Direction, Message, MessageStatus, WebhookEvent, utcnow
 from portal.phones import InvalidPhone, from_wa_id
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
 from portal.services import contacts, conversations, events, webhook_events
-from portal.whatsapp import webhook
-from portal.whatsapp.webhook import InboundMessage, PayloadError, StatusUpdate
 
 DOWNLOAD_JOB = "portal.jobs.media.download_media"
 DOWNLOAD_TRIES = 3

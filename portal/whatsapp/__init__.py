@@ -1,2 +1,0 @@
-"""The WhatsApp Cloud API: the Graph client (client.py), the webhook signature and payload parser
-(webhook.py) and a local simulator of the API (simulator.py)."""
