@@ -1,6 +1,10 @@
 """Inbound media: downloaded through the Graph API by the worker, checked against its sha256, kept
-under MEDIA_ROOT, and served only to agents who may see the conversation."""
+under MEDIA_ROOT, and served only to agents who may see the conversation.
 
+The webhooks carry the sha256 as Meta sends it, base64 (shared/whatsapp/README.md: Media); the
+media endpoint answers it in hex."""
+
+import base64
 import hashlib
 from pathlib import Path
 
@@ -25,7 +29,7 @@ def receive_media(db, graph_simulator, post_whatsapp, whatsapp_payload, run_jobs
         payload = whatsapp_payload(name)
         media_type = "document" if name == "document" else "image"
         content = payload["entry"][0]["changes"][0]["value"]["messages"][0][media_type]
-        content["sha256"] = sha256 or hashlib.sha256(data).hexdigest()
+        content["sha256"] = base64.b64encode(hashlib.sha256(data).digest()).decode() if sha256 is None else sha256
         if register:
             graph_simulator.add_media(data, mime_type, media_id=content["id"])
         assert post_whatsapp(payload).status_code == 200
@@ -47,11 +51,29 @@ def test_the_worker_downloads_checks_and_stores_the_media(app, receive_media, gr
 
 
 def test_media_whose_sha256_does_not_match_is_not_stored_and_retried(receive_media, graph_simulator):
-    message = receive_media(sha256="0" * 64)
+    message = receive_media(sha256=base64.b64encode(hashlib.sha256(b"other bytes").digest()).decode())
     assert message.media_url is None
     assert message.error_title == "The downloaded media does not match its checksum."
     assert len([r for r in graph_simulator.requests if r["endpoint"] == "media_bytes"]) == 4
     assert len(FailedJobRegistry(queue=Queue(OUTBOUND, connection=redis_connection()))) == 1
+
+
+def test_the_fixtures_carry_the_sha256_in_base64_as_meta_sends_it(whatsapp_payload):
+    for name, media_type in [("image", "image"), ("document", "document"), ("audio_voice", "audio")]:
+        content = whatsapp_payload(name)["entry"][0]["changes"][0]["value"]["messages"][0][media_type]
+        assert len(base64.b64decode(content["sha256"], validate=True)) == 32
+
+
+def test_a_hex_sha256_is_accepted_too(receive_media):
+    message = receive_media(sha256=hashlib.sha256(JPEG).hexdigest().upper())
+    assert message.media_url is not None and message.error_title is None
+
+
+def test_without_a_sha256_in_the_webhook_the_media_endpoints_hex_is_checked(receive_media, graph_simulator):
+    graph_simulator.add_media(JPEG, "image/jpeg", media_id="1479537139650973", sha256="0" * 64)
+    message = receive_media(sha256="", register=False)
+    assert message.media_url is None
+    assert message.error_title == "The downloaded media does not match its checksum."
 
 
 def test_a_transient_graph_error_is_retried_until_the_download_succeeds(receive_media, graph_simulator):

@@ -1,6 +1,7 @@
 """The Graph API client against the local simulator: sends, read receipts, media, and every kind
 of failure classified the way shared/whatsapp/README.md says."""
 
+import base64
 import hashlib
 import hmac
 import json
@@ -147,6 +148,15 @@ def test_an_unknown_media_id_is_a_permanent_error(app, graph_simulator):
     with app.app_context(), pytest.raises(GraphError) as failure:
         graph_client().media_info("999")
     assert failure.value.code == 100 and not failure.value.retryable
+
+
+def test_registered_media_gives_the_sha256_in_hex_and_as_a_webhook_writes_it(graph_simulator):
+    answer = requests.post(
+        f"{graph_simulator.url}/_sim/media", json={"data_base64": "aGk=", "mime_type": "text/plain"}, timeout=5
+    ).json()
+    digest = hashlib.sha256(b"hi").digest()
+    assert answer["sha256"] == digest.hex()
+    assert base64.b64decode(answer["webhook_sha256"]) == digest
 
 
 def test_the_control_api_records_fails_and_resets(graph_simulator):

@@ -1,9 +1,13 @@
 """Inbound media: fetched through the Graph API (GET /{media-id}, then the short-lived URL with the
 bearer token), checked against its sha256 and kept under MEDIA_ROOT, served only through the
-portal's access checks (portal.media)."""
+portal's access checks (portal.media).
+
+Meta writes the sha256 in base64 in webhooks and in hex on the media endpoint, so the check
+compares digests, not strings (shared/whatsapp/README.md: Media)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import mimetypes
 import os
@@ -41,8 +45,8 @@ def download(message: Message, client: GraphClient | None = None) -> bool:
         if error.retryable:
             raise
         return False
-    expected = (message.media_sha256 or str(info.get("sha256") or "")).lower()
-    if expected and hashlib.sha256(data).hexdigest() != expected:
+    expected = message.media_sha256 or str(info.get("sha256") or "")
+    if expected and sha256_digest(expected) != hashlib.sha256(data).digest():
         message.error_code, message.error_title = None, _("The downloaded media does not match its checksum.")
         raise MediaChecksumError(f"media of message {message.id}: sha256 mismatch")
     mime_type = message.media_mime_type or str(info.get("mime_type") or "application/octet-stream")
@@ -52,6 +56,16 @@ def download(message: Message, client: GraphClient | None = None) -> bool:
     message.media_mime_type = mime_type
     message.error_code = message.error_title = None
     return True
+
+
+def sha256_digest(text: str) -> bytes | None:
+    """The 32-byte digest WhatsApp wrote as hex or base64; None when it is neither."""
+    text = text.strip()
+    try:
+        digest = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error is one
+        return None
+    return digest if len(digest) == 32 else None
 
 
 def stored_path(message: Message) -> Path | None:

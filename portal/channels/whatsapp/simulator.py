@@ -14,7 +14,9 @@ Control API (no token):
                         seconds before answering normally (the send is still accepted, as a
                         real timed-out send may be)
   POST /_sim/media      {"data_base64", "mime_type", "id"?, "sha256"?} registers media bytes;
-                        a given sha256 is reported instead of the real one (to test the check)
+                        a given sha256 (hex) is reported instead of the real one (to test the
+                        check). The answer has `sha256` in hex, as the media endpoint reports it,
+                        and `webhook_sha256` in base64, as Meta writes it in webhooks.
   POST /_sim/reset      forget requests, failures and media
 
 Run: python -m portal.channels.whatsapp.simulator --host 127.0.0.1 --port 5001
@@ -88,6 +90,11 @@ class Media:
     data: bytes
     mime_type: str
     sha256: str
+
+    @property
+    def webhook_sha256(self) -> str:
+        """The same digest as Meta writes it in a webhook: base64, not hex."""
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
 
 
 @dataclass
@@ -345,7 +352,13 @@ def create_simulator(
         except (KeyError, TypeError, ValueError):
             return jsonify(error="data_base64 is required"), 400
         media = state.add_media(data, body.get("mime_type", "application/octet-stream"), body.get("id"), body.get("sha256"))
-        return jsonify(id=media.id, sha256=media.sha256, mime_type=media.mime_type, file_size=len(media.data))
+        return jsonify(
+            id=media.id,
+            sha256=media.sha256,
+            webhook_sha256=media.webhook_sha256,
+            mime_type=media.mime_type,
+            file_size=len(media.data),
+        )
 
     @app.post("/_sim/reset")
     def reset():
