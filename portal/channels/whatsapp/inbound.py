@@ -6,7 +6,8 @@ caller's transaction, so a crash leaves all of it or none (DESIGN: durability ru
 - A message is stored once per WhatsApp id: a redelivered notification adds nothing.
 - `payload_json` holds the object named like the message type (text, image, location, the
   contacts list...); an `unsupported` message keeps its `errors` there instead.
-- Statuses only move forward (sent → delivered → read; a voice note's `played` is read).
+- Statuses only move forward (sent → delivered → read; a voice note's `played` is read), under any
+  interleaving of the workers applying them (portal.services.message_status).
   `failed` is terminal, and only a message WhatsApp has not yet delivered can fail: a late
   `failed` for a delivered or read message, or a late `sent` for a failed one, is ignored.
 - What cannot be applied but is no failure (a status for a message we never sent, errors
@@ -25,7 +26,7 @@ from portal.extensions import db
 from portal.models import Direction, Message, MessageStatus, WebhookEvent, utcnow
 from portal.phones import InvalidPhone, from_wa_id
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import contacts, conversations, events, webhook_events
+from portal.services import contacts, conversations, events, message_status, webhook_events
 
 DOWNLOAD_JOB = "portal.jobs.media.download_media"
 DOWNLOAD_TRIES = 3
@@ -94,16 +95,13 @@ def apply_status(update: StatusUpdate) -> str | None:
     message = _by_external_id(update.wamid)
     if message is None or message.direction != Direction.outbound:
         return f"{update.status} status for unknown message {update.wamid}"
-    old = MessageStatus(message.status)
     new = MessageStatus.read if update.status == "played" else MessageStatus(update.status)
-    if not moves_forward(old, new):
-        return None
-    message.status = new
-    message.status_at = update.timestamp or utcnow()
+    values = {"status_at": update.timestamp or utcnow()}
     if new == MessageStatus.failed:
-        message.error_code = update.error_code
-        message.error_title = update.error_title
-    events.emit("message.status_changed", message=message, old=old)
+        values.update(error_code=update.error_code, error_title=update.error_title)
+    # One conditional UPDATE: a worker applying `delivered` while another applies `read` to the
+    # same message cannot bring it back to `delivered`.
+    message_status.change(message, new, only_from=[s for s in MessageStatus if moves_forward(s, new)], **values)
     return None
 
 
