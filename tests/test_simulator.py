@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 
 import pytest
 import requests
@@ -157,6 +158,21 @@ def test_registered_media_gives_the_sha256_in_hex_and_as_a_webhook_writes_it(gra
     digest = hashlib.sha256(b"hi").digest()
     assert answer["sha256"] == digest.hex()
     assert base64.b64decode(answer["webhook_sha256"]) == digest
+
+
+def test_latency_slows_every_call_which_still_answers(app, graph_simulator):
+    base = graph_simulator.url
+    assert requests.post(f"{base}/_sim/latency", json={"seconds": 0.3}, timeout=5).ok
+    registered = graph_simulator.add_media(b"hi", "text/plain")
+    started = time.monotonic()
+    answer = requests.get(
+        f"{base}/v21.0/{registered.id}", headers={"Authorization": f"Bearer {app.config['WHATSAPP_ACCESS_TOKEN']}"}, timeout=5
+    )
+    assert time.monotonic() - started >= 0.3
+    assert answer.ok and answer.json()["id"] == registered.id
+    assert requests.post(f"{base}/_sim/latency", json={"seconds": "slow"}, timeout=5).status_code == 400
+    graph_simulator.reset()
+    assert graph_simulator.state.latency == 0
 
 
 def test_the_control_api_records_fails_and_resets(graph_simulator):

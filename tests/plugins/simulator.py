@@ -53,6 +53,11 @@ class GraphSimulator:
         with self.state.lock:
             self.state.failures.append(Failure(code, times, delay, endpoint))
 
+    def slow_down(self, seconds: float) -> None:
+        """Every call from now on answers after `seconds` (and still answers): a slow Graph API."""
+        with self.state.lock:
+            self.state.latency = seconds
+
     def add_media(self, data: bytes, mime_type: str, media_id: str | None = None, sha256: str | None = None) -> Media:
         return self.state.add_media(data, mime_type, media_id, sha256)
 

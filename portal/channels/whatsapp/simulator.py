@@ -13,11 +13,13 @@ Control API (no token):
                         body, an HTTP status 5xx answers that status, "timeout" waits `delay`
                         seconds before answering normally (the send is still accepted, as a
                         real timed-out send may be)
+  POST /_sim/latency    {"seconds": 1.5} every Graph call from now on waits that long, then answers
+                        as it would have (a slow but working API; 0 ends it)
   POST /_sim/media      {"data_base64", "mime_type", "id"?, "sha256"?} registers media bytes;
                         a given sha256 (hex) is reported instead of the real one (to test the
                         check). The answer has `sha256` in hex, as the media endpoint reports it,
                         and `webhook_sha256` in base64, as Meta writes it in webhooks.
-  POST /_sim/reset      forget requests, failures and media
+  POST /_sim/reset      forget requests, failures, latency and media
 
 Run: python -m portal.channels.whatsapp.simulator --host 127.0.0.1 --port 5001
          [--webhook-url URL --app-secret SECRET] [--access-token TOKEN] [--phone-number-id ID]
@@ -106,6 +108,7 @@ class SimulatorState:
     webhook_url: str | None
     app_secret: str | None
     status_delay: float
+    latency: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
@@ -149,6 +152,7 @@ class SimulatorState:
             self.requests.clear()
             self.failures.clear()
             self.media.clear()
+            self.latency = 0.0
 
 
 def graph_error_body(code: int, details: str | None = None) -> dict[str, Any]:
@@ -266,6 +270,8 @@ def create_simulator(
     def guarded(endpoint: str) -> tuple[Response, int] | None:
         """Record the call, then answer an auth error or an injected failure, if any."""
         state.record(endpoint)
+        if state.latency:
+            time.sleep(state.latency)
         if not authorized():
             return _error(190, "Invalid OAuth access token.", 401)
         failure = state.take_failure(endpoint)
@@ -342,6 +348,15 @@ def create_simulator(
         failure = Failure(code, int(body.get("times", 1)), float(body.get("delay", 5.0)), body.get("endpoint"))
         with state.lock:
             state.failures.append(failure)
+        return jsonify(ok=True)
+
+    @app.post("/_sim/latency")
+    def latency():
+        seconds = (request.get_json(silent=True) or {}).get("seconds")
+        if not isinstance(seconds, int | float) or seconds < 0:
+            return jsonify(error="seconds must be a number, 0 or more"), 400
+        with state.lock:
+            state.latency = float(seconds)
         return jsonify(ok=True)
 
     @app.post("/_sim/media")
