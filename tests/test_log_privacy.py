@@ -6,9 +6,10 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from portal.channels.whatsapp import inbound
 from portal.extensions import db as _db
 from portal.models import WebhookEvent, WebhookStatus
-from portal.services import contacts, inbound
+from portal.services import contacts
 
 BODY = "Bom dia! Vocês entregam em Niterói?"  # the text fixture's body and profile name
 NAME = "Maria Souza"
