@@ -4,6 +4,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "portal.services.sla",
     "portal.services.crm",
     "portal.services.rules",
+    "portal.services.contact_admin",
 )
 
 

@@ -92,6 +92,8 @@ def update_contact(contact_id: int):
         contact_admin.update(contact, by=current_user._get_current_object(), **fields)
     except contact_admin.ContactValidationError as exc:
         raise _validation_error(exc) from None
+    except contact_admin.PhoneChangeRefused as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
     db.session.commit()
     return contact_json(contact)
 

@@ -286,9 +286,11 @@ PATHS: dict[str, Schema] = {
             "operationId": "updateContact",
             "tags": ["contacts"],
             "summary": "Change a contact",
-            "description": "Emits the CRM event contact.updated when something changed.",
+            "description": "Emits the CRM event contact.updated when something changed. Changing the phone "
+            "needs a supervisor, or an agent who may see every open conversation of the contact (403 "
+            "otherwise); an open conversation keeps replying to the WhatsApp id the customer wrote from.",
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ContactUpdate")}}},
-            "responses": {"200": json_body(ref("Contact"), "The contact."), **errors(400, 401, 404, 409, 422)},
+            "responses": {"200": json_body(ref("Contact"), "The contact."), **errors(400, 401, 403, 404, 409, 422)},
         },
         "delete": {
             "operationId": "deleteContact",

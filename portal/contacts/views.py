@@ -76,6 +76,12 @@ def detail(contact_id: int):
 def edit(contact_id: int):
     contact = _contact_or_404(contact_id)
     form = ContactForm(obj=contact)
+    phone_locked = not contact_admin.may_change_phone(current_user, contact)
+    if phone_locked:
+        form.phone.render_kw = {"readonly": True}
+        form.phone.description = _(
+            "Only a supervisor, or an agent who may see all of this contact's open conversations, may change the phone."
+        )
     if form.validate_on_submit():
         try:
             changed = contact_admin.update(
@@ -90,6 +96,9 @@ def edit(contact_id: int):
             db.session.rollback()
             for name, message in error.errors.items():
                 getattr(form, name).errors.append(message)
+        except contact_admin.PhoneChangeRefused:
+            db.session.rollback()
+            abort(403)
         else:
             db.session.commit()
             flash(_("Contact saved.") if changed else _("Nothing changed."), "success")

@@ -4,6 +4,12 @@ Used by the /contacts pages, the CSV import, the inbound CRM webhook and the RES
 same rules hold everywhere: phones are stored in E.164 and unique (a Brazilian mobile with and
 without the ninth digit is one number), e-mails are checked with email-validator.
 
+Changing a phone (docs: the red-team probe's conversation hijack): only a supervisor, or an agent
+who may see every open conversation of the contact, may do it, and it is audited. It never
+re-points an open conversation: wa_id is the id WhatsApp reported for the customer who wrote in,
+so it stays while a conversation is open (its replies keep reaching that customer) and is cleared
+once none is open, when the edited phone takes over until WhatsApp reports an id again.
+
 Merging keeps the surviving contact's data, fills its blanks from the other contact, moves every
 conversation over and records the removed contact's full data in the audit log. When both
 contacts have an open conversation on the same channel (the partial unique index allows only
@@ -31,11 +37,15 @@ from portal.models import (
     Priority,
     utcnow,
 )
-from portal.phones import InvalidPhone, normalize, search_digits, variants
+from portal.phones import InvalidPhone, from_wa_id, normalize, search_digits, variants
 from portal.services import audit, conversations, crm, events, representations, sla
 
 EDITABLE_FIELDS = ("name", "phone", "email", "city")
 _PRIORITY_ORDER = list(Priority)
+
+
+class PhoneChangeRefused(PermissionError):
+    """The agent may not change this contact's phone (see the module docstring)."""
 
 
 class ContactValidationError(ValueError):
@@ -138,10 +148,19 @@ def create(
     return contact
 
 
+def open_conversations(contact: Contact) -> list[Conversation]:
+    return [c for c in contact.conversations if c.is_open]
+
+
+def may_change_phone(agent: Agent, contact: Contact) -> bool:
+    """Supervisors, and agents who may see every open conversation of the contact."""
+    return all(conversations.can_see(agent, c) for c in open_conversations(contact))
+
+
 def update(contact: Contact, *, by: Agent | None, **fields: str | None) -> list[str]:
     """Apply the given editable fields (others keep their value); returns the changed field names.
 
-    A new phone also resets wa_id: WhatsApp's id for the old number would send replies elsewhere."""
+    A new phone needs may_change_phone() and keeps wa_id while a conversation is open (module docstring)."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
@@ -150,15 +169,36 @@ def update(contact: Contact, *, by: Agent | None, **fields: str | None) -> list[
     changed = [key for key in EDITABLE_FIELDS if values[key] != current[key]]
     if not changed:
         return []
+    if "phone" in changed and by is not None and not may_change_phone(by, contact):
+        raise PhoneChangeRefused(
+            _("Only a supervisor, or an agent who may see all of this contact's open conversations, may change the phone.")
+        )
     for key in changed:
         setattr(contact, key, values[key])
     if "phone" in changed:
-        contact.wa_id = contact.phone.lstrip("+")
+        kept_open = [c.id for c in open_conversations(contact)]
+        if not kept_open:
+            contact.wa_id = None
+        audit.record("contact.phone_changed", actor=by, target=contact, open_conversations=kept_open)
     db.session.flush()
     # Field names only: the audit log is not a second copy of customer data.
     audit.record("contact.updated", actor=by, target=contact, fields=changed)
     events.emit("contact.updated", contact=contact)
     return changed
+
+
+@events.subscribe("conversation.status_changed")
+def _drop_stale_whatsapp_id(_name: str, *, conversation: Conversation, **_data) -> None:
+    """The last open conversation closed after a phone change: the edited phone takes over."""
+    contact = conversation.contact
+    if conversation.is_open or contact.wa_id is None or open_conversations(contact):
+        return
+    try:
+        stale = from_wa_id(contact.wa_id) != contact.phone
+    except InvalidPhone:
+        stale = True
+    if stale:
+        contact.wa_id = None
 
 
 @dataclass
