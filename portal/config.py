@@ -102,6 +102,13 @@ def _environment() -> str:
     return env
 
 
+def _env_count(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit():
+        raise ConfigError([f"{name}={raw!r} must be a whole number (0 or more)"])
+    return int(raw)
+
+
 def load(instance_path: Path, overrides: dict | None = None) -> dict:
     """Build the configuration dict from the environment, then apply `overrides` (tests)."""
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -140,11 +147,16 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         # Webhooks wait this long for a restarting database before answering 503; under
         # gunicorn's 30-second worker timeout.
         "WEBHOOK_DATABASE_WAIT_SECONDS": float(os.environ.get("WEBHOOK_DATABASE_WAIT_SECONDS", 15)),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto: the client address
+        # (which sign-in throttling counts) is read that many hops back. 0: no proxy, headers ignored,
+        # since a client could otherwise pick its own address.
+        "TRUSTED_PROXIES": _env_count("TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
     }
     if overrides:

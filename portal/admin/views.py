@@ -20,7 +20,7 @@ from portal.admin.forms import (
 from portal.extensions import db
 from portal.models import Agent, Role, WebhookEvent, WebhookStatus
 from portal.pii import mask_text
-from portal.services import admin_settings, agent_admin, audit, dead_letters, settings
+from portal.services import admin_settings, agent_admin, api_tokens, audit, dead_letters, settings
 from portal.services import webhook_events as webhook_event_service
 from portal.services.agents import AgentError
 from portal.web import is_htmx
@@ -106,7 +106,17 @@ def agent_edit(agent_id: int):
             db.session.commit()
             flash(_("%(name)s was saved.", name=agent.name), "success")
             return redirect(url_for("admin.agents"))
-    return render_template("admin/agent_form.html", form=form, agent=agent, reset_form=ResetPasswordForm())
+    return _agent_page(agent, form, ResetPasswordForm())
+
+
+def _agent_page(agent: Agent, form: AgentForm, reset_form: ResetPasswordForm):
+    return render_template(
+        "admin/agent_form.html",
+        form=form,
+        agent=agent,
+        reset_form=reset_form,
+        tokens=api_tokens.list_for(agent),
+    )
 
 
 @bp.route("/agents/<int:agent_id>/deactivate", methods=["POST"])
@@ -139,9 +149,7 @@ def agent_reset_password(agent_id: int):
     agent = _agent_or_404(agent_id)
     form = ResetPasswordForm()
     if not form.validate_on_submit():
-        return render_template(
-            "admin/agent_form.html", form=AgentForm(obj=agent), agent=agent, reset_form=form
-        )
+        return _agent_page(agent, AgentForm(obj=agent), form)
     token = agent_admin.reset_password(
         agent, temporary_password=form.temporary_password.data or None, by=current_user
     )
@@ -152,6 +160,20 @@ def agent_reset_password(agent_id: int):
         _("%(name)s was signed out and can sign in with the temporary password.", name=agent.name), "success"
     )
     return redirect(url_for("admin.agents"))
+
+
+# Ids are bigints: a larger number is a 404 rather than a database error.
+@bp.route(
+    "/agents/<int:agent_id>/tokens/<int(max=9223372036854775807):token_id>/revoke", methods=["POST"]
+)
+@role_required(Role.admin)
+def agent_token_revoke(agent_id: int, token_id: int):
+    agent = _agent_or_404(agent_id)
+    token = api_tokens.get_for(agent, token_id) or abort(404)
+    if api_tokens.revoke(token, by=current_user._get_current_object()):
+        db.session.commit()
+        flash(_("Token %(name)s revoked: it no longer works.", name=token.name), "success")
+    return redirect(url_for("admin.agent_edit", agent_id=agent.id, _anchor="tokens-heading"))
 
 
 # --- dead letters -------------------------------------------------------------------------------

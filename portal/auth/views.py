@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
@@ -10,7 +10,10 @@ from portal.auth import bp
 from portal.auth.forms import LoginForm
 from portal.extensions import db
 from portal.models import Role
-from portal.services import agents, audit, throttle
+from portal.services import agents, throttle
+
+# Where Flask-WTF keeps the CSRF secret, in the session and in `g` for the current request.
+CSRF_FIELD = "csrf_token"
 
 
 def _safe_next(target: str | None) -> str:
@@ -27,27 +30,35 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        wait_seconds = throttle.retry_after(form.email.data, request.remote_addr)
+        account = agents.normalize_email(form.email.data)
+        wait_seconds = throttle.reserve_attempt("login", account, request.remote_addr)
         if wait_seconds is not None:
-            return _too_many_attempts(form.email.data, wait_seconds)
+            return _too_many_attempts("login", account, wait_seconds)
         agent = agents.authenticate(form.email.data, form.password.data)
         if agent is None:
             agents.record_failed_login(form.email.data)
-            throttle.record_failure(form.email.data, request.remote_addr)
             db.session.commit()
             form.password.errors.append(_("Wrong e-mail or password, or the account is inactive."))
             return render_template("auth/login.html", form=form)
-        login_user(agent, remember=form.remember.data)
-        agents.record_login(agent)
-        throttle.record_success(form.email.data)
+        _start_session(agent, remember=form.remember.data)
+        throttle.record_success("login", account, request.remote_addr)
         db.session.commit()
         return redirect(_safe_next(request.args.get("next")))
     # Form errors re-render with 200: HTMX swaps only 2xx answers, and the errors sit beside the fields.
     return render_template("auth/login.html", form=form)
 
 
-def _too_many_attempts(email: str, wait_seconds: int):
-    throttle.record_refusal(email, wait_seconds)
+def _start_session(agent, *, remember: bool) -> None:
+    # A fresh CSRF secret for the signed-in session: one read before sign-in (on a shared
+    # computer, say) does not carry over.
+    session.pop(CSRF_FIELD, None)
+    g.pop(CSRF_FIELD, None)
+    login_user(agent, remember=remember)
+    agents.record_login(agent)
+
+
+def _too_many_attempts(kind: str, account: str, wait_seconds: int):
+    throttle.record_refusal(kind, account, request.remote_addr, wait_seconds)
     db.session.commit()
     minutes = max(1, -(-wait_seconds // 60))
     message = ngettext(
@@ -63,7 +74,9 @@ def _too_many_attempts(email: str, wait_seconds: int):
 @bp.route("/logout", methods=["POST"])
 @role_required(Role.agent)
 def logout():
-    audit.record("auth.logout", actor=current_user, target=current_user)
+    # Ends this agent's sessions on the server too, so a copied session or remember-me cookie
+    # stops working (signing out on one device signs out the others).
+    agents.record_logout(current_user._get_current_object())
     db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")

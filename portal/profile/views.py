@@ -56,7 +56,7 @@ def change_password():
             db.session.commit()
             # Other sessions end with the new session version; this one continues under it.
             login_user(agent)
-            flash(_("Your password was changed. Other sessions were signed out."), "success")
+            flash(_("Your password was changed. Other sessions were signed out and your API tokens revoked."), "success")
             return redirect(url_for("profile.index"))
     return _render(_profile_form(obj=current_user, prefix="profile"), form)
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Agent, Role
-from portal.services import agents, audit
+from portal.services import agents, api_tokens, audit
 from portal.services.agents import AgentError
 
 MIN_PASSWORD_LENGTH = 8
@@ -57,9 +57,10 @@ def _check_password(password: str) -> None:
         raise AgentError(_("The password must have at least %(num)d characters.", num=MIN_PASSWORD_LENGTH))
 
 
-def _sign_out_everywhere(agent: Agent) -> None:
-    """The user loader compares this version with the session's, so every session ends."""
-    agent.session_version = (agent.session_version or 1) + 1
+def _sign_out_everywhere(agent: Agent, *, by: Agent) -> None:
+    """End every session and revoke every API token: what a stolen password or a departure needs."""
+    agents.end_sessions(agent)
+    api_tokens.revoke_all(agent, by=by)
 
 
 def _other_active_admins(agent: Agent) -> int:
@@ -117,12 +118,14 @@ def update(agent: Agent, *, name: str, email: str, role: Role, by: Agent) -> Non
 
 
 def deactivate(agent: Agent, *, by: Agent) -> None:
-    """Deactivate and sign out at the agent's next request."""
+    """Deactivate, sign out at the agent's next request and revoke their API tokens (reactivating
+    does not revive them)."""
     if not agent.active:
         return
-    _refuse_losing_the_last_admin(agent)
+    if agent.id == by.id:
+        raise AgentError(_("You cannot deactivate your own account: ask another admin to do it."))
     agent.active = False
-    _sign_out_everywhere(agent)
+    _sign_out_everywhere(agent, by=by)
     audit.record("agent.deactivated", actor=by, target=agent)
 
 
@@ -140,7 +143,7 @@ def reset_password(agent: Agent, *, temporary_password: str | None, by: Agent) -
         agent.set_password(temporary_password)
     else:
         agent.set_password(secrets.token_urlsafe(32))
-    _sign_out_everywhere(agent)
+    _sign_out_everywhere(agent, by=by)
     audit.record(
         "agent.password_reset", actor=by, target=agent, method="temporary" if temporary_password else "link"
     )
@@ -151,7 +154,7 @@ def set_password_from_link(token: str, password: str) -> Agent:
     agent = agent_for_token(token)
     _check_password(password)
     agent.set_password(password)
-    _sign_out_everywhere(agent)
+    _sign_out_everywhere(agent, by=agent)
     audit.record("agent.password_set", actor=agent, target=agent)
     return agent
 
@@ -166,10 +169,11 @@ def update_profile(agent: Agent, *, name: str, locale: str) -> None:
 
 
 def change_own_password(agent: Agent, *, current_password: str, new_password: str) -> None:
-    """Change the password and end every other session (the caller signs this one in again)."""
+    """Change the password, end every other session (the caller signs this one in again) and
+    revoke the agent's API tokens."""
     if not agent.check_password(current_password):
         raise AgentError(_("The current password is wrong."))
     _check_password(new_password)
     agent.set_password(new_password)
-    _sign_out_everywhere(agent)
+    _sign_out_everywhere(agent, by=agent)
     audit.record("profile.password_changed", actor=agent, target=agent)

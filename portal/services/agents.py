@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from functools import cache
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
 from portal.models import Agent, Role, utcnow
@@ -37,12 +41,35 @@ def create(*, email: str, name: str, role: Role, password: str, by: Agent | None
     return agent
 
 
+@cache
+def _dummy_password_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
 def authenticate(email: str, password: str) -> Agent | None:
-    """The agent for these credentials, or None. Inactive agents never authenticate."""
+    """The agent for these credentials, or None. Inactive agents never authenticate.
+
+    An unknown e-mail is checked against a dummy hash of the same method, so the answer takes as
+    long as for a real account and its timing does not tell which e-mails have one."""
     agent = find_by_email(email)
-    if agent is None or not agent.active or not agent.check_password(password):
+    if agent is None or not agent.password_hash:
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        check_password_hash(_dummy_password_hash(method), password)
+        return None
+    if not check_password_hash(agent.password_hash, password) or not agent.active:
         return None
     return agent
+
+
+def end_sessions(agent: Agent) -> None:
+    """End every session and remember-me cookie of `agent`: the user loader compares this version
+    with the one the cookie carries (portal.access), and set-password links carry it too."""
+    agent.session_version = (agent.session_version or 1) + 1
+
+
+def record_logout(agent: Agent) -> None:
+    end_sessions(agent)
+    audit.record("auth.logout", actor=agent, target=agent)
 
 
 def record_login(agent: Agent, at: datetime | None = None) -> None:

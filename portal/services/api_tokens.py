@@ -1,5 +1,6 @@
 """Per-agent API tokens: created once (the plaintext is shown only then), stored as a SHA-256
-hash with a short prefix for display, revoked by their owner.
+hash with a short prefix for display, revoked by their owner or an admin, and all at once when
+the password changes or the agent is deactivated (reactivating does not revive them).
 
 A token is random, so a fast unsalted hash is enough to make a leaked table useless, and it
 lets a request find its token with one indexed lookup.
@@ -15,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Agent, ApiToken, utcnow
+from portal.models import Agent, ApiToken, Role, utcnow
 from portal.services import audit
 
 TOKEN_PREFIX = "atd_"
@@ -55,14 +56,27 @@ def create(agent: Agent, name: str) -> tuple[ApiToken, str]:
 
 
 def revoke(token: ApiToken, *, by: Agent) -> bool:
-    """Revoke `token`; returns False when it already was. Only its owner may revoke it."""
-    if token.agent_id != by.id:
-        raise TokenError(_("Only the token's owner can revoke it."))
+    """Revoke `token`; returns False when it already was. Its owner or an admin may revoke it."""
+    if token.agent_id != by.id and not by.has_role(Role.admin):
+        raise TokenError(_("Only the token's owner or an admin can revoke it."))
     if token.revoked_at is not None:
         return False
     token.revoked_at = utcnow()
     audit.record("api_token.revoked", actor=by, target=token, name=token.name)
     return True
+
+
+def revoke_all(agent: Agent, *, by: Agent) -> int:
+    """Revoke every live token of `agent`; returns how many."""
+    live = db.session.scalars(
+        select(ApiToken).where(ApiToken.agent_id == agent.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for token in live:
+        token.revoked_at = now
+    if live:
+        audit.record("api_token.revoked_all", actor=by, target=agent, count=len(live))
+    return len(live)
 
 
 def list_for(agent: Agent) -> list[ApiToken]:

@@ -1,10 +1,20 @@
-"""Login throttling: failed sign-ins are counted per account and per address in Redis, each
-counter expiring with its window, so guessing passwords costs time without locking anyone out
-for good. A successful sign-in clears its account's counter (not the address's: one office may
-share an address with a guesser).
+"""Sign-in throttling: every attempt at a secret (a password, or a two-factor code) is counted in
+Redis before the secret is checked, so parallel guesses cannot slip past the limit; each counter
+expires with its window, so guessing costs time without locking anyone out for good.
+
+Three counters per attempt (docs in the README, "Sign-in protection"):
+- the account from this address: the tight limit a guesser meets first;
+- the address across accounts: one address trying many accounts;
+- the account from anywhere: a larger, slower limit against guessing from many addresses. It is
+  the only one a stranger can fill for someone else's account, so filling it takes ten addresses
+  each spending their whole allowance, and it empties within the hour.
+
+A successful attempt clears the account's counters and gives its count back to the address (one
+office may share an address with a guesser). Refusals are counted, and audited only at the 1st,
+10th, 100th... of an address's window, so a flood of refused requests cannot grow the audit log.
 
 If Redis cannot be reached the check lets the attempt through (and says so in the log): the
-password is still checked, and a help desk that cannot sign in helps nobody.
+secret is still checked, and a help desk that cannot sign in helps nobody.
 """
 
 from __future__ import annotations
@@ -17,84 +27,116 @@ from redis.exceptions import RedisError
 
 from portal.queue import redis_connection
 from portal.services import audit
-from portal.services.agents import find_by_email, normalize_email
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ACCOUNT_LIMIT = 5
-DEFAULT_ADDRESS_LIMIT = 20
-DEFAULT_WINDOW_SECONDS = 15 * 60
+DEFAULTS = {
+    "LOGIN_THROTTLE_PER_ACCOUNT_AND_ADDRESS": 5,
+    "LOGIN_THROTTLE_PER_ADDRESS": 20,
+    "LOGIN_THROTTLE_WINDOW_SECONDS": 15 * 60,
+    "LOGIN_THROTTLE_PER_ACCOUNT": 50,
+    "LOGIN_THROTTLE_ACCOUNT_WINDOW_SECONDS": 60 * 60,
+}
+
+# Checks every counter first and counts the attempt only when all are under their limit, in one
+# step: refused attempts add nothing (so they cannot push the per-account counter up for its
+# owner), and parallel attempts cannot all read "under the limit" before any of them counts.
+# ARGV holds (max, window) per key; returns 0 when counted, else the seconds until a retry.
+_RESERVE = """
+local wait = 0
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then
+    wait = math.max(wait, redis.call('TTL', key), 1)
+  end
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
 class Limit:
     key: str
-    max_failures: int
+    max_attempts: int
     window_seconds: int
 
 
-def _limits(email: str, address: str | None) -> list[Limit]:
-    config = current_app.config
-    window = config.get("LOGIN_THROTTLE_WINDOW_SECONDS", DEFAULT_WINDOW_SECONDS)
-    limits = [
-        Limit(_account_key(email), config.get("LOGIN_THROTTLE_PER_ACCOUNT", DEFAULT_ACCOUNT_LIMIT), window)
+def _setting(name: str) -> int:
+    return int(current_app.config.get(name, DEFAULTS[name]))
+
+
+def _limits(kind: str, account: str, address: str | None) -> list[Limit]:
+    window = _setting("LOGIN_THROTTLE_WINDOW_SECONDS")
+    address = address or "unknown"
+    return [
+        Limit(
+            _pair_key(kind, account, address), _setting("LOGIN_THROTTLE_PER_ACCOUNT_AND_ADDRESS"), window
+        ),
+        Limit(_address_key(kind, address), _setting("LOGIN_THROTTLE_PER_ADDRESS"), window),
+        Limit(
+            _account_key(kind, account),
+            _setting("LOGIN_THROTTLE_PER_ACCOUNT"),
+            _setting("LOGIN_THROTTLE_ACCOUNT_WINDOW_SECONDS"),
+        ),
     ]
-    if address:
-        limits.append(
-            Limit(
-                f"atende:login_failures:address:{address}",
-                config.get("LOGIN_THROTTLE_PER_ADDRESS", DEFAULT_ADDRESS_LIMIT),
-                window,
-            )
-        )
-    return limits
 
 
-def _account_key(email: str) -> str:
-    return f"atende:login_failures:account:{normalize_email(email)}"
+def _pair_key(kind: str, account: str, address: str) -> str:
+    return f"atende:{kind}_attempts:pair:{account}:{address}"
 
 
-def retry_after(email: str, address: str | None) -> int | None:
-    """Seconds until a sign-in for `email` from `address` may be tried again, or None when allowed."""
-    redis = redis_connection()
-    waits = []
+def _address_key(kind: str, address: str) -> str:
+    return f"atende:{kind}_attempts:address:{address}"
+
+
+def _account_key(kind: str, account: str) -> str:
+    return f"atende:{kind}_attempts:account:{account}"
+
+
+def reserve_attempt(kind: str, account: str, address: str | None) -> int | None:
+    """Count one attempt of `kind` ("login", "two_factor") at `account` from `address` before the
+    secret is checked. Returns None when it may go ahead, else the seconds until one may."""
+    limits = _limits(kind, account, address)
+    args = [value for limit in limits for value in (limit.max_attempts, limit.window_seconds)]
     try:
-        for limit in _limits(email, address):
-            failures = int(redis.get(limit.key) or 0)
-            if failures >= limit.max_failures:
-                waits.append(max(int(redis.ttl(limit.key)), 1))
+        wait = int(redis_connection().eval(_RESERVE, len(limits), *(limit.key for limit in limits), *args))
     except RedisError as exc:
-        log.warning("login throttle unavailable, attempt allowed: %s", type(exc).__name__)
+        log.warning("sign-in throttle unavailable, attempt allowed: %s", type(exc).__name__)
         return None
-    return max(waits) if waits else None
+    return wait or None
 
 
-def record_failure(email: str, address: str | None) -> None:
-    """Count one failed sign-in against the account and the address; the window starts at the first."""
-    redis = redis_connection()
+def record_success(kind: str, account: str, address: str | None) -> None:
+    """The secret was right: forget the account's counts and give the address its attempt back."""
+    address = address or "unknown"
     try:
-        pipe = redis.pipeline()
-        for limit in _limits(email, address):
-            # The first failure creates the counter with its expiry; INCR keeps the expiry.
-            pipe.set(limit.key, 0, ex=limit.window_seconds, nx=True)
-            pipe.incr(limit.key)
+        pipe = redis_connection().pipeline()
+        pipe.delete(_pair_key(kind, account, address), _account_key(kind, account))
+        pipe.decr(_address_key(kind, address))
         pipe.execute()
     except RedisError as exc:
-        log.warning("login throttle unavailable, failure not counted: %s", type(exc).__name__)
+        log.warning("sign-in throttle unavailable, counter not reset: %s", type(exc).__name__)
 
 
-def record_success(email: str) -> None:
+def record_refusal(kind: str, account: str, address: str | None, wait_seconds: int) -> None:
+    """Count a refused attempt; audit the 1st, 10th, 100th... refusal of the address's window."""
+    key = f"atende:{kind}_refusals:address:{address or 'unknown'}"
     try:
-        redis_connection().delete(_account_key(email))
+        pipe = redis_connection().pipeline()
+        pipe.set(key, 0, ex=_setting("LOGIN_THROTTLE_ACCOUNT_WINDOW_SECONDS"), nx=True)
+        pipe.incr(key)
+        refusals = int(pipe.execute()[1])
     except RedisError as exc:
-        log.warning("login throttle unavailable, counter not reset: %s", type(exc).__name__)
+        log.warning("sign-in throttle unavailable, refusal not counted: %s", type(exc).__name__)
+        return
+    if _is_power_of_ten(refusals):
+        audit.record(f"auth.{kind}_throttled", account=account, wait_seconds=wait_seconds, refusals=refusals)
 
 
-def record_refusal(email: str, wait_seconds: int) -> None:
-    """Audit a sign-in refused because of too many failures."""
-    audit.record(
-        "auth.login_throttled",
-        target=find_by_email(email),
-        email=normalize_email(email),
-        wait_seconds=wait_seconds,
-    )
+def _is_power_of_ten(number: int) -> bool:
+    while number % 10 == 0:
+        number //= 10
+    return number == 1
