@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.labels import ROLE_LABELS, WEBHOOK_STATUS_LABELS
 from portal.models import Role
-from portal.services.agent_admin import MIN_PASSWORD_LENGTH
+from portal.services.passwords import PasswordRule
 
 ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
@@ -28,7 +28,7 @@ class AgentForm(FlaskForm):
 class TemporaryPasswordMixin:
     temporary_password = PasswordField(
         _l("Temporary password"),
-        validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        validators=[Optional(), PasswordRule()],
         description=_l("Leave empty to get a set-password link to send them instead."),
     )
 

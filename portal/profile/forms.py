@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from portal.services.agent_admin import MIN_PASSWORD_LENGTH
+from portal.services.passwords import PasswordRule
 
 # Each language is named in itself, so anyone can find their own whatever the current UI language.
 LANGUAGE_NAMES = {"pt_BR": "Português (Brasil)", "en": "English"}
@@ -20,7 +20,7 @@ class ProfileForm(FlaskForm):
 
 class NewPasswordMixin:
     new_password = PasswordField(
-        _l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
+        _l("New password"), validators=[DataRequired(), PasswordRule()]
     )
     confirm_password = PasswordField(
         _l("Repeat the new password"),

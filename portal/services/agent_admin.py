@@ -17,10 +17,9 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Agent, Role
-from portal.services import agents, api_tokens, audit
+from portal.services import agents, api_tokens, audit, passwords
 from portal.services.agents import AgentError
 
-MIN_PASSWORD_LENGTH = 8
 SET_PASSWORD_SALT = "atende.set-password"
 SET_PASSWORD_MAX_AGE_SECONDS = 3 * 24 * 60 * 60
 
@@ -53,8 +52,9 @@ def agent_for_token(token: str) -> Agent:
 
 
 def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AgentError(_("The password must have at least %(num)d characters.", num=MIN_PASSWORD_LENGTH))
+    reason = passwords.problem(password)
+    if reason:
+        raise AgentError(reason)
 
 
 def _sign_out_everywhere(agent: Agent, *, by: Agent) -> None:

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
 from portal.models import Agent, Role, utcnow
-from portal.services import audit
+from portal.services import audit, passwords
 
 
 class AgentError(ValueError):
@@ -29,8 +29,9 @@ def find_by_email(email: str) -> Agent | None:
 
 
 def create(*, email: str, name: str, role: Role, password: str, by: Agent | None = None) -> Agent:
-    if len(password) < 8:
-        raise AgentError(_("The password must have at least 8 characters."))
+    reason = passwords.problem(password)
+    if reason:
+        raise AgentError(reason)
     if find_by_email(email) is not None:
         raise AgentError(_("An agent with the e-mail %(email)s already exists.", email=normalize_email(email)))
     agent = Agent(email=normalize_email(email), name=name.strip(), role=role, active=True)
