@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -33,8 +34,14 @@ BLUEPRINTS = (
 )
 
 
+def instance_path() -> Path:
+    """The folder for the development database, secret key, media and embedded Redis:
+    ATENDE_INSTANCE_PATH, else instance/ in the checkout (the test suite points it elsewhere)."""
+    return Path(os.environ.get("ATENDE_INSTANCE_PATH") or Path(__file__).resolve().parent.parent / "instance")
+
+
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app = Flask(__name__, instance_path=str(instance_path().resolve()))
     app.config.update(config_module.load(Path(app.instance_path), config))
 
     _configure_logging(app)

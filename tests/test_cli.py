@@ -2,7 +2,17 @@ import re
 
 from sqlalchemy import func, select
 
-from portal.models import Agent, Contact, Conversation, ConversationStatus, Message, Priority, Role
+from portal.models import (
+    Agent,
+    AuditLog,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Message,
+    Priority,
+    Role,
+    utcnow,
+)
 
 
 def test_create_agent_with_password_option(runner, db):
@@ -67,3 +77,37 @@ def test_seed_demo_fills_every_status_and_priority(runner, db):
     assert len(directions) == 2
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code != 0 and "already has contacts" in again.output
+
+
+def test_seed_demo_refuses_to_run_in_production(app, runner, db):
+    app.config["ATENDE_ENV"] = "production"
+    try:
+        result = runner.invoke(args=["seed-demo", "--contacts", "5"])
+    finally:
+        app.config["ATENDE_ENV"] = "development"
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == ["Error: seed-demo is for trying Atende out and does not run with ATENDE_ENV=production."]
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_no_demo_message_or_closing_is_in_the_future(runner, db):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    now = utcnow()
+    assert db.session.scalar(select(func.max(Message.sent_at))) <= now
+    assert db.session.scalar(select(func.max(Conversation.last_message_at))) <= now
+    assert db.session.scalar(select(func.max(Conversation.closed_at))) <= now
+
+
+def test_reset_password_recovers_a_missed_admin_password(runner, client, db):
+    runner.invoke(args=["init"])
+    result = runner.invoke(args=["reset-password", "--email", "Admin@atende.example"], input="a-new-long-password\na-new-long-password\n")
+    assert result.exit_code == 0, result.output
+    assert "admin@atende.example" in result.output
+    response = client.post("/login", data={"email": "admin@atende.example", "password": "a-new-long-password"})
+    assert response.status_code == 302
+    assert "agent.password_reset" in set(db.session.scalars(select(AuditLog.action)))
+
+
+def test_reset_password_for_an_unknown_email_says_so(runner, db):
+    result = runner.invoke(args=["reset-password", "--email", "nobody@example.com", "--password", "a-new-long-password"])
+    assert result.exit_code != 0 and "nobody@example.com" in result.output

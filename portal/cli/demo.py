@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -133,7 +133,11 @@ def seed(contact_count: int = 200, rng_seed: int = 42) -> dict[str, int]:
         for n in range(1 if rng.random() < 0.8 else 2):
             # Every status and priority appears; older conversations of a contact are closed.
             status = statuses[(i + n) % len(statuses)] if n == 0 else ConversationStatus.closed
-            started = now - timedelta(days=rng.randint(0, 29), minutes=rng.randint(0, 1439))
+            # Gaps are drawn first so the conversation can start early enough for its last
+            # message (and a closed one's closing half an hour later) to be in the past.
+            gaps = [timedelta(minutes=rng.randint(1, 90)) for _ in range(rng.randint(2, 8))]
+            span = sum(gaps, timedelta(minutes=30))
+            started = min(now - timedelta(days=rng.randint(0, 29), minutes=rng.randint(0, 1439)), now - span)
             conversation = Conversation(
                 contact=contact,
                 channel=Channel.whatsapp,
@@ -147,9 +151,9 @@ def seed(contact_count: int = 200, rng_seed: int = 42) -> dict[str, int]:
             counts["conversations"] += 1
             at = started
             first_response = None
-            for m in range(rng.randint(2, 8)):
+            for m, gap in enumerate(gaps):
                 inbound = m % 2 == 0
-                at = at + timedelta(minutes=rng.randint(1, 90))
+                at = at + gap
                 if not inbound and first_response is None:
                     first_response = at
                 db.session.add(
@@ -185,6 +189,9 @@ def seed(contact_count: int = 200, rng_seed: int = 42) -> dict[str, int]:
 @click.option("--contacts", "contact_count", default=200, show_default=True, help="How many contacts to create.")
 def seed_demo(contact_count: int) -> None:
     """Fill an empty database with realistic demo data (contacts, conversations, messages, rules)."""
+    if current_app.config["ATENDE_ENV"] == "production":
+        # Demo agents share a published password: never on a real installation.
+        raise click.ClickException(_("seed-demo is for trying Atende out and does not run with ATENDE_ENV=production."))
     if db.session.scalar(select(func.count()).select_from(Contact)):
         raise click.ClickException(_("The database already has contacts; seed-demo only fills an empty one."))
     counts = seed(contact_count)
