@@ -1,7 +1,9 @@
-"""The one logging filter that keeps PII out of every log line (DESIGN: Logs).
+"""The one logging filter that keeps PII and secrets out of every log line (DESIGN: Logs).
 
 Phone numbers keep their last four digits, e-mail local parts are masked, and anything passed
-as a message body or webhook payload is replaced before a handler formats the record.
+as a message body or webhook payload is replaced before a handler formats the record. URLs lose
+their secrets wherever they appear (a request line, a Referer, an exception): the token of a
+set-password link, Meta's `hub.verify_token`, and search terms (`q`), which name customers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from typing import Any
 # A run of 8+ digits, optionally with +, spaces, dots, dashes or parentheses between them.
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{6,}\d(?![\w])")
 _EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+# The set-password link carries its token in the path (portal/profile/views.py).
+_SECRET_PATH = re.compile(r"(/set-password/)[^/?#\s\"']+")
+# Query parameters whose values are secrets or what an agent searched for.
+SECRET_QUERY_PARAMETERS = ("hub.verify_token", "token", "access_token", "password", "q")
+_SECRET_PARAMETER = re.compile(
+    r"((?:^|[?&;\s])(?:" + "|".join(re.escape(name) for name in SECRET_QUERY_PARAMETERS) + r")=)[^&#\s\"']*"
+)
 SECRET_FIELDS = frozenset({"body", "text", "payload", "payload_json", "caption", "message", "notes"})
 REDACTED = "[redacted]"
 
@@ -27,6 +36,8 @@ def mask_phone(match_or_text: re.Match | str) -> str:
 
 
 def mask_text(text: str) -> str:
+    text = _SECRET_PATH.sub(rf"\1{REDACTED}", text)
+    text = _SECRET_PARAMETER.sub(rf"\1{REDACTED}", text)
     text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
     return _PHONE.sub(mask_phone, text)
 
@@ -44,7 +55,10 @@ class PiiMaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
             if isinstance(record.args, dict):
-                record.args = {k: REDACTED if k in SECRET_FIELDS else mask_value(v) for k, v in record.args.items()}
+                # In place: gunicorn's access log passes a dict subclass that answers "-" for
+                # atoms it lacks, and the format relies on that.
+                for key, value in record.args.items():
+                    record.args[key] = REDACTED if key in SECRET_FIELDS else mask_value(value)
             else:
                 record.args = tuple(mask_value(a) for a in record.args)
         record.msg = mask_text(str(record.msg))

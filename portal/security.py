@@ -3,11 +3,13 @@
 The content security policy allows only the portal's own scripts and styles (no inline script,
 no on* attributes, no eval), so an injected snippet in a customer's message cannot run. HSTS is
 sent only in production, where the portal is served over HTTPS; secure cookies are set in config.
+Every response except the static files is `Cache-Control: no-store`: pages, fragments, exports
+and media carry customers' data or a CSRF token, and must not stay in a shared or browser cache.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -32,6 +34,8 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
     if current_app.config["ATENDE_ENV"] == "production":
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response

@@ -63,3 +63,10 @@ def test_session_cookies_are_secure_in_production(monkeypatch, tmp_path):
         monkeypatch.setenv(name, value)
     cfg = config.load(tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] and cfg["REMEMBER_COOKIE_SECURE"] and cfg["SESSION_COOKIE_HTTPONLY"]
+
+
+def test_pages_exports_and_media_are_never_cached_but_static_files_may_be(client, login_as):
+    login_as(Role.supervisor)
+    for path in ("/inbox", "/contacts", "/contacts/export.csv", "/login", "/set-password/not-a-token"):
+        assert client.get(path).headers.get("Cache-Control") == "no-store", path
+    assert client.get("/static/app.css").headers.get("Cache-Control") != "no-store"
