@@ -66,8 +66,12 @@ def test_runs_on_other_ports_and_ctrl_c_stops_everything_quietly(tmp_path):
         os.killpg(run.pid, signal.SIGINT)
         run.wait(timeout=60)
     finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
+        if run.poll() is None:  # the script's own cleanup stops the programs it started
+            os.killpg(run.pid, signal.SIGTERM)
+            try:
+                run.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(run.pid, signal.SIGKILL)
     output = log.read_text()
     assert "Traceback" not in output, output
     assert "atende: stopped" in output
