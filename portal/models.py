@@ -29,6 +29,10 @@ messages
   status_at        when the latest status arrived.
   send_attempts, send_attempted_at  a send is recorded before the call, so a timed-out call is
                    never blindly repeated.
+  send_claimed_until  the attempt in flight holds the message until then (one conditional UPDATE
+                   claims it), so two jobs started for one message (an agent's retry and an
+                   admin's requeue) never send it twice; a worker that died mid-attempt frees it
+                   when the claim expires.
   read_at          when an agent opened an inbound message (unread counts).
 sla_metrics
   first_response_at, response_time_sec are nullable until the first human reply exists;
@@ -347,6 +351,7 @@ class Message(db.Model):
     status_at: Mapped[datetime | None] = mapped_column(DateTime)
     send_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     send_attempted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    send_claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -20,8 +20,16 @@ from portal.queue import WEBHOOKS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_worker(database_url: str, redis_url: str, log: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ATENDE_ENV": "development"}
+def start_worker(
+    database_url: str, redis_url: str, log: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ATENDE_ENV": "development",
+        **(env or {}),
+    }
     return subprocess.Popen(
         [sys.executable, "worker.py", WEBHOOKS, *args],
         cwd=ROOT,

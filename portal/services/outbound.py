@@ -1,9 +1,11 @@
 """Outbound messages: agent replies and templates, queued as rows and sent by the outbound job.
 
 A reply is stored `queued` and shown at once; portal.jobs.outbound.send_message posts it to the
-Graph API after the row is committed. The attempt is committed before the call, so a send whose
-answer was lost is never blindly repeated once WhatsApp's id is recorded (README: "Delivery
-guarantees"). Callers commit, except that `send` commits the attempt through the callback it is given.
+Graph API after the row is committed. The attempt claims the message with one conditional UPDATE
+and is committed before the call, so at most one attempt is in flight per message whatever started
+it, and a send whose answer was lost is never blindly repeated once WhatsApp's id is recorded
+(README: "Delivery guarantees"). Callers commit, except that `send` commits the attempt through
+the callback it is given.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq import Callback
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, update
 
 from portal.channels.whatsapp.client import GraphClient, GraphError, SendResult, graph_client
 from portal.extensions import db
@@ -30,7 +32,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import audit, events, settings, templates
+from portal.services import audit, events, message_status, settings, templates
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 MAX_TEXT_LENGTH = 4096
 # Five retries spread over about a minute (base 2 s) ride out rate limits and short outages.
 SEND_RETRIES = 5
+# A claim outlives the Graph call it covers (the client's timeout) by this much, time enough to
+# commit the outcome; a worker that died mid-attempt frees the message when it expires.
+CLAIM_MARGIN = timedelta(seconds=60)
 READ_RECEIPT_RETRIES = 3
 
 SEND_JOB = "portal.jobs.outbound.send_message"
@@ -182,29 +187,55 @@ def enqueue_send(message: Message) -> None:
 
 
 def send(message: Message, *, save_attempt: Callable[[], None], client: GraphClient | None = None) -> bool:
-    """Post a queued message to the Graph API; False when there was nothing to send.
+    """Post a queued message to the Graph API; False when there was nothing to send, or another
+    attempt holds the message.
 
-    `save_attempt` commits the recorded attempt before the call. A retryable GraphError is
-    re-raised (the job retries it); a permanent one marks the message failed with its reason.
+    `save_attempt` commits the claim and the recorded attempt before the call. A retryable
+    GraphError is re-raised (the job retries it); a permanent one marks the message failed with
+    its reason.
     """
-    if message.status != MessageStatus.queued or message.external_id is not None:
+    client = client or graph_client()
+    if not _claim(message, timedelta(seconds=client.timeout) + CLAIM_MARGIN):
         return False
-    message.send_attempts += 1
-    message.send_attempted_at = utcnow()
     save_attempt()
     try:
-        result = _post(client or graph_client(), message)
+        result = _post(client, message)
     except GraphError as error:
+        message.send_claimed_until = None
         message.error_code, message.error_title = error.code, error.title
         if error.retryable:
             raise
-        log.warning("read receipt for message %s refused: code %s", message.id, error.code)
-        _set_status(message, MessageStatus.failed)
+        log.warning("send of message %s refused: code %s", message.id, error.code)
+        _set_status(message, MessageStatus.failed, only_from=[MessageStatus.queued])
         return True
+    message.send_claimed_until = None
     message.external_id = result.message_id
     message.error_code = message.error_title = None
-    _set_status(message, MessageStatus.sent)
+    _set_status(message, MessageStatus.sent, only_from=[MessageStatus.queued])
     return True
+
+
+def _claim(message: Message, lease: timedelta) -> bool:
+    """Take the message for one attempt and count it: one UPDATE that only a queued message
+    WhatsApp has no id for, and that no live attempt holds, lets through."""
+    now = utcnow()
+    return bool(
+        db.session.execute(
+            update(Message)
+            .where(
+                Message.id == message.id,
+                Message.status == MessageStatus.queued,
+                Message.external_id.is_(None),
+                unclaimed(now),
+            )
+            .values(send_attempts=Message.send_attempts + 1, send_attempted_at=now, send_claimed_until=now + lease)
+        ).rowcount
+    )
+
+
+def unclaimed(now: datetime) -> ColumnElement[bool]:
+    """No send attempt holds the message (none started, or its claim expired)."""
+    return or_(Message.send_claimed_until.is_(None), Message.send_claimed_until <= now)
 
 
 def _post(client: GraphClient, message: Message) -> SendResult:
@@ -217,15 +248,19 @@ def _post(client: GraphClient, message: Message) -> SendResult:
 
 
 def fail_after_retries(message: Message, error: BaseException) -> bool:
-    """The last retry failed: the message ends `failed` (unless WhatsApp's id was recorded)."""
-    if message.status != MessageStatus.queued or message.external_id is not None:
-        return False
+    """The last retry failed: the message ends `failed`, unless WhatsApp's id was recorded or
+    another attempt (started by an agent's retry or an admin's requeue) holds it."""
     if isinstance(error, GraphError):
-        message.error_code, message.error_title = error.code, error.title
-    elif not message.error_title:
-        message.error_title = _("The message could not be sent.")
-    _set_status(message, MessageStatus.failed)
-    return True
+        reason = {"error_code": error.code, "error_title": error.title}
+    else:
+        reason = {"error_title": message.error_title or _("The message could not be sent.")}
+    return _set_status(
+        message,
+        MessageStatus.failed,
+        only_from=[MessageStatus.queued],
+        where=(Message.external_id.is_(None), unclaimed(utcnow())),
+        **reason,
+    )
 
 
 def requeue(message: Message, *, by: Agent | None) -> None:
@@ -243,18 +278,18 @@ def requeue(message: Message, *, by: Agent | None) -> None:
 def revive(message: Message) -> bool:
     """A failed message WhatsApp never accepted goes back to `queued` (an agent's retry, or an
     admin requeueing its dead-letter job); False for anything else."""
-    if message.status != MessageStatus.failed or message.external_id is not None:
-        return False
-    message.error_code = message.error_title = None
-    _set_status(message, MessageStatus.queued)
-    return True
+    return _set_status(
+        message,
+        MessageStatus.queued,
+        only_from=[MessageStatus.failed],
+        where=(Message.external_id.is_(None),),
+        error_code=None,
+        error_title=None,
+    )
 
 
-def _set_status(message: Message, status: MessageStatus) -> None:
-    old = MessageStatus(message.status)
-    message.status = status
-    message.status_at = utcnow()
-    events.emit("message.status_changed", message=message, old=old)
+def _set_status(message: Message, status: MessageStatus, **conditions_and_values) -> bool:
+    return message_status.change(message, status, status_at=utcnow(), **conditions_and_values)
 
 
 def mark_conversation_read(conversation: Conversation) -> int:
