@@ -48,6 +48,10 @@ agents
   session_version  bumped on deactivation or password reset, which signs out every session.
   locale           the agent's UI language.
   last_login_at    shown to admins.
+  totp_secret, two_factor_enabled_at, totp_last_step, recovery_code_hashes  two-factor sign-in
+                   (portal.services.two_factor): the TOTP secret encrypted with portal.crypto, kept
+                   from the start of the set-up; on once enabled_at is set; the last code step
+                   accepted (no code works twice); SHA-256 hashes of the unused recovery codes.
 
 New tables: tags are seed; audit_log (append-only who-did-what), settings (runtime settings
 edited in the portal: business hours, time zone, read receipts...), sla_targets (per-priority
@@ -240,6 +244,10 @@ class Agent(UserMixin, TimestampMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     locale: Mapped[str | None] = mapped_column(String(10))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    recovery_code_hashes: Mapped[list[str] | None] = mapped_column(JSON)
 
     def set_password(self, password: str) -> None:
         # Tests lower the work factor; production keeps werkzeug's scrypt default.

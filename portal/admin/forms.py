@@ -40,6 +40,16 @@ class NewAgentForm(TemporaryPasswordMixin, AgentForm):
 class ResetPasswordForm(TemporaryPasswordMixin, FlaskForm):
     pass
 
+class TwoFactorPolicyForm(FlaskForm):
+    required = BooleanField(_l("Require two-factor sign-in for admins and supervisors"))
+
+
+class ResetTwoFactorForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I have checked who is asking: they lost their phone and recovery codes"),
+        validators=[DataRequired(message=_l("Tick the box to confirm the reset."))],
+    )
+
 
 class FilterForm(FlaskForm):
     """Filters travel in the query string, so a filtered list is a link one can share."""

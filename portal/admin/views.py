@@ -13,14 +13,16 @@ from portal.admin.forms import (
     AuditFilterForm,
     NewAgentForm,
     ResetPasswordForm,
+    ResetTwoFactorForm,
     RuntimeSettingsForm,
     TestMessageForm,
+    TwoFactorPolicyForm,
     WebhookEventFilterForm,
 )
 from portal.extensions import db
 from portal.models import Agent, Role, WebhookEvent, WebhookStatus
 from portal.pii import mask_text
-from portal.services import admin_settings, agent_admin, api_tokens, audit, dead_letters, settings
+from portal.services import admin_settings, agent_admin, api_tokens, audit, dead_letters, settings, two_factor
 from portal.services import webhook_events as webhook_event_service
 from portal.services.agents import AgentError
 from portal.web import is_htmx
@@ -56,7 +58,8 @@ def index():
 @bp.route("/agents")
 @role_required(Role.admin)
 def agents():
-    return render_template("admin/agents.html", agents=queries.agents())
+    policy_form = TwoFactorPolicyForm(data={"required": two_factor.required_setting()})
+    return render_template("admin/agents.html", agents=queries.agents(), policy_form=policy_form)
 
 
 def _show_link(agent: Agent, token: str, heading: str):
@@ -109,12 +112,15 @@ def agent_edit(agent_id: int):
     return _agent_page(agent, form, ResetPasswordForm())
 
 
-def _agent_page(agent: Agent, form: AgentForm, reset_form: ResetPasswordForm):
+def _agent_page(
+    agent: Agent, form: AgentForm, reset_form: ResetPasswordForm, two_factor_form: ResetTwoFactorForm | None = None
+):
     return render_template(
         "admin/agent_form.html",
         form=form,
         agent=agent,
         reset_form=reset_form,
+        two_factor_form=two_factor_form or ResetTwoFactorForm(formdata=None),
         tokens=api_tokens.list_for(agent),
     )
 
@@ -160,6 +166,37 @@ def agent_reset_password(agent_id: int):
         _("%(name)s was signed out and can sign in with the temporary password.", name=agent.name), "success"
     )
     return redirect(url_for("admin.agents"))
+
+
+@bp.route("/agents/two-factor-policy", methods=["POST"])
+@role_required(Role.admin)
+def agent_two_factor_policy():
+    form = TwoFactorPolicyForm()
+    if form.validate_on_submit():
+        two_factor.set_required(form.required.data, by=current_user._get_current_object())
+        db.session.commit()
+        if form.required.data:
+            flash(_("Admins and supervisors without two-factor sign-in will set it up at their next page."), "success")
+        else:
+            flash(_("Two-factor sign-in is now optional for everyone."), "success")
+    return redirect(url_for("admin.agents"))
+
+
+@bp.route("/agents/<int:agent_id>/two-factor/reset", methods=["POST"])
+@role_required(Role.admin)
+def agent_two_factor_reset(agent_id: int):
+    agent = _agent_or_404(agent_id)
+    form = ResetTwoFactorForm()
+    if not form.validate_on_submit():
+        return _agent_page(agent, AgentForm(obj=agent), ResetPasswordForm(), two_factor_form=form)
+    try:
+        two_factor.reset(agent, by=current_user._get_current_object())
+    except two_factor.TwoFactorError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Two-factor sign-in of %(name)s was reset.", name=agent.name), "success")
+    return redirect(url_for("admin.agent_edit", agent_id=agent.id))
 
 
 # Ids are bigints: a larger number is a 404 rather than a database error.

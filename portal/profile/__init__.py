@@ -9,4 +9,4 @@ bp = Blueprint("profile", __name__)
 # (endpoint, label). An entry whose endpoint is not registered is not shown; add one line per page.
 ACCOUNT_LINKS: tuple[tuple[str, object], ...] = (("tokens.index", _l("API tokens")),)
 
-from portal.profile import views  # noqa: E402,F401
+from portal.profile import two_factor, views  # noqa: E402,F401

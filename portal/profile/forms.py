@@ -34,3 +34,10 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 
 class SetPasswordForm(NewPasswordMixin, FlaskForm):
     pass
+
+
+class TwoFactorCodeForm(FlaskForm):
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(), Length(max=40)],
+    )

@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import ngettext
 from redis.exceptions import RedisError
 
 from portal.queue import redis_connection
@@ -140,3 +141,13 @@ def _is_power_of_ten(number: int) -> bool:
     while number % 10 == 0:
         number //= 10
     return number == 1
+
+
+def wait_message(wait_seconds: int) -> str:
+    """'Try again in N minutes', for a refused attempt."""
+    minutes = max(1, -(-wait_seconds // 60))
+    return ngettext(
+        "Too many failed sign-in attempts. Try again in %(num)d minute.",
+        "Too many failed sign-in attempts. Try again in %(num)d minutes.",
+        minutes,
+    )
