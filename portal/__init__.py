@@ -59,9 +59,11 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.register(app)
 
     import portal.models  # noqa: F401  (tables must be known to Alembic and create_all)
-    from portal import access, security, subscribers, web
+    from portal import access, channels, security, subscribers, web
+    from portal.channels.whatsapp.adapter import WhatsAppChannel
 
-    subscribers.load()
+    channels.register(app, WhatsAppChannel())
+    subscribers.register()
     access.register(app)
     web.register(app)
     security.register(app)

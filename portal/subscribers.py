@@ -1,13 +1,27 @@
-"""Modules whose @events.subscribe handlers must be registered at app start."""
+"""Who reacts to what: the domain-event subscribers and the webhook processors that are not a
+channel's, registered once by create_app (docs/architecture.md, "Events"). Handlers of one event
+run in the order listed: SLA bookkeeping first, then the CRM record, then the auto-rules (which
+may queue sends of their own), then contact upkeep."""
 
-SUBSCRIBER_MODULES: tuple[str, ...] = (
-    "portal.services.sla",
-    "portal.services.crm",
-    "portal.services.rules",
-    "portal.services.contact_admin",
+from __future__ import annotations
+
+from portal.services import contact_admin, crm, crm_inbound, events, rules, sla, webhook_events
+
+SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
+    ("conversation.created", sla.on_conversation_created),
+    ("message.created", sla.on_message_created),
+    ("message.status_changed", sla.on_message_status_changed),
+    ("conversation.status_changed", sla.on_status_changed),
+    *((name, crm.record_event) for name in crm.EVENT_TYPES),
+    ("conversation.created", rules.on_conversation_created),
+    ("message.created", rules.on_message_created),
+    ("conversation.status_changed", rules.on_status_changed),
+    ("message.status_changed", rules.on_message_status_changed),
+    ("conversation.status_changed", contact_admin.drop_stale_whatsapp_id),
 )
 
 
-def load() -> None:
-    for name in SUBSCRIBER_MODULES:
-        __import__(name)
+def register() -> None:
+    for name, handler in SUBSCRIPTIONS:
+        events.subscribe(name)(handler)
+    webhook_events.register_processor(crm_inbound.PROVIDER, crm_inbound.process)

@@ -19,6 +19,7 @@ from portal.admin.forms import (
     TwoFactorPolicyForm,
     WebhookEventFilterForm,
 )
+from portal.channels.whatsapp import test_send
 from portal.extensions import db
 from portal.models import Agent, Role, WebhookEvent, WebhookStatus
 from portal.pii import mask_text
@@ -380,7 +381,7 @@ def settings_test_message():
     form = TestMessageForm()
     outcome = None
     if form.validate_on_submit():
-        outcome = admin_settings.send_test_message(form.phone.data, form.text.data, by=current_user)
+        outcome = test_send.send_test_message(form.phone.data, form.text.data, by=current_user)
         db.session.commit()
     if is_htmx():
         return render_template("admin/_test_message.html", test_form=form, test_outcome=outcome)

@@ -1,9 +1,9 @@
-"""Queue "outbound": downloading inbound media (DESIGN: Queues and jobs)."""
+"""Queue "outbound": downloading inbound media (docs/architecture.md, "Queues and jobs")."""
 
 from __future__ import annotations
 
+from portal.channels import ChannelError
 from portal.channels.whatsapp import media
-from portal.channels.whatsapp.client import GraphError
 from portal.extensions import db
 from portal.models import Message
 
@@ -14,7 +14,7 @@ def download_media(message_id: int) -> None:
         return
     try:
         media.download(message)
-    except (GraphError, media.MediaChecksumError):
+    except (ChannelError, media.MediaChecksumError):
         # Keep the reason on the message while RQ retries.
         db.session.commit()
         raise

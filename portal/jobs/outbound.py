@@ -1,10 +1,11 @@
-"""Queue "outbound": sending messages and read receipts to the Graph API (DESIGN: Queues and jobs)."""
+"""Queue "outbound": sending messages and read receipts through their channel
+(docs/architecture.md, "Queues and jobs")."""
 
 from __future__ import annotations
 
 from rq import get_current_job
 
-from portal.channels.whatsapp.client import GraphError
+from portal.channels import ChannelError
 from portal.extensions import db
 from portal.models import Message
 from portal.services import outbound
@@ -23,7 +24,7 @@ def send_message(message_id: int) -> None:
         outbound.revive(message)
     try:
         outbound.send(message, save_attempt=db.session.commit)
-    except GraphError:
+    except ChannelError:
         # Keep the transient reason on the bubble while RQ retries.
         db.session.commit()
         raise

@@ -1,10 +1,9 @@
-"""Queue "webhooks": processing stored webhook events (DESIGN: Queues and jobs)."""
+"""Queue "webhooks": processing stored webhook events (docs/architecture.md, "Queues and jobs")."""
 
 from __future__ import annotations
 
 import logging
 
-from portal.channels.whatsapp import inbound  # noqa: F401  (registers the "whatsapp" processor)
 from portal.extensions import db
 from portal.models import WebhookEvent, WebhookStatus
 from portal.services import webhook_events

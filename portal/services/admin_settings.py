@@ -1,5 +1,6 @@
 """What the admin settings page shows and changes: the effective configuration (secrets masked),
-the webhook URL for Meta's dashboard, runtime switches, and a test send through the Graph API."""
+the webhook URL for Meta's dashboard and runtime switches. The test send is the WhatsApp
+channel's (portal.channels.whatsapp.test_send)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,8 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy.engine import make_url
 
-from portal import phones
-from portal.channels.whatsapp.client import GraphClient, GraphError
 from portal.models import Agent
-from portal.pii import mask_phone
-from portal.services import audit, settings
+from portal.services import settings
 
 SECRET_SETTINGS = (
     "SECRET_KEY",
@@ -98,24 +96,3 @@ def webhook_url() -> str:
 
 def set_read_receipts(enabled: bool, *, by: Agent) -> None:
     settings.put("send_read_receipts", enabled, by=by)
-
-
-@dataclass(frozen=True)
-class TestSendOutcome:
-    ok: bool
-    message: str
-
-
-def send_test_message(phone: str, text: str, *, by: Agent) -> TestSendOutcome:
-    """Send `text` to `phone` now, outside the queue, and say what the Graph API answered."""
-    try:
-        to = phones.normalize(phone, current_app.config["DEFAULT_COUNTRY"])
-    except phones.InvalidPhone:
-        return TestSendOutcome(False, _("This is not a valid phone number."))
-    try:
-        result = GraphClient.from_config(current_app.config).send_text(to.lstrip("+"), text)
-    except GraphError as exc:
-        audit.record("settings.test_message_failed", actor=by, to=mask_phone(to), code=exc.code)
-        return TestSendOutcome(False, _("The Graph API refused the message: %(reason)s", reason=str(exc)))
-    audit.record("settings.test_message_sent", actor=by, to=mask_phone(to), wamid=result.message_id)
-    return TestSendOutcome(True, _("Sent. WhatsApp message id: %(wamid)s", wamid=result.message_id))

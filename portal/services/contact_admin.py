@@ -187,8 +187,7 @@ def update(contact: Contact, *, by: Agent | None, **fields: str | None) -> list[
     return changed
 
 
-@events.subscribe("conversation.status_changed")
-def _drop_stale_whatsapp_id(_name: str, *, conversation: Conversation, **_data) -> None:
+def drop_stale_whatsapp_id(_name: str, *, conversation: Conversation, **_data) -> None:
     """The last open conversation closed after a phone change: the edited phone takes over."""
     contact = conversation.contact
     if conversation.is_open or contact.wa_id is None or open_conversations(contact):

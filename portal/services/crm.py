@@ -43,7 +43,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import CRM, backoff, enqueue_after_commit
-from portal.services import audit, events, representations
+from portal.services import audit, representations
 from portal.services.representations import utc_seconds
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,16 @@ TIMEOUT_SECONDS = 10
 SIGNATURE_WINDOW_SECONDS = 5 * 60
 RESPONSE_KEEP_CHARS = 2000
 RETRYABLE_STATUS = frozenset({408, 429})
+# The domain events sent to the CRM (record_event subscribes to them in portal.subscribers).
+EVENT_TYPES = (
+    "contact.created",
+    "contact.updated",
+    "conversation.created",
+    "conversation.status_changed",
+    "conversation.assigned",
+    "message.created",
+    "sla.breached",
+)
 
 
 def enabled() -> bool:
@@ -117,15 +127,6 @@ def _event_data(name: str, data: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@events.subscribe(
-    "contact.created",
-    "contact.updated",
-    "conversation.created",
-    "conversation.status_changed",
-    "conversation.assigned",
-    "message.created",
-    "sla.breached",
-)
 def record_event(name: str, **data: Any) -> CrmDelivery | None:
     """Record one delivery for this event and send it once the transaction commits."""
     if not enabled():

@@ -93,5 +93,3 @@ def _add_tags(contact: Contact, tags: list[str]) -> list[str]:
         conversations.set_tags(conversation, [t.name for t in conversation.tags] + tags, by=None)
     return []
 
-
-webhook_events.register_processor(PROVIDER, process)

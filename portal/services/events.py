@@ -2,8 +2,8 @@
 
 Services emit events (`conversation.status_changed`, `message.created`...); subscribers (CRM
 delivery, auto-rules, SLA) react in the same transaction, so an event's effects commit or roll
-back with the change that caused it. Subscribers register with @subscribe and are imported by
-portal.subscribers at app start.
+back with the change that caused it. portal.subscribers lists them and registers them with
+`subscribe` when create_app runs.
 
 Event names and their data (keyword arguments):
   contact.created / contact.updated            contact

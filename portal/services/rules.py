@@ -49,7 +49,7 @@ from portal.models import (
     MessageTemplate,
     utcnow,
 )
-from portal.services import audit, business_time, events, outbound, settings, templates
+from portal.services import audit, business_time, outbound, settings, templates
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,6 @@ def _fire_each(pairs: list[tuple[AutoRule, Trigger]], conversation: Conversation
         fire(rule, conversation)
 
 
-@events.subscribe("conversation.created")
 def on_conversation_created(name: str, *, conversation: Conversation) -> None:
     _fire_each(enabled_rules(TriggerKind.conversation_opened), conversation)
 
@@ -354,7 +353,6 @@ def is_outside_business_hours(at: datetime) -> bool:
     return not business_time.is_open(at, settings.business_hours(), settings.time_zone())
 
 
-@events.subscribe("message.created")
 def on_message_created(name: str, *, message: Message) -> None:
     if message.direction != Direction.inbound or message.is_automatic:
         return
@@ -370,7 +368,6 @@ def on_message_created(name: str, *, message: Message) -> None:
         _fire_each(after_hours, conversation)
 
 
-@events.subscribe("conversation.status_changed")
 def on_status_changed(name: str, *, conversation: Conversation, new: ConversationStatus, **_data) -> None:
     matching = [
         (rule, trigger)
@@ -380,7 +377,6 @@ def on_status_changed(name: str, *, conversation: Conversation, new: Conversatio
     _fire_each(matching, conversation)
 
 
-@events.subscribe("message.status_changed")
 def on_message_status_changed(name: str, *, message: Message, old: MessageStatus) -> None:
     failed_now = message.status == MessageStatus.failed and old != MessageStatus.failed
     if not failed_now or message.direction != Direction.outbound or message.is_automatic:

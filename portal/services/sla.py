@@ -120,13 +120,11 @@ def record_status(conversation: Conversation, new: ConversationStatus) -> None:
         metric.resolved_at = None
 
 
-@events.subscribe("conversation.created")
-def _on_conversation_created(_name: str, *, conversation: Conversation) -> None:
+def on_conversation_created(_name: str, *, conversation: Conversation) -> None:
     metric_for(conversation)
 
 
-@events.subscribe("message.created")
-def _on_message_created(_name: str, *, message: Message) -> None:
+def on_message_created(_name: str, *, message: Message) -> None:
     if not counts_as_first_response(message):
         return
     first_at = metric_for(message.conversation).first_response_at
@@ -134,15 +132,13 @@ def _on_message_created(_name: str, *, message: Message) -> None:
         refresh_first_response(message.conversation)
 
 
-@events.subscribe("message.status_changed")
-def _on_message_status_changed(_name: str, *, message: Message, old: MessageStatus) -> None:
+def on_message_status_changed(_name: str, *, message: Message, old: MessageStatus) -> None:
     # Only failing (or being retried after failing) can change which reply came first.
     if counts_as_first_response(message) and MessageStatus.failed in (old, message.status):
         refresh_first_response(message.conversation)
 
 
-@events.subscribe("conversation.status_changed")
-def _on_status_changed(_name: str, *, conversation: Conversation, new: ConversationStatus, **_data) -> None:
+def on_status_changed(_name: str, *, conversation: Conversation, new: ConversationStatus, **_data) -> None:
     record_status(conversation, new)
 
 

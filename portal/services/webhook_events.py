@@ -1,10 +1,11 @@
-"""Incoming webhooks, stored first and processed by the worker (DESIGN: durability rules 1, 3, 6).
+"""Incoming webhooks, stored first and processed by the worker (docs/architecture.md, "Durability",
+rules 1, 3 and 6).
 
 A request is answered only after `store` has committed its webhook_events row; the job
 portal.jobs.webhooks.process_webhook_event then hands the row to the processor registered for
-its provider ("whatsapp" here; other areas call register_processor for theirs). A processor
-changes the session and raises on failure; the job commits once, or rolls back and records the
-failure in a transaction of its own.
+its provider (in create_app: "whatsapp" by its channel adapter, "crm" by portal.subscribers). A
+processor changes the session and raises on failure; the job commits once, or rolls back and
+records the failure in a transaction of its own.
 
 Statuses: pending (stored, not yet processed), processed (done; a note may sit in `error`, such as
 a status for an unknown message), failed (`error` says why; RQ retries a transient failure, and a
@@ -38,7 +39,7 @@ PROCESS_TRIES = 3
 MAX_ERROR_LENGTH = 2000
 
 Processor = Callable[[WebhookEvent], None]
-# Each provider's module registers itself on import (portal.channels.whatsapp.inbound for "whatsapp").
+# Filled in create_app: each channel's adapter registers its own, portal.subscribers the others.
 PROCESSORS: dict[str, Processor] = {}
 
 

@@ -1,8 +1,8 @@
 """The WhatsApp Cloud (Graph) API client: sends, read receipts and media, with typed errors.
 
-Every failure becomes a GraphError whose `retryable` follows the table in
-shared/whatsapp/README.md ("Errors and what to do"): jobs retry the transient ones with backoff
-and fail the permanent ones at once with a reason the agent can read.
+Every failure becomes a GraphError (a ChannelError) whose `retryable` follows Meta's error table
+(docs/architecture.md, "WhatsApp"): jobs retry the transient ones with backoff and fail the
+permanent ones at once with a reason the agent can read.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from typing import Any
 import requests
 from flask import current_app
 
+from portal.channels.base import ChannelError
+from portal.channels.whatsapp import failures
+
 # Transient: rate limits, "something went wrong", service unavailable.
 RETRYABLE_CODES = frozenset({130429, 131056, 4, 80007, 131000, 131016, 2})
 # Problems with our number, token or account: sending cannot recover without an admin.
@@ -22,7 +25,7 @@ ADMIN_ALERT_CODES = frozenset({190, 131048, 133010, 368, 131031})
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
-class GraphError(Exception):
+class GraphError(ChannelError):
     """A failed Graph API call. `code` is Meta's error code (None for transport failures)."""
 
     def __init__(
@@ -34,12 +37,15 @@ class GraphError(Exception):
         details: str | None = None,
         retryable: bool | None = None,
     ) -> None:
-        super().__init__(f"({code}) {title}" if code is not None else title)
-        self.code = code
-        self.title = title
+        if retryable is None:
+            retryable = classify_retryable(code, http_status)
+        super().__init__(code, title, retryable=retryable)
         self.http_status = http_status
         self.details = details
-        self.retryable = classify_retryable(code, http_status) if retryable is None else retryable
+
+    @property
+    def reason(self) -> str:
+        return failures.describe(self.code, self.title) or self.title
 
     @property
     def needs_admin_alert(self) -> bool:
@@ -106,7 +112,7 @@ class GraphClient:
             version=config["WHATSAPP_API_VERSION"],
             access_token=config["WHATSAPP_ACCESS_TOKEN"],
             phone_number_id=config["WHATSAPP_PHONE_NUMBER_ID"],
-            timeout=float(config.get("WHATSAPP_API_TIMEOUT", DEFAULT_TIMEOUT_SECONDS)),
+            timeout=timeout_seconds(config),
         )
 
     def send_text(self, to: str, body: str, reply_to: str | None = None) -> SendResult:
@@ -198,6 +204,10 @@ def _json_object(response: requests.Response) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise GraphError(None, "The Graph API answered with something that is not a JSON object", http_status=200)
     return body
+
+
+def timeout_seconds(config: Mapping[str, Any]) -> float:
+    return float(config.get("WHATSAPP_API_TIMEOUT", DEFAULT_TIMEOUT_SECONDS))
 
 
 def graph_client() -> GraphClient:

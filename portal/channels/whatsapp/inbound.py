@@ -1,7 +1,7 @@
 """WhatsApp notifications turned into contacts, conversations, messages and status changes.
 
 One stored webhook event is one unit of work: every message and status in it is applied in the
-caller's transaction, so a crash leaves all of it or none (DESIGN: durability rule 6).
+caller's transaction, so a crash leaves all of it or none (docs/architecture.md, "Durability").
 
 - A message is stored once per WhatsApp id: a redelivered notification adds nothing.
 - `payload_json` holds the object named like the message type (text, image, location, the
@@ -33,7 +33,7 @@ DOWNLOAD_TRIES = 3
 
 
 def process_event(event: WebhookEvent) -> None:
-    """The "whatsapp" processor of portal.services.webhook_events."""
+    """The "whatsapp" processor of portal.services.webhook_events (registered by the adapter)."""
     try:
         changes = webhook.parse(event.payload_json)
     except PayloadError as exc:
@@ -124,5 +124,3 @@ def _errors_payload(inbound: InboundMessage) -> dict | None:
 def _latest(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate > current else current
 
-
-webhook_events.register_processor("whatsapp", process_event)

@@ -1,0 +1,86 @@
+"""What a channel provides to the channel-neutral services (docs/architecture.md, "Channels").
+
+The services never import a channel's package: they ask the registry (portal.channels) for the
+adapter of a conversation's channel and call the methods below with rows. An adapter is one
+object per app, built and registered in create_app.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from portal.models import Channel, Conversation, Message
+
+
+class ChannelError(Exception):
+    """A send, read receipt or media download the channel could not complete.
+
+    `code` is the channel's own error code (None for a transport failure), `title` the channel's
+    own words (stored on the message), `retryable` whether trying again later may succeed, and
+    `reason` the sentence an agent reads, in the current language."""
+
+    def __init__(self, code: int | None, title: str, *, retryable: bool) -> None:
+        super().__init__(f"({code}) {title}" if code is not None else title)
+        self.code = code
+        self.title = title
+        self.retryable = retryable
+
+    @property
+    def reason(self) -> str:
+        return self.title
+
+
+class ChannelAdapter(ABC):
+    """One channel (WhatsApp, e-mail...) as the message lifecycle sees it.
+
+    Send methods take a queued outbound row and return the channel's id for it (kept in
+    `external_id`, which later status updates name), or raise ChannelError."""
+
+    channel: ClassVar[Channel]
+    # The longest free-text body one message may carry.
+    max_text_length: ClassVar[int]
+    # Whether the channel has pre-approved templates (portal message_templates) to send.
+    sends_templates: ClassVar[bool] = False
+
+    @abstractmethod
+    def init_app(self, app: Flask) -> None:
+        """Register what the channel brings besides this object: its webhook processor, routes..."""
+
+    @abstractmethod
+    def reply_refusal(self, conversation: Conversation) -> str | None:
+        """Why a free-text reply cannot go out now (translated, shown before the agent types), or
+        None when it can."""
+
+    def reply_closes_at(self, conversation: Conversation) -> datetime | None:
+        """Until when free text may go out, when the channel limits it (None: no limit or not now)."""
+        return None
+
+    @abstractmethod
+    def send_timeout(self) -> timedelta:
+        """The longest one send call may take: a send's claim on its message outlives it."""
+
+    @abstractmethod
+    def send_text(self, message: Message) -> str:
+        """Send `message.body`; `message.reply_to_external_id` names the message it answers."""
+
+    @abstractmethod
+    def send_template(self, message: Message) -> str:
+        """Send `message.template` filled with `message.template_params`."""
+
+    @abstractmethod
+    def send_media(self, message: Message) -> str:
+        """Send the attachment named by `message.media_id` with `message.body` as its caption."""
+
+    @abstractmethod
+    def mark_read(self, message: Message) -> None:
+        """Tell the customer's side that an inbound message was read."""
+
+    @abstractmethod
+    def describe_failure(self, code: int | None, title: str | None) -> str | None:
+        """The sentence an agent reads for a stored failure (`error_code`, `error_title`), in the
+        current language; None when there is nothing to say."""

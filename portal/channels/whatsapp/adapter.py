@@ -1,0 +1,72 @@
+"""WhatsApp as a channel: the Cloud API behind portal.channels.base.ChannelAdapter."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+
+from portal.channels.base import ChannelAdapter
+from portal.channels.whatsapp import failures, inbound, window
+from portal.channels.whatsapp.client import GraphClient, graph_client, timeout_seconds
+from portal.models import Channel, Conversation, Message
+from portal.services import webhook_events
+
+# The Cloud API's limit for a text body.
+MAX_TEXT_LENGTH = 4096
+
+
+class WhatsAppChannel(ChannelAdapter):
+    channel = Channel.whatsapp
+    max_text_length = MAX_TEXT_LENGTH
+    sends_templates = True
+
+    def init_app(self, app: Flask) -> None:
+        webhook_events.register_processor("whatsapp", inbound.process_event)
+
+    def reply_refusal(self, conversation: Conversation) -> str | None:
+        return window.refusal(conversation)
+
+    def reply_closes_at(self, conversation: Conversation) -> datetime | None:
+        return window.closes_at(conversation)
+
+    def send_timeout(self) -> timedelta:
+        return timedelta(seconds=timeout_seconds(current_app.config))
+
+    def send_text(self, message: Message) -> str:
+        result = self._client(message).send_text(
+            _recipient(message), message.body, reply_to=message.reply_to_external_id
+        )
+        return result.message_id
+
+    def send_template(self, message: Message) -> str:
+        template = message.template
+        result = self._client(message).send_template(
+            _recipient(message), template.template_key, template.language, message.template_params or []
+        )
+        return result.message_id
+
+    def send_media(self, message: Message) -> str:
+        result = self._client(message).send_media(
+            _recipient(message),
+            message.message_type,
+            media_id=message.media_id,
+            caption=message.body or None,
+            filename=message.media_filename,
+            reply_to=message.reply_to_external_id,
+        )
+        return result.message_id
+
+    def mark_read(self, message: Message) -> None:
+        self._client(message).mark_read(message.external_id)
+
+    def describe_failure(self, code: int | None, title: str | None) -> str | None:
+        return failures.describe(code, title)
+
+    def _client(self, message: Message) -> GraphClient:
+        return graph_client()
+
+
+def _recipient(message: Message) -> str:
+    contact = message.conversation.contact
+    return contact.wa_id or contact.phone.lstrip("+")

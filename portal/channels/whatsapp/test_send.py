@@ -1,0 +1,36 @@
+"""The admin settings page's test send: a text to any number now, outside the queue, saying what
+the Graph API answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from portal import phones
+from portal.channels.whatsapp.client import GraphClient, GraphError
+from portal.models import Agent
+from portal.pii import mask_phone
+from portal.services import audit
+
+
+@dataclass(frozen=True)
+class TestSendOutcome:
+    ok: bool
+    message: str
+
+
+def send_test_message(phone: str, text: str, *, by: Agent) -> TestSendOutcome:
+    """Send `text` to `phone` now and say what the Graph API answered."""
+    try:
+        to = phones.normalize(phone, current_app.config["DEFAULT_COUNTRY"])
+    except phones.InvalidPhone:
+        return TestSendOutcome(False, _("This is not a valid phone number."))
+    try:
+        result = GraphClient.from_config(current_app.config).send_text(to.lstrip("+"), text)
+    except GraphError as exc:
+        audit.record("settings.test_message_failed", actor=by, to=mask_phone(to), code=exc.code)
+        return TestSendOutcome(False, _("The Graph API refused the message: %(reason)s", reason=str(exc)))
+    audit.record("settings.test_message_sent", actor=by, to=mask_phone(to), wamid=result.message_id)
+    return TestSendOutcome(True, _("Sent. WhatsApp message id: %(wamid)s", wamid=result.message_id))
