@@ -4,6 +4,7 @@ per address, and per account from anywhere (a larger, slower limit); over a limi
 
 import threading
 
+import pytest
 from flask import request
 
 from portal import create_app
@@ -60,16 +61,17 @@ def test_a_guesser_cannot_lock_the_owner_out_from_another_address(client, db):
     assert _login(client, agent.email.upper(), TEST_PASSWORD, address="198.51.100.20").status_code == 302
 
 
-def test_guessing_one_account_from_many_addresses_meets_the_account_limit(client, app, db):
+@pytest.fixture
+def account_limit_of_12(app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_THROTTLE_PER_ACCOUNT", 12)
+
+
+def test_guessing_one_account_from_many_addresses_meets_the_account_limit(client, db, account_limit_of_12):
     agent = factories.agent(role=Role.agent, password=TEST_PASSWORD)
     db.session.commit()
-    app.config["LOGIN_THROTTLE_PER_ACCOUNT"] = 12
-    try:
-        for n in range(12):
-            assert _login(client, agent.email, "wrong-password", address=f"203.0.113.{n}").status_code == 200
-        assert _login(client, agent.email, TEST_PASSWORD, address="198.51.100.20").status_code == 429
-    finally:
-        del app.config["LOGIN_THROTTLE_PER_ACCOUNT"]
+    for n in range(12):
+        assert _login(client, agent.email, "wrong-password", address=f"203.0.113.{n}").status_code == 200
+    assert _login(client, agent.email, TEST_PASSWORD, address="198.51.100.20").status_code == 429
 
 
 def test_thirty_parallel_wrong_passwords_cost_at_most_the_limit_in_password_checks(app, db, monkeypatch):
@@ -94,16 +96,12 @@ def test_thirty_parallel_wrong_passwords_cost_at_most_the_limit_in_password_chec
     assert statuses.count(200) == len(checks) and statuses.count(429) == 30 - len(checks)
 
 
-def test_refused_attempts_do_not_count_towards_the_account_limit(client, app, db):
+def test_refused_attempts_do_not_count_towards_the_account_limit(client, db, account_limit_of_12):
     agent = factories.agent(role=Role.agent, password=TEST_PASSWORD)
     db.session.commit()
-    app.config["LOGIN_THROTTLE_PER_ACCOUNT"] = 12
-    try:
-        for _ in range(40):
-            _login(client, agent.email, "wrong-password", address="203.0.113.66")
-        assert _login(client, agent.email, TEST_PASSWORD, address="198.51.100.20").status_code == 302
-    finally:
-        del app.config["LOGIN_THROTTLE_PER_ACCOUNT"]
+    for _ in range(40):
+        _login(client, agent.email, "wrong-password", address="203.0.113.66")
+    assert _login(client, agent.email, TEST_PASSWORD, address="198.51.100.20").status_code == 302
 
 
 def test_the_block_lifts_when_the_window_expires(client, db, app):
