@@ -96,6 +96,19 @@ def test_thirty_parallel_wrong_passwords_cost_at_most_the_limit_in_password_chec
     assert statuses.count(200) == len(checks) and statuses.count(429) == 30 - len(checks)
 
 
+def test_guessing_from_many_addresses_does_not_lock_the_owner_out_at_their_usual_address(
+    client, db, account_limit_of_12
+):
+    agent = factories.agent(role=Role.agent, password=TEST_PASSWORD)
+    db.session.commit()
+    assert _login(client, agent.email, TEST_PASSWORD, address="198.51.100.20").status_code == 302
+    client.post("/logout")
+    for n in range(12):
+        _login(client, agent.email, "wrong-password", address=f"203.0.113.{n}")
+    assert _login(client, agent.email, TEST_PASSWORD, address="198.51.100.99").status_code == 429
+    assert _login(client, agent.email, TEST_PASSWORD, address="198.51.100.20").status_code == 302
+
+
 def test_refused_attempts_do_not_count_towards_the_account_limit(client, db, account_limit_of_12):
     agent = factories.agent(role=Role.agent, password=TEST_PASSWORD)
     db.session.commit()

@@ -6,8 +6,9 @@ Three counters per attempt (docs in the README, "Sign-in protection"):
 - the account from this address: the tight limit a guesser meets first;
 - the address across accounts: one address trying many accounts;
 - the account from anywhere: a larger, slower limit against guessing from many addresses. It is
-  the only one a stranger can fill for someone else's account, so filling it takes ten addresses
-  each spending their whole allowance, and it empties within the hour.
+  the only one a stranger can fill for someone else's account, so it does not apply at an address
+  where the account signed in successfully in the last 30 days: the owner at their usual desk is
+  never locked out by someone guessing elsewhere.
 
 A successful attempt clears the account's counters and gives its count back to the address (one
 office may share an address with a guesser). Refusals are counted, and audited only at the 1st,
@@ -37,6 +38,7 @@ DEFAULTS = {
     "LOGIN_THROTTLE_WINDOW_SECONDS": 15 * 60,
     "LOGIN_THROTTLE_PER_ACCOUNT": 50,
     "LOGIN_THROTTLE_ACCOUNT_WINDOW_SECONDS": 60 * 60,
+    "LOGIN_KNOWN_ADDRESS_SECONDS": 30 * 24 * 60 * 60,
 }
 
 # Checks every counter first and counts the attempt only when all are under their limit, in one
@@ -69,20 +71,27 @@ def _setting(name: str) -> int:
     return int(current_app.config.get(name, DEFAULTS[name]))
 
 
-def _limits(kind: str, account: str, address: str | None) -> list[Limit]:
+def _limits(kind: str, account: str, address: str, known_address: bool) -> list[Limit]:
     window = _setting("LOGIN_THROTTLE_WINDOW_SECONDS")
-    address = address or "unknown"
-    return [
+    limits = [
         Limit(
             _pair_key(kind, account, address), _setting("LOGIN_THROTTLE_PER_ACCOUNT_AND_ADDRESS"), window
         ),
         Limit(_address_key(kind, address), _setting("LOGIN_THROTTLE_PER_ADDRESS"), window),
-        Limit(
-            _account_key(kind, account),
-            _setting("LOGIN_THROTTLE_PER_ACCOUNT"),
-            _setting("LOGIN_THROTTLE_ACCOUNT_WINDOW_SECONDS"),
-        ),
     ]
+    if not known_address:
+        limits.append(
+            Limit(
+                _account_key(kind, account),
+                _setting("LOGIN_THROTTLE_PER_ACCOUNT"),
+                _setting("LOGIN_THROTTLE_ACCOUNT_WINDOW_SECONDS"),
+            )
+        )
+    return limits
+
+
+def _known_address_key(kind: str, account: str, address: str) -> str:
+    return f"atende:{kind}_known_address:{account}:{address}"
 
 
 def _pair_key(kind: str, account: str, address: str) -> str:
@@ -100,10 +109,13 @@ def _account_key(kind: str, account: str) -> str:
 def reserve_attempt(kind: str, account: str, address: str | None) -> int | None:
     """Count one attempt of `kind` ("login", "two_factor") at `account` from `address` before the
     secret is checked. Returns None when it may go ahead, else the seconds until one may."""
-    limits = _limits(kind, account, address)
-    args = [value for limit in limits for value in (limit.max_attempts, limit.window_seconds)]
+    address = address or "unknown"
+    redis = redis_connection()
     try:
-        wait = int(redis_connection().eval(_RESERVE, len(limits), *(limit.key for limit in limits), *args))
+        known_address = bool(redis.exists(_known_address_key(kind, account, address)))
+        limits = _limits(kind, account, address, known_address)
+        args = [value for limit in limits for value in (limit.max_attempts, limit.window_seconds)]
+        wait = int(redis.eval(_RESERVE, len(limits), *(limit.key for limit in limits), *args))
     except RedisError as exc:
         log.warning("sign-in throttle unavailable, attempt allowed: %s", type(exc).__name__)
         return None
@@ -111,12 +123,14 @@ def reserve_attempt(kind: str, account: str, address: str | None) -> int | None:
 
 
 def record_success(kind: str, account: str, address: str | None) -> None:
-    """The secret was right: forget the account's counts and give the address its attempt back."""
+    """The secret was right: forget the account's counts, give the address its attempt back and
+    remember it as one this account signs in from."""
     address = address or "unknown"
     try:
         pipe = redis_connection().pipeline()
         pipe.delete(_pair_key(kind, account, address), _account_key(kind, account))
         pipe.decr(_address_key(kind, address))
+        pipe.set(_known_address_key(kind, account, address), 1, ex=_setting("LOGIN_KNOWN_ADDRESS_SECONDS"))
         pipe.execute()
     except RedisError as exc:
         log.warning("sign-in throttle unavailable, counter not reset: %s", type(exc).__name__)
