@@ -17,6 +17,7 @@ from portal.models import (
     Priority,
     Role,
     Severity,
+    TemplateStatus,
     WebhookStatus,
 )
 
@@ -63,6 +64,20 @@ DELIVERY_STATUS_LABELS = {
     DeliveryStatus.failed: _l("Failed"),
 }
 
+TEMPLATE_STATUS_LABELS = {
+    TemplateStatus.approved: _lp("template status", "Approved"),
+    TemplateStatus.pending: _lp("template status", "In review"),
+    TemplateStatus.rejected: _lp("template status", "Rejected"),
+    TemplateStatus.paused: _lp("template status", "Paused"),
+    TemplateStatus.disabled: _lp("template status", "Disabled"),
+    TemplateStatus.flagged: _lp("template status", "Flagged for low quality"),
+    TemplateStatus.in_appeal: _lp("template status", "In appeal"),
+    TemplateStatus.pending_deletion: _lp("template status", "Being deleted"),
+    TemplateStatus.deleted: _lp("template status", "Deleted"),
+    TemplateStatus.archived: _lp("template status", "Archived"),
+    TemplateStatus.limit_exceeded: _lp("template status", "Over the template limit"),
+}
+
 _BY_ENUM: dict[type[StrEnum], dict] = {
     ConversationStatus: STATUS_LABELS,
     Priority: PRIORITY_LABELS,
@@ -73,6 +88,7 @@ _BY_ENUM: dict[type[StrEnum], dict] = {
     MessageStatus: MESSAGE_STATUS_LABELS,
     WebhookStatus: WEBHOOK_STATUS_LABELS,
     DeliveryStatus: DELIVERY_STATUS_LABELS,
+    TemplateStatus: TEMPLATE_STATUS_LABELS,
 }
 
 _BY_NAME = {enum_cls.__name__: enum_cls for enum_cls in _BY_ENUM}

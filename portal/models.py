@@ -9,6 +9,8 @@ contacts
 conversations
   assigned_to      the seed's nullable bigint, made a foreign key to agents.id.
   last_inbound_at  start of the 24-hour customer-service window.
+  referral         the click-to-WhatsApp ad (or post) that brought the customer: WhatsApp's
+                   `referral` object of the first message that carried one, shown on the conversation.
   last_message_at  orders the inbox and serves its keyset pagination, through the index on
                    (last_message_at, id); never null (set when the conversation opens), so that
                    index is the inbox's exact sort key (benchmarks 1c).
@@ -34,6 +36,15 @@ messages
                    admin's requeue) never send it twice; a worker that died mid-attempt frees it
                    when the claim expires.
   read_at          when an agent opened an inbound message (unread counts).
+  reaction_emoji, reaction_at  the customer's current reaction to this message and when it last
+                   changed (a reaction is no message of its own: a newer one replaces it, an empty
+                   one removes it; a late redelivery older than reaction_at changes nothing).
+  edited_at        when the customer last edited it: `body` shows the new text, payload_json keeps
+                   the original.
+  deleted_at       when the customer deleted it for everyone; the row and its text are kept.
+message_templates
+  status           WhatsApp's review status, from message_template_status_update webhooks;
+                   only approved and flagged templates are offered in the composer.
 sla_metrics
   first_response_at, response_time_sec are nullable until the first human reply exists;
   conversation_id is unique (one row per conversation).
@@ -184,6 +195,27 @@ class WebhookStatus(StrEnum):
     failed = "failed"
 
 
+class TemplateStatus(StrEnum):
+    """WhatsApp's template review states (the `event` of message_template_status_update, lowercased)."""
+
+    approved = "approved"
+    pending = "pending"
+    rejected = "rejected"
+    paused = "paused"
+    disabled = "disabled"
+    flagged = "flagged"
+    in_appeal = "in_appeal"
+    pending_deletion = "pending_deletion"
+    deleted = "deleted"
+    archived = "archived"
+    limit_exceeded = "limit_exceeded"
+
+    @property
+    def can_send(self) -> bool:
+        # A flagged template's quality dropped but it can still be sent until WhatsApp pauses it.
+        return self in (TemplateStatus.approved, TemplateStatus.flagged)
+
+
 class DeliveryStatus(StrEnum):
     pending = "pending"
     delivered = "delivered"
@@ -307,6 +339,7 @@ class Conversation(TimestampMixin, db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_message_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    referral: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     contact: Mapped[Contact] = relationship(back_populates="conversations")
     assignee: Mapped[Agent | None] = relationship(foreign_keys=[assigned_to])
@@ -361,6 +394,10 @@ class Message(db.Model):
     send_attempted_at: Mapped[datetime | None] = mapped_column(DateTime)
     send_claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reaction_emoji: Mapped[str | None] = mapped_column(String(32))
+    reaction_at: Mapped[datetime | None] = mapped_column(DateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     sender: Mapped[Agent | None] = relationship(foreign_keys=[sender_agent_id])
@@ -377,6 +414,12 @@ class MessageTemplate(TimestampMixin, db.Model):
     template_key: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     language: Mapped[str] = mapped_column(String(10), nullable=False, default="pt_BR")
+    status: Mapped[TemplateStatus] = mapped_column(
+        _enum(TemplateStatus, "template_status"),
+        nullable=False,
+        default=TemplateStatus.approved,
+        server_default=TemplateStatus.approved.value,
+    )
 
 
 class AutoRule(TimestampMixin, db.Model):

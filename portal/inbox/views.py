@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from portal.access import role_required
 from portal.channels.whatsapp import media
 from portal.extensions import db
-from portal.inbox import bp
+from portal.inbox import bp, bubbles
 from portal.inbox.forms import (
     CHANNEL_LABELS,
     PRIORITY_LABELS,
@@ -48,6 +48,7 @@ def _labels():
         # How often the open list and thread ask whether anything changed.
         "poll_seconds": current_app.config.get("INBOX_POLL_SECONDS", 5),
         "format_duration": sla.format_duration,
+        "bubble": bubbles,
     }
 
 
@@ -116,7 +117,7 @@ def _composer_context(
     template_form: TemplateForm | None = None,
     error: str | None = None,
 ) -> dict:
-    all_templates = templates.list_templates()
+    all_templates = templates.sendable_templates()
     if template_form is None:
         template_form = TemplateForm(formdata=None)
         chosen_id = request.args.get("template_id", type=int)
@@ -254,6 +255,10 @@ def send_template(conversation_id: int):
     template = db.session.get(MessageTemplate, form.template_id.data) if form.template_id.data else None
     if template is None:
         return _after_send(conversation, template_form=form, error=_("Choose a template."))
+    if not templates.can_send(template):
+        return _after_send(
+            conversation, template_form=form, error=_("WhatsApp does not allow this template now: choose another.")
+        )
     try:
         outbound.queue_template(conversation, template, list(form.params.data), by=current_user)
     except OutboundError as error:

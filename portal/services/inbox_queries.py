@@ -294,12 +294,18 @@ def thread_version(conversation: Conversation) -> ThreadVersion:
     # Statuses only move forward, so the sum of their ranks changes with every tick, even when
     # WhatsApp's status timestamp is older than one we already hold.
     status_ranks = func.sum(case(*((Message.status == s, s.rank) for s in MessageStatus), else_=0))
-    newest_id, newest_status, ranks = db.session.execute(
-        select(func.max(Message.id), func.max(Message.status_at), status_ranks).where(
-            Message.conversation_id == conversation.id
-        )
+    # A customer's reaction, edit or deletion changes an earlier message without adding one.
+    newest_id, ranks, *stamps = db.session.execute(
+        select(
+            func.max(Message.id),
+            status_ranks,
+            func.max(Message.status_at),
+            func.max(Message.reaction_at),
+            func.max(Message.edited_at),
+            func.max(Message.deleted_at),
+        ).where(Message.conversation_id == conversation.id)
     ).one()
-    messages = f"{newest_id or 0}-{ranks or 0}-{newest_status.isoformat() if newest_status else ''}"
+    messages = "-".join([str(newest_id or 0), str(ranks or 0), *(s.isoformat() if s else "" for s in stamps)])
     # Tag changes touch only the association table, so the tag ids join the row's updated_at.
     tag_ids = ".".join(str(t.id) for t in conversation.tags)
     return ThreadVersion(

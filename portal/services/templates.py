@@ -2,6 +2,10 @@
 
 A body names its parameters {{1}}..{{n}}, numbered from 1 without gaps (WhatsApp's own rule, so a
 template that passes here is not refused by Meta for its numbering). Callers commit.
+
+WhatsApp reviews templates and reports each change of their status (message_template_status_update):
+the matching row (same key and language) stores it, and only a template WhatsApp lets us send
+(approved or flagged) is offered in the composer or accepted from it.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
+from portal.channels.whatsapp.webhook import TemplateStatusUpdate
 from portal.extensions import db
-from portal.models import Agent, AutoRule, Message, MessageTemplate
+from portal.models import Agent, AutoRule, Message, MessageTemplate, TemplateStatus
 from portal.services import audit
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
@@ -96,6 +101,44 @@ def render(body: str, params: list[str]) -> str:
 
 def list_templates() -> list[MessageTemplate]:
     return list(db.session.scalars(select(MessageTemplate).order_by(MessageTemplate.template_key)))
+
+
+def can_send(template: MessageTemplate) -> bool:
+    """Whether WhatsApp lets us send it now (not paused, disabled, rejected or pending)."""
+    return TemplateStatus(template.status).can_send
+
+
+def sendable_templates() -> list[MessageTemplate]:
+    return [t for t in list_templates() if can_send(t)]
+
+
+# WhatsApp's events that are not a state of their own: a reinstated template is approved again.
+_EVENT_STATUS = {"REINSTATED": TemplateStatus.approved}
+
+
+def apply_whatsapp_status(update: TemplateStatusUpdate) -> str | None:
+    """Store WhatsApp's review status on the matching template; a note when none matches or the
+    event is not a status we know."""
+    status = _EVENT_STATUS.get(update.event.upper())
+    if status is None:
+        try:
+            status = TemplateStatus(update.event.lower())
+        except ValueError:
+            return f"template {update.name}: status {update.event} not known"
+    query = select(MessageTemplate).where(MessageTemplate.template_key == update.name)
+    if update.language:
+        query = query.where(MessageTemplate.language == update.language)
+    template = db.session.scalars(query).first()
+    if template is None:
+        return f"status {update.event} for unknown template {update.name} ({update.language or '?'})"
+    old = TemplateStatus(template.status)
+    if old == status:
+        return None
+    template.status = status
+    audit.record(
+        "template.status_changed", target=template, old=old.value, new=status.value, reason=update.reason
+    )
+    return None
 
 
 def rules_using(template: MessageTemplate) -> list[AutoRule]:

@@ -5,6 +5,7 @@
 - `whatsapp_payload(name)`: a webhook body from tests/fixtures/whatsapp/ (copied from
   shared/whatsapp/payloads/), fresh for each call so tests may edit it.
 - `post_whatsapp(payload)`: POST it to /webhooks/whatsapp signed with the app's secret.
+- `deliver(*payloads)`: post each, run the webhooks worker, return every stored event.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from portal.channels.whatsapp.simulator import (
@@ -27,6 +29,7 @@ from portal.channels.whatsapp.simulator import (
     simulator_state,
 )
 from portal.channels.whatsapp.webhook import SIGNATURE_HEADER, signature_header
+from portal.models import WebhookEvent
 
 
 class GraphSimulator:
@@ -125,3 +128,17 @@ def post_whatsapp(app, client):
         )
 
     return post
+
+
+@pytest.fixture
+def deliver(db, post_whatsapp, run_jobs):
+    """Post signed payloads, run the webhooks worker, and return the stored events."""
+
+    def _deliver(*payloads):
+        for payload in payloads:
+            assert post_whatsapp(payload).status_code == 200
+        run_jobs("webhooks")
+        db.session.expire_all()
+        return db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
+
+    return _deliver

@@ -5,7 +5,12 @@ caller's transaction, so a crash leaves all of it or none (docs/architecture.md,
 
 - A message is stored once per WhatsApp id: a redelivered notification adds nothing.
 - `payload_json` holds the object named like the message type (text, image, location, the
-  contacts list...); an `unsupported` message keeps its `errors` there instead.
+  contacts list...); an `unsupported` message keeps WhatsApp's `unsupported` object with its
+  `errors` added, and the first error's code and title in error_code and error_title.
+- A reaction, an edit and a deletion change the message they name and add no row
+  (docs/whatsapp-inbound.md): no unread count, no SLA wait, no auto-rule, no new window.
+- A click-to-WhatsApp `referral` is kept on the conversation (the first one it gets).
+- A number change (`system` user_changed_number) moves the contact to the new number.
 - Statuses only move forward (sent → delivered → read; a voice note's `played` is read), under any
   interleaving of the workers applying them (portal.services.message_status).
   `failed` is terminal, and only a message WhatsApp has not yet delivered can fail: a late
@@ -17,16 +22,24 @@ caller's transaction, so a crash leaves all of it or none (docs/architecture.md,
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from portal.channels.whatsapp import webhook
-from portal.channels.whatsapp.webhook import InboundMessage, PayloadError, StatusUpdate
+from portal.channels.whatsapp.webhook import (
+    EDIT,
+    REACTION,
+    REVOKE,
+    InboundMessage,
+    PayloadError,
+    StatusUpdate,
+)
 from portal.extensions import db
 from portal.models import Direction, Message, MessageStatus, WebhookEvent, utcnow
 from portal.phones import InvalidPhone, from_wa_id
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import contacts, conversations, events, message_status, webhook_events
+from portal.services import contacts, conversations, events, message_status, templates, webhook_events
 
 DOWNLOAD_JOB = "portal.jobs.media.download_media"
 DOWNLOAD_TRIES = 3
@@ -41,7 +54,9 @@ def process_event(event: WebhookEvent) -> None:
     notes: list[str] = []
     for change in changes:
         for message in change.messages:
-            receive(message)
+            notes.extend(filter(None, [apply_message(message)]))
+        for update in change.template_statuses:
+            notes.extend(filter(None, [templates.apply_whatsapp_status(update)]))
         for status in change.statuses:
             notes.extend(filter(None, [apply_status(status)]))
         for error in change.errors:
@@ -50,19 +65,29 @@ def process_event(event: WebhookEvent) -> None:
     event.error = webhook_events.clean_error("; ".join(notes)) or None
 
 
+def apply_message(inbound: InboundMessage) -> str | None:
+    """Store an inbound message, or apply it to the message it changes; a note when it names
+    nothing we hold."""
+    if inbound.type == REACTION:
+        return _react(inbound)
+    if inbound.type in (EDIT, REVOKE):
+        return _change_earlier(inbound)
+    if inbound.new_wa_id is not None:
+        return _change_number(inbound)
+    receive(inbound)
+    return None
+
+
 def receive(inbound: InboundMessage) -> Message | None:
     """Store an inbound message in its contact's open conversation; None when it is already stored."""
     if _by_external_id(inbound.wamid) is not None:
         return None
-    try:
-        e164 = from_wa_id(inbound.wa_id)
-    except InvalidPhone:
-        raise webhook_events.UnprocessableEvent(
-            f"message {inbound.wamid}: the sender's WhatsApp id is not a phone number"
-        ) from None
+    e164 = _e164(inbound, inbound.wa_id, "the sender's WhatsApp id")
     at = inbound.timestamp or utcnow()
     contact, _ = contacts.get_or_create_for_whatsapp(e164, inbound.wa_id, inbound.profile_name)
     conversation, _ = conversations.open_or_reuse(contact, at=at)
+    if inbound.referral is not None and conversation.referral is None:
+        conversation.referral = inbound.referral
     message = Message(
         conversation=conversation,
         direction=Direction.inbound,
@@ -72,9 +97,11 @@ def receive(inbound: InboundMessage) -> Message | None:
         external_id=inbound.wamid,
         message_type=inbound.type,
         body=inbound.body,
-        payload_json=inbound.content if inbound.content is not None else _errors_payload(inbound),
+        payload_json=_payload(inbound),
         reply_to_external_id=inbound.reply_to,
     )
+    if inbound.errors:
+        message.error_code, message.error_title = webhook.first_error(inbound.errors)
     if inbound.media is not None:
         message.media_id = inbound.media.id
         message.media_mime_type = inbound.media.mime_type
@@ -88,6 +115,62 @@ def receive(inbound: InboundMessage) -> Message | None:
     if message.media_id:
         enqueue_after_commit(db.session, DOWNLOAD_JOB, message.id, queue=OUTBOUND, retry=backoff(DOWNLOAD_TRIES))
     return message
+
+
+def _react(inbound: InboundMessage) -> str | None:
+    """The customer's reaction replaces the one shown on the message it names; an empty emoji
+    removes it. A redelivered older reaction changes nothing."""
+    message = _by_external_id(inbound.target) if inbound.target else None
+    if message is None:
+        return f"reaction to unknown message {inbound.target}"
+    at = inbound.timestamp or utcnow()
+    if message.reaction_at is not None and at < message.reaction_at:
+        return None
+    message.reaction_emoji = inbound.body[:32] or None
+    message.reaction_at = at
+    return None
+
+
+def _change_earlier(inbound: InboundMessage) -> str | None:
+    """An edit shows the new text (payload_json keeps the original); a revoke marks the message
+    deleted by the customer. Only the customer's own messages change."""
+    message = _by_external_id(inbound.target) if inbound.target else None
+    if message is None or message.direction != Direction.inbound:
+        return f"{inbound.type} of unknown message {inbound.target}"
+    at = inbound.timestamp or utcnow()
+    if inbound.type == REVOKE:
+        message.deleted_at = message.deleted_at or at
+    elif message.edited_at is None or at >= message.edited_at:
+        message.body = inbound.body
+        message.edited_at = at
+    return None
+
+
+def _change_number(inbound: InboundMessage) -> str | None:
+    new_wa_id = inbound.new_wa_id or ""
+    return contacts.change_whatsapp_number(
+        _e164(inbound, inbound.wa_id, "the old WhatsApp id"),
+        _e164(inbound, new_wa_id, "the new WhatsApp id"),
+        new_wa_id,
+        at=inbound.timestamp or utcnow(),
+        notice_id=inbound.wamid,
+    )
+
+
+def _e164(inbound: InboundMessage, wa_id: str, which: str) -> str:
+    try:
+        return from_wa_id(wa_id)
+    except InvalidPhone:
+        raise webhook_events.UnprocessableEvent(f"message {inbound.wamid}: {which} is not a phone number") from None
+
+
+def _payload(inbound: InboundMessage) -> Any:
+    if inbound.type == "unsupported":
+        kind = inbound.content if isinstance(inbound.content, dict) else {}
+        return {**kind, "errors": inbound.errors} if inbound.errors else kind or None
+    if inbound.content is None and inbound.errors:
+        return {"errors": inbound.errors}
+    return inbound.content
 
 
 def apply_status(update: StatusUpdate) -> str | None:
@@ -115,10 +198,6 @@ def moves_forward(old: MessageStatus, new: MessageStatus) -> bool:
 
 def _by_external_id(wamid: str) -> Message | None:
     return db.session.scalars(select(Message).where(Message.external_id == wamid)).first()
-
-
-def _errors_payload(inbound: InboundMessage) -> dict | None:
-    return {"errors": inbound.errors} if inbound.errors else None
 
 
 def _latest(current: datetime | None, candidate: datetime) -> datetime:

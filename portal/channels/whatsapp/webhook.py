@@ -2,6 +2,11 @@
 
 Parsing treats every field as optional (shared/whatsapp/README.md): a payload we cannot use
 raises PayloadError with a reason an admin can read, never a KeyError.
+
+Some inbound "messages" change an earlier message instead of adding one (docs/whatsapp-inbound.md):
+a `reaction` (`reaction.message_id`), an `edit` and a `revoke` (`original_message_id`) carry
+that message's id in `target`; an edit's `body` is the new text. A `system` message of type
+`user_changed_number` carries the customer's new WhatsApp id in `new_wa_id`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ from typing import Any
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+REACTION, EDIT, REVOKE, SYSTEM = "reaction", "edit", "revoke", "system"
+# Older API versions named the number change customer_changed_number, with `new_wa_id`.
+NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
+TEMPLATE_STATUS_FIELD = "message_template_status_update"
 STATUS_VALUES = frozenset({"sent", "delivered", "read", "played", "failed"})
 EVENT_TYPE_BATCH = "batch"
 EVENT_TYPE_UNKNOWN = "unknown"
@@ -64,6 +73,17 @@ class InboundMessage:
     reply_to: str | None
     media: MediaRef | None
     errors: list[dict[str, Any]]
+    target: str | None = None  # the earlier message a reaction, edit or revoke changes
+    referral: dict[str, Any] | None = None  # the click-to-WhatsApp ad the customer came from
+    new_wa_id: str | None = None  # a number change's new WhatsApp id
+
+
+@dataclass(frozen=True)
+class TemplateStatusUpdate:
+    name: str
+    language: str | None
+    event: str  # WhatsApp's event as sent: APPROVED, REJECTED, PAUSED...
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,7 @@ class Change:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    template_statuses: list[TemplateStatusUpdate] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # notes on updates we skip on purpose
 
 
@@ -97,6 +118,8 @@ def parse(payload: Any) -> list[Change]:
             if not isinstance(value, dict):
                 raise PayloadError("a messages change has no value object")
             _parse_messages_value(value, change)
+        elif change.field == TEMPLATE_STATUS_FIELD:
+            change.template_statuses.append(_parse_template_status(value))
         changes.append(change)
     return changes
 
@@ -149,6 +172,7 @@ def _parse_message(raw: Any, profiles: dict[str, str | None]) -> InboundMessage:
     content = raw.get(message_type)
     context = raw.get("context")
     errors = [e for e in _list(raw, "errors") if isinstance(e, dict)]
+    referral = raw.get("referral")
     return InboundMessage(
         wamid=wamid[:128],
         wa_id=wa_id,
@@ -160,6 +184,35 @@ def _parse_message(raw: Any, profiles: dict[str, str | None]) -> InboundMessage:
         reply_to=(_text(context, "id") or "")[:128] or None,
         media=_media(content) if message_type in MEDIA_TYPES else None,
         errors=errors,
+        target=_target(message_type, content),
+        referral=referral if isinstance(referral, dict) and referral else None,
+        new_wa_id=_new_wa_id(message_type, content),
+    )
+
+
+def _target(message_type: str, content: Any) -> str | None:
+    key = {REACTION: "message_id", EDIT: "original_message_id", REVOKE: "original_message_id"}.get(message_type)
+    if key is None:
+        return None
+    return (_text(content, key) or "")[:128] or None
+
+
+def _new_wa_id(message_type: str, content: Any) -> str | None:
+    if message_type != SYSTEM or _text(content, "type") not in NUMBER_CHANGES:
+        return None
+    return _text(content, "wa_id") or _text(content, "new_wa_id")
+
+
+def _parse_template_status(value: Any) -> TemplateStatusUpdate:
+    name = _text(value, "message_template_name")
+    event = _text(value, "event")
+    if not name or not event:
+        raise PayloadError("a template status update has no template name or event")
+    return TemplateStatusUpdate(
+        name=name[:120],
+        language=(_text(value, "message_template_language") or "")[:10] or None,
+        event=event[:40],
+        reason=(_text(value, "reason") or "")[:200] or None,
     )
 
 
@@ -172,16 +225,23 @@ def _parse_status(raw: Any) -> StatusUpdate | None:
     status = _text(raw, "status")
     if status not in STATUS_VALUES:
         return None
-    error = next((e for e in _list(raw, "errors") if isinstance(e, dict)), None)
-    code = error.get("code") if error else None
-    title = (_text(error, "title") or _text(error, "message")) if error else None
+    error_code, error_title = first_error([e for e in _list(raw, "errors") if isinstance(e, dict)])
     return StatusUpdate(
         wamid=wamid,
         status=status,
         timestamp=_timestamp(raw.get("timestamp")),
-        error_code=code if _is_error_code(code) else None,
-        error_title=title[:500] if title else None,
+        error_code=error_code,
+        error_title=error_title,
     )
+
+
+def first_error(errors: list[dict[str, Any]]) -> tuple[int | None, str | None]:
+    """The code and title of WhatsApp's first error, as a message row stores them."""
+    if not errors:
+        return None, None
+    code = errors[0].get("code")
+    title = _text(errors[0], "title") or _text(errors[0], "message")
+    return (code if _is_error_code(code) else None), (title[:500] if title else None)
 
 
 def summary(message_type: str, content: Any, errors: list[dict[str, Any]]) -> str:
@@ -200,9 +260,15 @@ def summary(message_type: str, content: Any, errors: list[dict[str, Any]]) -> st
         return _text(reply, "title") or ""
     if message_type == "button":
         return _text(content, "text") or _text(content, "payload") or ""
-    if message_type == "reaction":
+    if message_type == REACTION:
         return _text(content, "emoji") or ""
-    if message_type == "system":
+    if message_type == EDIT and isinstance(content, dict):
+        edited = content.get("message")
+        edited_type = _text(edited, "type") or ""
+        return summary(edited_type, edited.get(edited_type), []) if isinstance(edited, dict) else ""
+    if message_type == "order":
+        return _text(content, "text") or ""
+    if message_type == SYSTEM:
         return _text(content, "body") or ""
     if errors:
         return _text(errors[0], "title") or ""
