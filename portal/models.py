@@ -1,4 +1,4 @@
-"""The seed data model (shared/seed/data-model.md) as SQLAlchemy 2 typed models.
+"""The data model as SQLAlchemy 2 typed models.
 
 Every seed table, column, enum value and recommended index is kept with its seed name. What a
 running system needs on top of the seed is added, never renamed, and each addition says why:

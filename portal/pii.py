@@ -1,4 +1,4 @@
-"""The one logging filter that keeps PII and secrets out of every log line (DESIGN: Logs).
+"""The one logging filter that keeps PII and secrets out of every log line (docs/architecture.md, "Logs").
 
 Phone numbers keep their last four digits, e-mail local parts are masked, and anything passed
 as a message body or webhook payload is replaced before a handler formats the record. URLs lose

@@ -1,6 +1,6 @@
 """Queue names, the Redis connection, and enqueue_after_commit().
 
-Jobs go out only once the row they name is committed (DESIGN durability rule 2). If Redis is
+Jobs go out only once the row they name is committed (docs/architecture.md, "Durability", rule 2). If Redis is
 down at that moment the job is dropped with a warning: the row is already safe, and the sweeper
 re-enqueues what is still pending.
 """

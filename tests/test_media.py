@@ -1,7 +1,7 @@
 """Inbound media: downloaded through the Graph API by the worker, checked against its sha256, kept
 under MEDIA_ROOT, and served only to agents who may see the conversation.
 
-The webhooks carry the sha256 as Meta sends it, base64 (shared/whatsapp/README.md: Media); the
+The webhooks carry the sha256 as Meta sends it, base64 (docs/architecture.md, "WhatsApp"); the
 media endpoint answers it in hex."""
 
 import base64

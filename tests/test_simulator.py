@@ -1,5 +1,5 @@
 """The Graph API client against the local simulator: sends, read receipts, media, and every kind
-of failure classified the way shared/whatsapp/README.md says."""
+of failure classified as docs/architecture.md, "WhatsApp", says."""
 
 import base64
 import hashlib

@@ -1,6 +1,6 @@
 """A webhook that arrives while PostgreSQL restarts waits for it and is answered 200 once its row
 is committed; one that would wait too long is answered 503 with Retry-After and nothing is
-stored, so Meta's redelivery is the only copy (DESIGN: durability rule 1).
+stored, so Meta's redelivery is the only copy (docs/architecture.md, "Durability", rule 1).
 
 On PostgreSQL the restart is played by refusing new connections to the test database and
 cutting the open ones, which is what clients see of a restart; the shared server itself keeps

@@ -1,6 +1,6 @@
 """A worker outlives a Redis outage: Redis vanishes while a real `python worker.py` is inside a
 job, the job's database work still commits, and once Redis is back the same process takes the
-next job. No restart, nothing processed twice (DESIGN: durability; bench.drills.redis_outage)."""
+next job. No restart, nothing processed twice (docs/architecture.md, "Durability"; bench.drills.redis_outage)."""
 
 from __future__ import annotations
 

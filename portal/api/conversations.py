@@ -1,5 +1,5 @@
 """/api/v1/conversations and their messages, scoped like the inbox: agents see conversations
-assigned to them or unassigned, supervisors and admins see all (DESIGN.md "Roles")."""
+assigned to them or unassigned, supervisors and admins see all (docs/architecture.md, "Roles and scopes")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The CRM integration's pages: the signed inbound webhook (public: its signature is the gate)
 and the outbound deliveries page. Deliveries are admin-only, like the other dead-letter and
-webhook-event screens (DESIGN "Roles"): the payloads carry customer data and message bodies."""
+webhook-event screens (docs/architecture.md, "Roles and scopes"): the payloads carry customer data and message bodies."""
 
 from flask import Blueprint
 

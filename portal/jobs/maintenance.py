@@ -1,6 +1,7 @@
-"""Queue "default", scheduled: the sweeper that finishes what a lost job left (DESIGN: durability
-rules 1 and 6). Rows are the source of truth, so whatever is still pending after a minute is sent
-to its queue again; the jobs are idempotent, so a job that was only slow runs harmlessly twice."""
+"""Queue "default", scheduled: the sweeper that finishes what a lost job left
+(docs/architecture.md, "Durability", rules 1 and 6). Rows are the source of truth, so whatever is
+still pending after a minute is sent to its queue again; the jobs are idempotent, so a job that
+was only slow runs harmlessly twice."""
 
 from __future__ import annotations
 

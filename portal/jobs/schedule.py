@@ -1,4 +1,4 @@
-"""Jobs the worker enqueues on a timer (DESIGN: queue `default`, scheduled)."""
+"""Jobs the worker enqueues on a timer (docs/architecture.md, "Queues and jobs")."""
 
 from __future__ import annotations
 

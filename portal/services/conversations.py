@@ -105,7 +105,7 @@ def set_priority(conversation: Conversation, priority: Priority, *, by: Agent | 
 
 def assign(conversation: Conversation, agent: Agent | None, *, by: Agent) -> bool:
     """Assign to `agent` (None unassigns). Agents may only take a conversation for themselves
-    or release their own; assigning to others needs a supervisor (DESIGN: Roles)."""
+    or release their own; assigning to others needs a supervisor (docs/architecture.md, "Roles and scopes")."""
     new_id = agent.id if agent is not None else None
     if conversation.assigned_to == new_id:
         return False

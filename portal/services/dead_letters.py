@@ -19,7 +19,7 @@ from portal.models import Agent, CrmDelivery, Message, WebhookEvent
 from portal.pii import mask_text
 from portal.services import audit
 
-# DESIGN "Queues and jobs": the row each queue's jobs take as their first argument.
+# docs/architecture.md, "Queues and jobs": the row each queue's jobs take as their first argument.
 ROW_FOR_QUEUE = {
     queues.WEBHOOKS: WebhookEvent,
     queues.OUTBOUND: Message,

@@ -233,7 +233,7 @@ def _ends_first_response_wait():
 
 
 def waiting_since(conversation_rows) -> dict[int, datetime]:
-    """Open conversations still waiting for a person's first reply, and since when (DESIGN: SLA)."""
+    """Open conversations still waiting for a person's first reply, and since when (docs/architecture.md, "SLA")."""
     candidates = {
         c.id: c
         for c in conversation_rows

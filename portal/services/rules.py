@@ -1,6 +1,6 @@
 """Auto-rules: the trigger catalogue, rule changes from the supervisor forms, and the engine.
 
-A rule's `trigger_key` is a catalogue entry, with its parameter after a colon (DESIGN "Auto-rules"):
+A rule's `trigger_key` is a catalogue entry, with its parameter after a colon (docs/architecture.md, "Auto-rules"):
 `conversation.opened`, `message.keyword:<word>`, `outside_business_hours`,
 `status.changed:<status>`, `no_reply_after:<minutes>`, `message.failed`.
 

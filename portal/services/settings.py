@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import Agent, Priority, Setting, SlaTarget
 from portal.services import audit
 
-# DESIGN: SLA first-response targets per priority.
+# Default first-response targets per priority (docs/architecture.md, "SLA").
 DEFAULT_FIRST_RESPONSE_SEC = {
     Priority.urgent: 15 * 60,
     Priority.high: 60 * 60,

@@ -1,4 +1,4 @@
-"""SLA bookkeeping and breach detection (DESIGN: SLA).
+"""SLA bookkeeping and breach detection (docs/architecture.md, "SLA").
 
 - `sla_metrics` has one row per conversation, added when the conversation is created.
 - First response: the first outbound message written by a person (not automatic) at or after

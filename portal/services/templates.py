@@ -17,7 +17,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from portal.channels.whatsapp.webhook import TemplateStatusUpdate
 from portal.extensions import db
 from portal.models import Agent, AutoRule, Message, MessageTemplate, TemplateStatus
 from portal.services import audit
@@ -112,33 +111,19 @@ def sendable_templates() -> list[MessageTemplate]:
     return [t for t in list_templates() if can_send(t)]
 
 
-# WhatsApp's events that are not a state of their own: a reinstated template is approved again.
-_EVENT_STATUS = {"REINSTATED": TemplateStatus.approved}
-
-
-def apply_whatsapp_status(update: TemplateStatusUpdate) -> str | None:
-    """Store WhatsApp's review status on the matching template; a note when none matches or the
-    event is not a status we know."""
-    status = _EVENT_STATUS.get(update.event.upper())
-    if status is None:
-        try:
-            status = TemplateStatus(update.event.lower())
-        except ValueError:
-            return f"template {update.name}: status {update.event} not known"
-    query = select(MessageTemplate).where(MessageTemplate.template_key == update.name)
-    if update.language:
-        query = query.where(MessageTemplate.language == update.language)
+def apply_review(key: str, language: str | None, status: TemplateStatus, *, reason: str | None) -> bool:
+    """Store the channel's review status on the matching template; False when none matches."""
+    query = select(MessageTemplate).where(MessageTemplate.template_key == key)
+    if language:
+        query = query.where(MessageTemplate.language == language)
     template = db.session.scalars(query).first()
     if template is None:
-        return f"status {update.event} for unknown template {update.name} ({update.language or '?'})"
+        return False
     old = TemplateStatus(template.status)
-    if old == status:
-        return None
-    template.status = status
-    audit.record(
-        "template.status_changed", target=template, old=old.value, new=status.value, reason=update.reason
-    )
-    return None
+    if old != status:
+        template.status = status
+        audit.record("template.status_changed", target=template, old=old.value, new=status.value, reason=reason)
+    return True
 
 
 def rules_using(template: MessageTemplate) -> list[AutoRule]:

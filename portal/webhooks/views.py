@@ -1,5 +1,5 @@
 """GET /webhooks/whatsapp answers Meta's verification handshake; POST stores a signed notification
-and answers 200 once the row is committed (DESIGN: durability rule 1). Processing is the worker's.
+and answers 200 once the row is committed (docs/architecture.md, "Durability", rule 1). Processing is the worker's.
 A database that stays unreachable is answered 503 with Retry-After (portal.web), and Meta
 delivers again."""
 

@@ -2,8 +2,8 @@
 
 - `graph_simulator`: the local Graph API simulator serving on 127.0.0.1 (random port) in a thread
   for the whole test session, with the app pointed at it for one test at a time.
-- `whatsapp_payload(name)`: a webhook body from tests/fixtures/whatsapp/ (copied from
-  shared/whatsapp/payloads/), fresh for each call so tests may edit it.
+- `whatsapp_payload(name)`: a webhook body from tests/fixtures/whatsapp/ (bodies as Meta
+  sends them), fresh for each call so tests may edit it.
 - `post_whatsapp(payload)`: POST it to /webhooks/whatsapp signed with the app's secret.
 - `deliver(*payloads)`: post each, run the webhooks worker, return every stored event.
 """

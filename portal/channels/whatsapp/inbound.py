@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.channels.whatsapp import webhook
+from portal.channels.whatsapp import template_reviews, webhook
 from portal.channels.whatsapp.webhook import (
     EDIT,
     REACTION,
@@ -39,7 +39,7 @@ from portal.extensions import db
 from portal.models import Direction, Message, MessageStatus, WebhookEvent, utcnow
 from portal.phones import InvalidPhone, from_wa_id
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import contacts, conversations, events, message_status, templates, webhook_events
+from portal.services import contacts, conversations, events, message_status, webhook_events
 
 DOWNLOAD_JOB = "portal.jobs.media.download_media"
 DOWNLOAD_TRIES = 3
@@ -56,7 +56,7 @@ def process_event(event: WebhookEvent) -> None:
         for message in change.messages:
             notes.extend(filter(None, [apply_message(message)]))
         for update in change.template_statuses:
-            notes.extend(filter(None, [templates.apply_whatsapp_status(update)]))
+            notes.extend(filter(None, [template_reviews.apply(update)]))
         for status in change.statuses:
             notes.extend(filter(None, [apply_status(status)]))
         for error in change.errors:

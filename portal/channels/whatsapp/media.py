@@ -3,7 +3,7 @@ bearer token), checked against its sha256 and kept under MEDIA_ROOT, served only
 portal's access checks (portal.media).
 
 Meta writes the sha256 in base64 in webhooks and in hex on the media endpoint, so the check
-compares digests, not strings (shared/whatsapp/README.md: Media)."""
+compares digests, not strings (docs/architecture.md, "WhatsApp")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A local stand-in for the WhatsApp Cloud (Graph) API, used by the tests and by scripts/run.
 
-It answers like the real API (shared/whatsapp/README.md and responses/): sends, read receipts,
+It answers like the real API (docs/architecture.md, "WhatsApp"): sends, read receipts,
 media lookups and media bytes, all behind the bearer token. It records every request, can be told
 to fail, and, given the portal's webhook URL and app secret, posts signed `sent`, `delivered` and
 `read` status webhooks for each accepted send, so the ticks move in a local demo.
@@ -156,7 +156,7 @@ class SimulatorState:
 
 
 def graph_error_body(code: int, details: str | None = None) -> dict[str, Any]:
-    """The Graph API's error body for `code`, shaped like shared/whatsapp/responses/error_*.json."""
+    """The Graph API's error body for `code`, shaped like Meta's error responses."""
     details = details or ERROR_DETAILS.get(code)
     error: dict[str, Any] = {
         "message": f"(#{code}) {ERROR_TITLES.get(code, 'An unknown error occurred')}",

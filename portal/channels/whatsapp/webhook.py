@@ -1,6 +1,6 @@
 """Meta's webhook: the X-Hub-Signature-256 check and the payload parsed into typed records.
 
-Parsing treats every field as optional (shared/whatsapp/README.md): a payload we cannot use
+Parsing treats every field as optional (docs/architecture.md, "WhatsApp"): a payload we cannot use
 raises PayloadError with a reason an admin can read, never a KeyError.
 
 Some inbound "messages" change an earlier message instead of adding one (docs/whatsapp-inbound.md):
