@@ -108,3 +108,9 @@ def test_development_defaults_to_sqlite_under_instance(tmp_path):
             os.environ["DATABASE_URL"] = env_backup
     assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'atende.db'}"
     assert cfg["SECRET_KEY"]
+
+
+def test_trusted_proxies_must_be_a_whole_number():
+    result = _start_wsgi(TRUSTED_PROXIES="one")
+    assert result.returncode != 0
+    assert result.stderr.strip() == "atende: TRUSTED_PROXIES='one' must be a whole number (0 or more)"
