@@ -54,6 +54,9 @@ incidents
 webhook_events
   error            why processing failed (or a note, such as a status for an unknown message).
   attempts         how many times processing ran.
+  retry_at         when a failed event's automatic retry is due; null when none will come (the
+                   event is unprocessable or used its tries). A failed event long past it lost its
+                   retry (Redis restarted empty), and the sweep enqueues it again.
 agents
   password_hash    hashed password (werkzeug scrypt).
   session_version  bumped on deactivation or password reset, which signs out every session.
@@ -508,6 +511,7 @@ class WebhookEvent(db.Model):
     )
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AuditLog(db.Model):

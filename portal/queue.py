@@ -57,8 +57,11 @@ def get_queue(name: str, app=None) -> Queue:
     return Queue(name, connection=redis_connection(app))
 
 
-def backoff(max_tries: int, base_seconds: float | None = None) -> Retry:
-    """Exponential backoff with jitter, so a burst of failures does not retry in lockstep."""
+def backoff(max_tries: int, base_seconds: float | None = None) -> Retry | None:
+    """Exponential backoff with jitter, so a burst of failures does not retry in lockstep; None
+    (no retry) for 0 tries."""
+    if max_tries <= 0:
+        return None
     if base_seconds is None:
         base_seconds = current_app.config.get("RETRY_BASE_SECONDS", 2)
     intervals = [int(base_seconds * 2**i * random.uniform(0.75, 1.25)) for i in range(max_tries)]

@@ -9,7 +9,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
 from portal.jobs.schedule import SCHEDULE
-from portal.models import AuditLog, Direction, Message, MessageStatus, WebhookEvent, WebhookStatus
+from portal.models import AuditLog, Direction, Message, MessageStatus, WebhookEvent, WebhookStatus, utcnow
 from portal.queue import OUTBOUND, WEBHOOKS, redis_connection
 from portal.services import events, webhook_events
 from tests import factories
@@ -148,13 +148,14 @@ def test_sweep_enqueues_pending_events_older_than_a_minute(db, runner, post_what
     assert (old.status, fresh.status) == (WebhookStatus.processed, WebhookStatus.processed)
 
 
-def test_sweep_enqueues_outbound_messages_never_attempted(db, runner):
+def test_sweep_enqueues_outbound_messages_nothing_is_sending(db, runner):
     conversation = factories.conversation()
     stale = factories.message(conversation, Direction.outbound, status=MessageStatus.queued, external_id=None)
     stale.sent_at -= timedelta(minutes=5)
     attempted = factories.message(conversation, Direction.outbound, status=MessageStatus.queued, external_id=None)
     attempted.sent_at -= timedelta(minutes=5)
     attempted.send_attempts = 1
+    attempted.send_attempted_at = utcnow()  # its job's retry is still to come
     factories.message(conversation, Direction.outbound, status=MessageStatus.queued, external_id=None)  # fresh
     db.session.commit()
     result = runner.invoke(args=["sweep"])

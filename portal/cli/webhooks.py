@@ -26,7 +26,7 @@ from portal.services import webhook_events
 @click.command("sweep")
 @click.option("--older-than", "older_than", default=STALE_AFTER_SECONDS, show_default=True, help="Seconds.")
 def sweep(older_than: int) -> None:
-    """Re-enqueue pending webhook events and unsent messages older than the cutoff."""
+    """Re-enqueue the webhook events and queued messages whose job was lost (older than the cutoff)."""
     counts = sweep_pending(older_than)
     click.echo(
         _(
@@ -35,6 +35,14 @@ def sweep(older_than: int) -> None:
             messages=ngettext("%(num)d message", "%(num)d messages", counts["messages"]),
         )
     )
+    if counts["messages_failed"]:
+        click.echo(
+            ngettext(
+                "%(num)d message had no tries left and is now failed.",
+                "%(num)d messages had no tries left and are now failed.",
+                counts["messages_failed"],
+            )
+        )
 
 
 @click.command("reprocess")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
+
+from rq import get_current_job
 
 from portal.extensions import db
-from portal.models import WebhookEvent, WebhookStatus
+from portal.models import WebhookEvent, WebhookStatus, utcnow
 from portal.services import webhook_events
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,7 @@ def process_one(event_id: int, *, drained: bool = False) -> None:
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        webhook_events.mark_failed(event_id, exc)
+        webhook_events.mark_failed(event_id, exc, retry_at=_retry_due(exc, drained))
         event = db.session.get(WebhookEvent, event_id)
         if (
             drained
@@ -61,3 +64,16 @@ def process_one(event_id: int, *, drained: bool = False) -> None:
             log.warning("webhook event %s cannot be processed: %s", event_id, exc)
             return
         raise
+
+
+def _retry_due(error: Exception, drained: bool) -> datetime | None:
+    """When the failed event will be tried again: now for a drained event (it gets a job of its
+    own), after the job's next backoff interval when RQ retries it, else never."""
+    if isinstance(error, webhook_events.UnprocessableEvent):
+        return None
+    if drained:
+        return utcnow()
+    job = get_current_job()
+    if job is None or not job.retries_left:
+        return None
+    return utcnow() + timedelta(seconds=job.get_retry_interval())

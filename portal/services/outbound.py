@@ -143,15 +143,27 @@ def _queue(message: Message) -> Message:
     return message
 
 
-def enqueue_send(message: Message) -> None:
+def enqueue_send(message: Message, retries: int = SEND_RETRIES) -> None:
     enqueue_after_commit(
         db.session,
         SEND_JOB,
         message.id,
         queue=OUTBOUND,
-        retry=backoff(SEND_RETRIES),
+        retry=backoff(retries),
         on_failure=Callback(SEND_FAILURE_CALLBACK),
     )
+
+
+def resume(message: Message) -> bool:
+    """A queued message whose job was lost (the sweep): sent again with the tries it has left,
+    counted on the row so a lost job never adds tries; True when it was enqueued, False when it
+    had none left and ended `failed` with its last reason."""
+    tries_left = SEND_RETRIES + 1 - message.send_attempts
+    if tries_left > 0:
+        enqueue_send(message, retries=tries_left - 1)
+        return True
+    fail_after_retries(message, None)
+    return False
 
 
 def send(message: Message, *, save_attempt: Callable[[], None]) -> bool:
@@ -222,9 +234,10 @@ def _post(adapter: ChannelAdapter, message: Message) -> str:
     return adapter.send_text(message)
 
 
-def fail_after_retries(message: Message, error: BaseException) -> bool:
-    """The last retry failed: the message ends `failed`, unless the channel's id was recorded or
-    another attempt (started by an agent's retry or an admin's requeue) holds it."""
+def fail_after_retries(message: Message, error: BaseException | None) -> bool:
+    """The last retry failed (`error`, or None to keep the reason recorded): the message ends
+    `failed`, unless the channel's id was recorded or another attempt (started by an agent's retry
+    or an admin's requeue) holds it."""
     if isinstance(error, ChannelError):
         reason = {"error_code": error.code, "error_title": error.title}
     else:

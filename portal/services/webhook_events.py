@@ -8,9 +8,11 @@ processor changes the session and raises on failure; the job commits once, or ro
 records the failure in a transaction of its own.
 
 Statuses: pending (stored, not yet processed), processed (done; a note may sit in `error`, such as
-a status for an unknown message), failed (`error` says why; RQ retries a transient failure, and a
-retry that succeeds marks it processed). Pending rows older than a minute are re-enqueued by
-`sweep`, so an event whose job was lost (Redis down, worker killed) is still processed.
+a status for an unknown message), failed (`error` says why; RQ retries a transient failure by
+`retry_at`, and a retry that succeeds marks it processed; `retry_at` is null when no retry will
+come). `sweep` re-enqueues pending rows older than a minute and failed rows whose retry is a
+minute overdue, so an event whose job or retry was lost (Redis down or restarted empty, worker
+killed) is still processed.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import and_, bindparam, insert, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from portal.config import WEBHOOKS_BIND
@@ -103,8 +105,8 @@ def store(provider: str, event_type: str, payload: Any) -> int:
     return event_id
 
 
-def enqueue(event: WebhookEvent) -> None:
-    enqueue_after_commit(db.session, PROCESS_JOB, event.id, queue=WEBHOOKS, retry=backoff(PROCESS_TRIES))
+def enqueue(event: WebhookEvent, retries: int = PROCESS_TRIES) -> None:
+    enqueue_after_commit(db.session, PROCESS_JOB, event.id, queue=WEBHOOKS, retry=backoff(retries))
 
 
 def process(event_id: int) -> WebhookEvent | None:
@@ -118,6 +120,7 @@ def process(event_id: int) -> WebhookEvent | None:
     if processor is None:
         raise UnprocessableEvent(f"no processor for provider {event.provider!r}")
     event.error = None
+    event.retry_at = None
     processor(event)
     # Counted after the processor, so the row takes one UPDATE rather than one at the processor's
     # first autoflush and another here; a failed run is rolled back and counted by mark_failed.
@@ -140,15 +143,16 @@ def claim_pending() -> int | None:
     )
 
 
-def mark_failed(event_id: int, error: BaseException) -> None:
-    """Record why processing failed. Called after the failed unit of work was rolled back; an event
-    another run already processed keeps its status."""
+def mark_failed(event_id: int, error: BaseException, retry_at: datetime | None = None) -> None:
+    """Record why processing failed, and when a retry is due (None: none will come). Called after
+    the failed unit of work was rolled back; an event another run already processed keeps its status."""
     event = db.session.get(WebhookEvent, event_id, with_for_update=True)
     if event is None or event.status == WebhookStatus.processed:
         return
     event.attempts += 1
     event.status = WebhookStatus.failed
     event.error = describe(error)
+    event.retry_at = retry_at
 
 
 def describe(error: BaseException) -> str:
@@ -166,6 +170,7 @@ def replay(event: WebhookEvent, *, by: Agent | None, enqueue_job: bool = True) -
     nothing that is already there."""
     event.status = WebhookStatus.pending
     event.error = None
+    event.retry_at = None
     event.processed_at = None
     audit.record("webhook_event.replayed", actor=by, target=event, provider=event.provider)
     if enqueue_job:
@@ -173,13 +178,30 @@ def replay(event: WebhookEvent, *, by: Agent | None, enqueue_job: bool = True) -
 
 
 def sweep(older_than_seconds: int = 60) -> int:
-    """Re-enqueue pending events received more than `older_than_seconds` ago; returns how many."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    """Re-enqueue pending events received more than `older_than_seconds` ago, and failed events
+    whose retry is that much overdue (it was lost) with the tries they have left; returns how
+    many. A failed event with no tries left keeps its status, and no retry is expected any more."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
     stale = db.session.scalars(
         select(WebhookEvent)
-        .where(WebhookEvent.status == WebhookStatus.pending, WebhookEvent.received_at <= cutoff)
+        .where(
+            or_(
+                and_(WebhookEvent.status == WebhookStatus.pending, WebhookEvent.received_at <= cutoff),
+                and_(WebhookEvent.status == WebhookStatus.failed, WebhookEvent.retry_at <= cutoff),
+            )
+        )
         .order_by(WebhookEvent.id)
     ).all()
+    enqueued = 0
     for event in stale:
-        enqueue(event)
-    return len(stale)
+        if event.status == WebhookStatus.pending:
+            enqueue(event)
+        elif event.attempts > PROCESS_TRIES:
+            event.retry_at = None
+            continue
+        else:
+            event.retry_at = now  # the job enqueued here is the retry now due
+            enqueue(event, retries=PROCESS_TRIES - event.attempts)
+        enqueued += 1
+    return enqueued
