@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import phonenumbers
+import wtforms
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import (
     format_date,
@@ -15,9 +16,20 @@ from flask_babel import (
     get_locale,
 )
 from flask_login import current_user
+from flask_wtf.i18n import translations as wtforms_translations
 
-from portal.labels import label
+from portal import labels
+from portal.labels import label, message_type_label
 from portal.services import settings
+
+
+class TranslatedForm(wtforms.Form):
+    """For forms nested in a FlaskForm (FormField, FieldList): a plain wtforms.Form shows WTForms'
+    own messages ("Number must be between 1 and 129600.") in English, a FlaskForm translates them."""
+
+    class Meta:
+        def get_translations(self, form):
+            return wtforms_translations
 
 
 def select_locale() -> str:
@@ -88,7 +100,15 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["ago"] = ago_filter
     app.jinja_env.filters["phone"] = phone_filter
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["message_type"] = message_type_label
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["number"] = number_filter
     app.jinja_env.filters["percent"] = percent_filter
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["audit_sentence"] = labels.audit_sentence
+    app.jinja_env.globals["audit_details"] = labels.audit_details
+    app.jinja_env.filters["job_label"] = labels.job_label
+    app.jinja_env.filters["queue_label"] = labels.queue_label
+    app.jinja_env.filters["worker_state"] = labels.worker_state_label
+    app.jinja_env.filters["webhook_provider"] = labels.webhook_provider_label
+    app.jinja_env.filters["webhook_event_type"] = labels.webhook_event_type_label

@@ -78,6 +78,32 @@ TEMPLATE_STATUS_LABELS = {
     TemplateStatus.limit_exceeded: _lp("template status", "Over the template limit"),
 }
 
+# WhatsApp's message types (messages.message_type), for a message without text of its own.
+MESSAGE_TYPE_LABELS = {
+    "text": _lp("message type", "Text"),
+    "image": _lp("message type", "Image"),
+    "video": _lp("message type", "Video"),
+    "audio": _lp("message type", "Audio"),
+    "document": _lp("message type", "Document"),
+    "sticker": _lp("message type", "Sticker"),
+    "location": _lp("message type", "Location"),
+    "contacts": _lp("message type", "Contact card"),
+    "interactive": _lp("message type", "Button or list reply"),
+    "button": _lp("message type", "Button reply"),
+    "reaction": _lp("message type", "Reaction"),
+    "order": _lp("message type", "Order"),
+    "template": _lp("message type", "Template"),
+    "system": _lp("message type", "System notice"),
+    "revoke": _lp("message type", "Deleted message"),
+    "unsupported": _lp("message type", "Message type WhatsApp does not support"),
+}
+
+
+def message_type_label(message_type: str | None) -> str:
+    """`[sticker]` becomes "Figurinha"; a type WhatsApp adds later reads as "Message"."""
+    return str(MESSAGE_TYPE_LABELS.get(message_type or "", _lp("message type", "Message")))
+
+
 _BY_ENUM: dict[type[StrEnum], dict] = {
     ConversationStatus: STATUS_LABELS,
     Priority: PRIORITY_LABELS,
@@ -105,3 +131,212 @@ def label(value: StrEnum | str | None, enum: str = "") -> str:
         return str(labels.get(enum_cls(value), value))
     except ValueError:
         return str(value)
+
+
+# -- audit log ------------------------------------------------------------------------------------
+# Each action recorded with portal.services.audit.record() as a sentence; %(target)s is the row
+# it concerns (TARGET_LABELS). tests/test_pt_br_screens.py fails on an action left out here.
+AUDIT_ACTION_LABELS = {
+    "agent.created": _l("Created %(target)s"),
+    "agent.updated": _l("Edited %(target)s"),
+    "agent.role_changed": _l("Changed the role of %(target)s"),
+    "agent.deactivated": _l("Deactivated %(target)s"),
+    "agent.reactivated": _l("Reactivated %(target)s"),
+    "agent.password_reset": _l("Reset the password of %(target)s"),
+    "agent.password_set": _l("Set their password through a link"),
+    "api_token.created": _l("Created %(target)s"),
+    "api_token.revoked": _l("Revoked %(target)s"),
+    "api_token.revoked_all": _l("Revoked every API token of %(target)s"),
+    "auth.login": _l("Signed in"),
+    "auth.login_failed": _l("Failed to sign in"),
+    "auth.logout": _l("Signed out"),
+    "auth.login_throttled": _l("Sign-ins refused after too many attempts"),
+    "contact.created": _l("Created %(target)s"),
+    "contact.updated": _l("Edited %(target)s"),
+    "contact.deleted": _l("Deleted %(target)s"),
+    "contact.merged": _l("Merged another contact into %(target)s"),
+    "contact.phone_changed": _l("Changed the phone of %(target)s"),
+    "contacts.exported": _l("Exported contacts"),
+    "contacts.imported": _l("Imported contacts"),
+    "conversation.assigned": _l("Assigned %(target)s"),
+    "conversation.merged": _l("Moved %(target)s in a contact merge"),
+    "conversation.priority_changed": _l("Changed the priority of %(target)s"),
+    "conversation.status_changed": _l("Changed the status of %(target)s"),
+    "conversation.tags_changed": _l("Changed the tags of %(target)s"),
+    "crm.delivery_retried": _l("Retried %(target)s"),
+    "dead_letter.requeued": _l("Requeued %(target)s"),
+    "dead_letter.discarded": _l("Discarded %(target)s"),
+    "incident.created": _l("Opened %(target)s"),
+    "incident.updated": _l("Edited %(target)s"),
+    "message.requeued": _l("Sent %(target)s again"),
+    "profile.password_changed": _l("Changed their password"),
+    "profile.updated": _l("Edited their profile"),
+    "rule.created": _l("Created %(target)s"),
+    "rule.updated": _l("Edited %(target)s"),
+    "rule.deleted": _l("Deleted %(target)s"),
+    "settings.changed": _l("Changed %(target)s"),
+    "settings.test_message_sent": _l("Sent a test message"),
+    "settings.test_message_failed": _l("Sent a test message that failed"),
+    "sla.targets_changed": _l("Changed the SLA targets"),
+    "template.created": _l("Created %(target)s"),
+    "template.updated": _l("Edited %(target)s"),
+    "template.deleted": _l("Deleted %(target)s"),
+    "webhook_event.replayed": _l("Replayed %(target)s"),
+    "webhook_event.revealed": _l("Revealed the payload of %(target)s"),
+}
+# audit_log.target_type (a table name, or a pseudo-target) with its id.
+TARGET_LABELS = {
+    "agents": _l("agent #%(id)s"),
+    "contacts": _l("contact #%(id)s"),
+    "conversations": _l("conversation #%(id)s"),
+    "messages": _l("message #%(id)s"),
+    "incidents": _l("incident #%(id)s"),
+    "webhook_events": _l("webhook event #%(id)s"),
+    "message_templates": _l("template #%(id)s"),
+    "auto_rules": _l("rule #%(id)s"),
+    "api_tokens": _l("API token #%(id)s"),
+    "crm_deliveries": _l("CRM delivery #%(id)s"),
+    "rq_job": _l("failed job %(id)s"),
+    "settings": _l("the setting %(id)s"),
+    "sla_targets": _l("the SLA targets"),
+}
+TARGET_TYPE_LABELS = {
+    "agents": _l("Agents"),
+    "contacts": _l("Contacts"),
+    "conversations": _l("Conversations"),
+    "messages": _l("Messages"),
+    "incidents": _l("Incidents"),
+    "webhook_events": _l("Webhook events"),
+    "message_templates": _l("Templates"),
+    "auto_rules": _l("Auto-rules"),
+    "api_tokens": _l("API tokens"),
+    "crm_deliveries": _l("CRM deliveries"),
+    "rq_job": _l("Failed jobs"),
+    "settings": _l("Settings"),
+    "sla_targets": _l("SLA targets"),
+}
+# The details' keys most entries carry; others show as recorded.
+AUDIT_DETAIL_LABELS = {
+    "old": _l("before"),
+    "new": _l("after"),
+    "fields": _l("fields"),
+    "kind": _l("kind"),
+    "severity": _l("severity"),
+    "method": _l("method"),
+    "email": _l("e-mail"),
+    "account": _l("account"),
+    "role": _l("role"),
+    "count": _l("count"),
+    "name": _l("name"),
+    "reason": _l("reason"),
+    "code": _l("code"),
+    "queue": _l("queue"),
+    "function": _l("job"),
+    "status": _l("status"),
+    "refusals": _l("refusals"),
+    "wait_seconds": _l("wait (seconds)"),
+    "locale": _l("language"),
+    "template_key": _l("template"),
+    "language": _l("language"),
+}
+UNDESCRIBED_ACTION = _l("Recorded action")
+
+
+def audit_action_label(action: str) -> str:
+    return str(AUDIT_ACTION_LABELS.get(action, UNDESCRIBED_ACTION))
+
+
+def audit_target_label(target_type: str | None, target_id: str | None) -> str:
+    if not target_type:
+        return ""
+    if target_id is None:
+        return str(TARGET_TYPE_LABELS.get(target_type, target_type))
+    template = TARGET_LABELS.get(target_type)
+    return str(template % {"id": target_id}) if template is not None else f"{target_type} {target_id}"
+
+
+def audit_sentence(action: str, target_type: str | None, target_id: str | None) -> str:
+    """"Changed the status of conversation #12": the action with its target, in the reader's language."""
+    target = audit_target_label(target_type, target_id)
+    template = AUDIT_ACTION_LABELS.get(action)
+    if template is None:
+        return f"{UNDESCRIBED_ACTION} · {target}" if target else str(UNDESCRIBED_ACTION)
+    return str(template) % {"target": target}
+
+
+def any_enum_label(value: object) -> str:
+    """A recorded value that is one of the portal's enum values ("sla_breach", "high"), translated."""
+    if isinstance(value, str):
+        for labels in _BY_ENUM.values():
+            for member, text in labels.items():
+                if member.value == value:
+                    return str(text)
+    if isinstance(value, list):
+        return ", ".join(any_enum_label(item) for item in value)
+    return str(value)
+
+
+def audit_details(details: dict | None) -> list[tuple[str, str]]:
+    """(label, value) pairs of an entry's details; the caller masks personal data."""
+    if not details:
+        return []
+    return [(str(AUDIT_DETAIL_LABELS.get(key, key)), any_enum_label(value)) for key, value in details.items()]
+
+
+# -- dead letters ---------------------------------------------------------------------------------
+JOB_LABELS = {
+    "portal.jobs.outbound.send_message": _l("Send a message to WhatsApp"),
+    "portal.jobs.outbound.mark_read": _l("Tell WhatsApp a message was read"),
+    "portal.jobs.webhooks.process_webhook_event": _l("Process a webhook event"),
+    "portal.jobs.crm.deliver_crm_event": _l("Deliver an event to the CRM"),
+    "portal.jobs.media.download_media": _l("Download a customer's media"),
+    "portal.jobs.maintenance.sweep_pending": _l("Re-enqueue pending work"),
+    "portal.jobs.rules.fire_timed_rules": _l("Run the timed auto-rules"),
+    "portal.jobs.sla.check_sla_breaches": _l("Check SLA targets"),
+}
+QUEUE_LABELS = {
+    "webhooks": _l("Webhooks"),
+    "outbound": _l("Outgoing messages"),
+    "crm": _l("CRM"),
+    "default": _l("Other work"),
+}
+WORKER_STATE_LABELS = {
+    "idle": _l("waiting for work"),
+    "busy": _l("working"),
+    "started": _l("starting"),
+    "suspended": _l("suspended"),
+}
+
+
+def job_label(function: str) -> str:
+    return str(JOB_LABELS.get(function, _l("Background job")))
+
+
+def queue_label(name: str) -> str:
+    return str(QUEUE_LABELS.get(name, name))
+
+
+def worker_state_label(state: str) -> str:
+    return str(WORKER_STATE_LABELS.get(state, state))
+
+
+# -- webhook events -------------------------------------------------------------------------------
+WEBHOOK_PROVIDER_LABELS = {"whatsapp": _l("WhatsApp"), "crm": _l("CRM")}
+# Meta's change fields, and the CRM's event types (README: "CRM integration").
+WEBHOOK_EVENT_TYPE_LABELS = {
+    "messages": _l("Messages and statuses"),
+    "batch": _l("Several kinds at once"),
+    "unknown": _l("Unknown kind"),
+    "account_update": _l("Account update"),
+    "message_template_status_update": _l("Template status update"),
+    "phone_number_quality_update": _l("Phone number quality update"),
+    "contact.upsert": _l("Contact from the CRM"),
+}
+
+
+def webhook_provider_label(provider: str) -> str:
+    return str(WEBHOOK_PROVIDER_LABELS.get(provider, provider))
+
+
+def webhook_event_type_label(event_type: str) -> str:
+    return str(WEBHOOK_EVENT_TYPE_LABELS.get(event_type, event_type))

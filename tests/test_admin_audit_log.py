@@ -10,7 +10,7 @@ from tests.test_profile import OtherBrowser
 
 
 def _rows(html: str) -> list[str]:
-    return re.findall(r"<td><code>([a-z_.]+)</code></td>", html)
+    return re.findall(r"<td data-action=\"([a-z_.]+)\"", html)
 
 
 def test_logins_and_failed_logins_appear(app, client, login_as, db):

@@ -6,6 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import labels
 from portal.access import role_required
 from portal.admin import bp, queries
 from portal.admin.forms import (
@@ -326,8 +327,8 @@ def audit_log():
     form = AuditFilterForm(formdata=request.args)
     actors, actions, targets = queries.audit_choices()
     form.actor.choices = [("", _("Anyone"))] + [(str(a.id), a.name) for a in actors]
-    form.action.choices = [("", _("Any"))] + [(a, a) for a in actions]
-    form.target_type.choices = [("", _("Any"))] + [(t, t) for t in targets]
+    form.action.choices = [("", _("Any"))] + [(a, labels.audit_action_label(a)) for a in actions]
+    form.target_type.choices = [("", _("Any"))] + [(t, labels.audit_target_label(t, None)) for t in targets]
     form.validate()
     entries = queries.audit_entries(
         actor_id=int(form.actor.data) if (form.actor.data or "").isdigit() else None,

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from flask import Flask
 
     from portal.models import Channel, Conversation, Message
+
+
+class Remedy(StrEnum):
+    """What an agent can do about a failed message."""
+
+    resend = "resend"  # sending it again can work (once the cause is gone)
+    template = "template"  # only an approved template can reach the customer now
+    none = "none"  # neither helps: the message, its media or its template must change
 
 
 class ChannelError(Exception):
@@ -84,3 +93,11 @@ class ChannelAdapter(ABC):
     def describe_failure(self, code: int | None, title: str | None) -> str | None:
         """The sentence an agent reads for a stored failure (`error_code`, `error_title`), in the
         current language; None when there is nothing to say."""
+
+    def failure_remedy(self, code: int | None) -> Remedy:
+        """What may still get the failed message's content to the customer."""
+        return Remedy.resend
+
+    def failure_details(self, code: int | None, title: str | None) -> str:
+        """The channel's own words for a stored failure, for a tooltip."""
+        return title or ""

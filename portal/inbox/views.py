@@ -149,7 +149,9 @@ def _page_context(conversation: Conversation, page: inbox_queries.ThreadPage, st
         "by_external_id": page.quoted,
         "media_url": _media_url,
         "shown_inline": media.shown_inline,
-        "failure_reason": outbound.failure_reason,
+        "failure": outbound.failure,
+        "attempts_shown": outbound.attempts_shown,
+        "window_open": outbound.window_refusal(conversation) is None,
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -20,6 +21,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 
 from portal import channels
 from portal.channels import ChannelAdapter, ChannelError
+from portal.channels.base import Remedy
 from portal.extensions import db
 from portal.models import (
     Agent,
@@ -67,14 +69,33 @@ def window_refusal(conversation: Conversation) -> str | None:
     return adapter.reply_refusal(conversation)
 
 
-def failure_reason(message: Message) -> str | None:
-    """The sentence shown on a failed (or retrying) bubble."""
+@dataclass(frozen=True)
+class Failure:
+    """What a failed (or retrying) bubble shows: a reason in the agent's language, what still
+    helps, and for the tooltip the channel's own code and title."""
+
+    reason: str
+    remedy: Remedy
+    technical: str
+
+
+def failure(message: Message) -> Failure | None:
     if message.error_code is None and not message.error_title:
         return None
     adapter = channels.adapter_for(message.conversation)
     if adapter is None:
-        return message.error_title
-    return adapter.describe_failure(message.error_code, message.error_title)
+        return Failure(message.error_title or "", Remedy.resend, "")
+    return Failure(
+        adapter.describe_failure(message.error_code, message.error_title) or "",
+        adapter.failure_remedy(message.error_code),
+        adapter.failure_details(message.error_code, message.error_title),
+    )
+
+
+def attempts_shown(message: Message) -> tuple[int, int]:
+    """(the attempt under way or next, all attempts there will be) for a retrying bubble."""
+    total = SEND_RETRIES + 1
+    return min(message.send_attempts + 1, total), total
 
 
 def queue_reply(conversation: Conversation, body: str, *, by: Agent, reply_to: Message | None = None) -> Message:

@@ -3,9 +3,10 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, TimeField
+from wtforms import BooleanField, FieldList, FormField, IntegerField, SelectField, TimeField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
+from portal.i18n import TranslatedForm
 from portal.models import Priority, SlaTarget
 from portal.services.settings import BusinessHours
 from portal.services.sla import Target
@@ -23,7 +24,7 @@ WEEKDAYS = (
 )
 
 
-class TargetForm(Form):
+class TargetForm(TranslatedForm):
     first_response_min = IntegerField(
         _l("First response (minutes)"),
         validators=[InputRequired(), NumberRange(min=1, max=MAX_TARGET_MINUTES)],
@@ -41,7 +42,7 @@ class TargetForm(Form):
             )
 
 
-class DayForm(Form):
+class DayForm(TranslatedForm):
     opens = TimeField(_l("Opens"), validators=[Optional()])
     closes = TimeField(_l("Closes"), validators=[Optional()])
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 
-from portal.channels.base import ChannelAdapter
+from portal.channels.base import ChannelAdapter, Remedy
 from portal.channels.whatsapp import failures, inbound, window
 from portal.channels.whatsapp.client import GraphClient, graph_client, timeout_seconds
 from portal.models import Channel, Conversation, Message
@@ -62,6 +62,12 @@ class WhatsAppChannel(ChannelAdapter):
 
     def describe_failure(self, code: int | None, title: str | None) -> str | None:
         return failures.describe(code, title)
+
+    def failure_remedy(self, code: int | None) -> Remedy:
+        return failures.remedy(code)
+
+    def failure_details(self, code: int | None, title: str | None) -> str:
+        return failures.details(code, title)
 
     def _client(self, message: Message) -> GraphClient:
         return graph_client()
