@@ -163,6 +163,7 @@ AUDIT_ACTION_LABELS = {
     "contact.deleted": _l("Deleted %(target)s"),
     "contact.merged": _l("Merged another contact into %(target)s"),
     "contact.phone_changed": _l("Changed the phone of %(target)s"),
+    "contact.whatsapp_number_changed": _l("WhatsApp reported a new number for %(target)s"),
     "contacts.exported": _l("Exported contacts"),
     "contacts.imported": _l("Imported contacts"),
     "conversation.assigned": _l("Assigned %(target)s"),
@@ -188,6 +189,7 @@ AUDIT_ACTION_LABELS = {
     "template.created": _l("Created %(target)s"),
     "template.updated": _l("Edited %(target)s"),
     "template.deleted": _l("Deleted %(target)s"),
+    "template.status_changed": _l("WhatsApp changed the status of %(target)s"),
     "webhook_event.replayed": _l("Replayed %(target)s"),
     "webhook_event.revealed": _l("Revealed the payload of %(target)s"),
 }
