@@ -1,6 +1,6 @@
 """Plumbing shared by the bench scripts and the fault drills.
 
-Private servers (a redis-server and, for the restart drill, a PostgreSQL cluster) on random ports
+Private servers (a redis-server, and for the drills a PostgreSQL cluster) on random ports
 under /tmp, the bench database, signed webhook bodies, a threaded load generator, percentiles and
 an RSS sampler. Every process started here is stopped by pid when the script exits.
 """
@@ -142,7 +142,8 @@ class RedisServer:
 class PostgresServer:
     """A private PostgreSQL cluster (initdb) on a random port with its data under /tmp.
 
-    Only the restart drill needs one: it must not restart the machine's shared server."""
+    The drills run on one, so that stopping, restarting or loading it never touches the machine's
+    shared server."""
 
     def __init__(self) -> None:
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
@@ -518,20 +519,25 @@ def line(label: str, value: str) -> None:
 
 
 class Stack:
-    """A portal on its own database and redis-server: gunicorn (2 workers) and RQ workers.
+    """A portal on a private PostgreSQL cluster and a private redis-server: gunicorn (2 workers)
+    and RQ workers, each worker logging to a file of its own (`worker_log(proc)`).
 
-    `server_url` names the PostgreSQL server the database is created on (the shared one by
-    default, a PostgresServer for the restart drill)."""
+    Without `postgres` the stack starts its own cluster and removes it on close(); the restart
+    drill passes the cluster it restarts. Drills never touch the machine's shared servers."""
 
-    def __init__(self, name: str, server_url: str = DEFAULT_SERVER_URL, log_dir: Path | None = None) -> None:
+    def __init__(self, name: str, postgres: PostgresServer | None = None, log_dir: Path | None = None,
+                 **env: str) -> None:
+        self.own_postgres = postgres is None
+        self.postgres = postgres or PostgresServer().start()
         self.redis = RedisServer().start()
-        self.database_url = create_database(name, server_url)
+        self.database_url = create_database(name, self.postgres.url)
         migrate(self.database_url, self.redis.url)
-        self.env = portal_env(self.database_url, self.redis.url)
+        self.env = portal_env(self.database_url, self.redis.url, **env)
         self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="atende-bench-logs-"))
         self.port = free_port()
         self.web: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
+        self._worker_logs: dict[int, Path] = {}
 
     @property
     def base_url(self) -> str:
@@ -544,9 +550,18 @@ class Stack:
         return {child.pid for child in psutil.Process(self.web.pid).children()} if self.web else set()
 
     def start_worker(self) -> subprocess.Popen:
-        proc = start_worker(self.env, log_path=self.log_dir / "worker.log")
+        log_path = self.log_dir / f"worker-{len(self._worker_logs) + 1}.log"
+        proc = start_worker(self.env, log_path=log_path)
+        self._worker_logs[proc.pid] = log_path
         self.workers.append(proc)
         return proc
+
+    def worker_log(self, proc: subprocess.Popen) -> Path:
+        return self._worker_logs[proc.pid]
+
+    def worker_logs_tail(self, lines: int = 40) -> str:
+        """The last lines of every worker's log, each under its file name."""
+        return "\n".join(f"--- {path.name}\n{self.log_tail(path.name, lines)}" for path in self._worker_logs.values())
 
     def count(self, sql: str) -> int:
         return scalar(self.database_url, sql)
@@ -555,24 +570,16 @@ class Stack:
         path = self.log_dir / name
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    def wait_until_processed(self, expected_events: int, timeout: float) -> bool:
-        """True once `expected_events` events exist and none is pending; False on timeout."""
-        try:
-            wait_for(lambda: self.count("SELECT count(*) FROM webhook_events WHERE status <> 'pending'")
-                     >= expected_events
-                     and self.count("SELECT count(*) FROM webhook_events WHERE status = 'pending'") == 0,
-                     timeout=timeout, interval=0.5, what="every event to be processed")
-        except TimeoutError:
-            return False
-        return True
-
-    def close(self, drop: bool = True) -> None:
+    def close(self) -> None:
         for proc in self.workers:
             stop_process(proc)
         if self.web is not None:
             stop_process(self.web)
         self.redis.close()
-        if drop:
+        drop_engines()
+        if self.own_postgres:
+            self.postgres.close()
+        else:
             try:
                 drop_database(self.database_url)
             except Exception as exc:  # the server may be gone already (restart drill cleanup)

@@ -192,6 +192,32 @@ def test_the_control_api_records_fails_and_resets(graph_simulator):
     assert requests.get(f"{base}/_sim/requests", timeout=5).json() == []
 
 
+def test_an_order_for_one_recipient_fails_only_its_sends_and_the_log_keeps_each_answer(graph_simulator):
+    base = graph_simulator.url
+    requests.post(f"{base}/_sim/fail", json={"code": "timeout", "delay": 0.01, "times": 100}, timeout=5)
+    requests.post(f"{base}/_sim/fail", json={"code": 503, "to": "+5521911110000"}, timeout=5)
+
+    def send(to: str) -> requests.Response:
+        return requests.post(
+            f"{base}/v21.0/{graph_simulator.state.phone_number_id}/messages",
+            json={"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": "x"}},
+            headers={"Authorization": f"Bearer {graph_simulator.state.access_token}"},
+            timeout=5,
+        )
+
+    assert send("5521922220000").status_code == 200
+    assert send("5521911110000").status_code == 503
+    accepted = send("5521911110000")
+    log = requests.get(f"{base}/_sim/requests", timeout=5).json()
+    assert [(r["json"]["to"], r["answer_status"]) for r in log] == [
+        ("5521922220000", 200),
+        ("5521911110000", 503),
+        ("5521911110000", 200),
+    ]
+    assert log[1]["wamid"] is None and log[2]["wamid"] == accepted.json()["messages"][0]["id"]
+    assert all(r["answered_at"] >= r["at"] for r in log)
+
+
 def test_an_accepted_send_is_followed_by_signed_sent_delivered_read_webhooks():
     received: list[tuple[bytes, str]] = []
     done = threading.Event()

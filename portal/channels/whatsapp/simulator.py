@@ -6,13 +6,16 @@ to fail, and, given the portal's webhook URL and app secret, posts signed `sent`
 `read` status webhooks for each accepted send, so the ticks move in a local demo.
 
 Control API (no token):
-  GET  /_sim/requests   every recorded Graph request, oldest first
+  GET  /_sim/requests   every recorded Graph request, oldest first, with the answer given
+                        (`answer_status`, the send's `wamid`, `answered_at`)
   POST /_sim/fail       {"code": 130429 | 131047 | 500 | "timeout" | ..., "times": 1,
-                         "delay": 5, "endpoint": "messages" | "media_info" | "media_bytes"}
+                         "delay": 5, "endpoint": "messages" | "media_info" | "media_bytes",
+                         "to": "5511..."}
                         the next `times` matching calls fail: a Graph error code answers its error
                         body, an HTTP status 5xx answers that status, "timeout" waits `delay`
                         seconds before answering normally (the send is still accepted, as a
-                        real timed-out send may be)
+                        real timed-out send may be). With `to`, only sends to that recipient
+                        match, and they match it before any order without `to`
   POST /_sim/latency    {"seconds": 1.5} every Graph call from now on waits that long, then answers
                         as it would have (a slow but working API; 0 ends it)
   POST /_sim/media      {"data_base64", "mime_type", "id"?, "sha256"?} registers media bytes;
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 
 from portal.channels.whatsapp.webhook import signature_header
 
@@ -84,6 +87,7 @@ class Failure:
     times: int
     delay: float = 5.0
     endpoint: str | None = None
+    to: str | None = None
 
 
 @dataclass
@@ -114,7 +118,7 @@ class SimulatorState:
     media: dict[str, Media] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, endpoint: str) -> None:
+    def record(self, endpoint: str) -> dict[str, Any]:
         entry = {
             "endpoint": endpoint,
             "method": request.method,
@@ -125,11 +129,13 @@ class SimulatorState:
         }
         with self.lock:
             self.requests.append(entry)
+        return entry
 
-    def take_failure(self, endpoint: str) -> Failure | None:
+    def take_failure(self, endpoint: str, to: str | None = None) -> Failure | None:
         with self.lock:
-            for failure in self.failures:
-                if failure.endpoint in (None, endpoint) and failure.times > 0:
+            # An order for this recipient comes before the orders for everyone.
+            for failure in sorted(self.failures, key=lambda f: f.to is None):
+                if failure.endpoint in (None, endpoint) and failure.to in (None, to) and failure.times > 0:
                     failure.times -= 1
                     if failure.times == 0:
                         self.failures.remove(failure)
@@ -269,12 +275,14 @@ def create_simulator(
 
     def guarded(endpoint: str) -> tuple[Response, int] | None:
         """Record the call, then answer an auth error or an injected failure, if any."""
-        state.record(endpoint)
+        g.sim_request = state.record(endpoint)
         if state.latency:
             time.sleep(state.latency)
         if not authorized():
             return _error(190, "Invalid OAuth access token.", 401)
-        failure = state.take_failure(endpoint)
+        body = request.get_json(silent=True)
+        to = str(body.get("to", "")).lstrip("+") if isinstance(body, dict) else None
+        failure = state.take_failure(endpoint, to)
         if failure is None:
             return None
         if failure.code == "timeout":
@@ -284,6 +292,18 @@ def create_simulator(
         if 500 <= code <= 599:
             return _error(1, "An unknown error occurred", code)
         return _error(code)
+
+    @app.after_request
+    def record_answer(response: Response) -> Response:
+        # The answer beside the request, so a client can tell accepted sends from refused ones.
+        entry = g.pop("sim_request", None)
+        if entry is not None:
+            answer = response.get_json(silent=True) if response.is_json else None
+            sent = answer.get("messages") if isinstance(answer, dict) else None
+            entry["answer_status"] = response.status_code
+            entry["wamid"] = sent[0]["id"] if sent else None
+            entry["answered_at"] = time.time()
+        return response
 
     @app.post("/<version>/<phone_number_id>/messages")
     def messages(version: str, phone_number_id: str):
@@ -345,7 +365,8 @@ def create_simulator(
         code = body.get("code")
         if not (code == "timeout" or isinstance(code, int)):
             return jsonify(error="code must be a Graph error code, an HTTP 5xx status or 'timeout'"), 400
-        failure = Failure(code, int(body.get("times", 1)), float(body.get("delay", 5.0)), body.get("endpoint"))
+        to = str(body["to"]).lstrip("+") if body.get("to") else None
+        failure = Failure(code, int(body.get("times", 1)), float(body.get("delay", 5.0)), body.get("endpoint"), to)
         with state.lock:
             state.failures.append(failure)
         return jsonify(ok=True)
