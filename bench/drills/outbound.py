@@ -37,6 +37,7 @@ import logging
 import os
 import random
 import re
+import secrets
 import signal
 import tempfile
 import threading
@@ -66,6 +67,12 @@ class Plan:
     refused_retried: list[int]
     refused_kept: list[int]
 
+    def kind(self, number: int) -> str:
+        for name in ("backoff", "dead_letter", "refused_retried", "refused_kept"):
+            if number in getattr(self, name):
+                return name
+        return "regular"
+
     @property
     def total(self) -> int:
         return self.regular + len(self.backoff) + len(self.dead_letter) + len(self.refused_retried) + len(
@@ -76,6 +83,7 @@ class Plan:
 class Timeline:
     started: float = field(default_factory=time.time)
     kills: list[float] = field(default_factory=list)  # wall-clock times of proven mid-job kills
+    all_kills: list[float] = field(default_factory=list)  # of every kill, proven or not
     unproven_kills: int = 0
     redis_down: float = 0.0
     redis_up: float = 0.0
@@ -88,7 +96,7 @@ class Timeline:
     queued_while_redis_down: int = 0
 
     def at(self, wall: float) -> str:
-        return f"{wall - self.started:.0f} s"
+        return f"{wall - self.started:.1f} s"
 
 
 def seed_customers(database_url: str, count: int) -> list[tuple[int, str]]:
@@ -181,8 +189,8 @@ def main() -> None:
         # The replies queued while Redis is down each log a warning here; the count is printed.
         logging.getLogger("portal.queue").setLevel(logging.ERROR)
         with app.app_context():
-            agent = agents.create(email="agent@drill.test", name="Drill Agent", role=Role.agent, password="drill-pass-1")
-            admin = agents.create(email="admin@drill.test", name="Drill Admin", role=Role.admin, password="drill-pass-1")
+            agent = agents.create(email="agent@drill.test", name="Drill Agent", role=Role.agent, password=secrets.token_urlsafe(16))
+            admin = agents.create(email="admin@drill.test", name="Drill Admin", role=Role.admin, password=secrets.token_urlsafe(16))
             db.session.commit()
             agent_id, admin_id = agent.id, admin.id
 
@@ -276,6 +284,7 @@ def main() -> None:
                     continue
                 victim.send_signal(signal.SIGKILL)
                 killed_at = time.time()
+                timeline.all_kills.append(killed_at)
                 victim.wait()
                 stack.workers.remove(victim)
                 job_id = evidence.unfinished_job(log)
@@ -366,7 +375,7 @@ def main() -> None:
         by_message = {message_ids[n]: n for n in message_ids}
 
         def cut_by_kill(entry: dict) -> bool:
-            return any(entry["at"] <= k <= entry["answered_at"] + ACCEPTED_ANSWER_SLACK for k in timeline.kills)
+            return any(entry["at"] <= k <= entry["answered_at"] + ACCEPTED_ANSWER_SLACK for k in timeline.all_kills)
 
         twice = {n: e for n, e in accepted.items() if len(e) > 1}
         excused = {n for n, e in twice.items() if any(cut_by_kill(x) for x in e[:-1])}
@@ -406,6 +415,14 @@ def main() -> None:
                       f"{timeline.agent_retries} times (+{timeline.agent_retries_refused} refused: not failed any "
                       f"more), {timeline.admin_requeues} dead letters requeued")
         print(f"  messages end: {dict(sorted(ends.items()))}", flush=True)
+        for number in unexcused[:5]:
+            every = [e for e in sends if f"[drill {number:05d}]" in str(e["json"])]
+            print(f"  reply {number} ({plan.kind(number)}), {messages[message_ids[number]][4]} attempts counted; "
+                  "its sends (start-answer, status): " + ", ".join(
+                      f"{timeline.at(e['at'])}-{timeline.at(e.get('answered_at', e['at']))} {e.get('answer_status')}"
+                      for e in every), flush=True)
+        if unexcused:
+            print(f"  kills at {', '.join(timeline.at(k) for k in timeline.all_kills)}", flush=True)
     finally:
         if stack is not None:
             stack.close()

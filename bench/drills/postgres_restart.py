@@ -67,7 +67,7 @@ def main() -> None:
               f"{len(retried)} webhooks needed a retry; every answer seen: {harness.status_histogram(results)}; "
               f"answer time p50/p99/max {harness.percentile(answer_ms, 50):.0f}/"
               f"{harness.percentile(answer_ms, 99):.0f}/{max(answer_ms):.0f} ms", flush=True)
-        settled = evidence.settle(stack, args.messages, timeout=args.timeout)
+        settled = evidence.settle(stack, args.messages, timeout=args.timeout, since=started)
         finished = time.perf_counter() - started
         events = stack.count("SELECT count(*) FROM webhook_events")
         answered_200 = sum(status == 200 for r in results for status in r.statuses_seen)

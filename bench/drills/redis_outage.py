@@ -62,7 +62,7 @@ def main() -> None:
               f"answer time p50/p99 {harness.percentile(during_ms, 50):.0f}/{harness.percentile(during_ms, 99):.0f} ms "
               f"during the outage, {harness.percentile(outside_ms, 50):.0f}/{harness.percentile(outside_ms, 99):.0f} ms "
               "outside it", flush=True)
-        settled = evidence.settle(stack, args.messages, timeout=args.timeout)
+        settled = evidence.settle(stack, args.messages, timeout=args.timeout, since=started)
         finished = time.perf_counter() - started
         alive = [w.poll() is None for w in stack.workers]
         verdict.check("every webhook answered 200 on the first try", all(r.status == 200 for r in results),
