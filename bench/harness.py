@@ -224,9 +224,10 @@ def portal_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
 
 
 def migrate(database_url: str, redis_url: str) -> None:
-    subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
-                   env=portal_env(database_url, redis_url), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+                          env=portal_env(database_url, redis_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if done.returncode:
+        raise RuntimeError(f"flask db upgrade failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
 
 
 def truncate_all(database_url: str) -> None:
