@@ -19,7 +19,6 @@ BLUEPRINTS = (
     "portal.sla:bp",
     "portal.incidents:bp",
     "portal.reports:bp",
-    "portal.webhooks:bp",
     "portal.media:bp",
     "portal.message_templates:bp",
     "portal.rules:bp",

@@ -4,12 +4,17 @@ a channel's package, and the app reaches WhatsApp only through the adapter creat
 from __future__ import annotations
 
 import ast
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from portal import channels
+from portal.channels import ChannelAdapter, ChannelError, FetchedMedia
 from portal.channels.whatsapp.adapter import WhatsAppChannel
-from portal.models import Channel
-from portal.services import outbound
+from portal.extensions import db as _db
+from portal.models import Channel, Message, MessageStatus, MessageTemplate
+from portal.services import media_files, outbound
 from tests import factories
 
 PORTAL = Path(__file__).resolve().parent.parent / "portal"
@@ -62,3 +67,86 @@ def test_a_conversation_on_a_channel_without_an_adapter_cannot_be_answered(db):
     conversation = factories.conversation(channel=Channel.email)
     assert channels.adapter_for(conversation) is None
     assert outbound.window_refusal(conversation) == "Replies cannot be sent on this conversation's channel."
+
+
+class PostCard(ChannelAdapter):
+    """A channel written for this test: what a new package under portal/channels provides."""
+
+    channel = Channel.email
+    max_text_length = 20
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def init_app(self, app) -> None:
+        pass
+
+    def reply_refusal(self, conversation):
+        return None
+
+    def send_timeout(self) -> timedelta:
+        return timedelta(seconds=5)
+
+    def send_text(self, message: Message) -> str:
+        if message.body == "too soon":
+            raise ChannelError(451, "Mailbox busy", retryable=False)
+        self.sent.append(message.body)
+        return f"card-{len(self.sent)}"
+
+    def send_template(self, message: Message) -> str:
+        raise AssertionError("PostCard has no templates")
+
+    def send_media(self, message: Message) -> str:
+        raise AssertionError("not used here")
+
+    def mark_read(self, message: Message) -> None:
+        pass
+
+    def fetch_media(self, message: Message) -> FetchedMedia:
+        return FetchedMedia(b"%PDF-1.4 card", "application/pdf")
+
+    def describe_failure(self, code, title):
+        return f"The post office said: {title}"
+
+
+@pytest.fixture
+def post_card(app):
+    adapter = PostCard()
+    channels.register(app, adapter)
+    yield adapter
+    del app.extensions["atende.channels"][Channel.email]
+
+
+def test_a_registered_channel_sends_through_the_same_lifecycle(db, post_card, run_jobs):
+    agent = factories.agent()
+    conversation = factories.conversation(channel=Channel.email)
+    reply = outbound.queue_reply(conversation, "Olá!", by=agent)
+    refused = outbound.queue_reply(conversation, "too soon", by=agent)
+    _db.session.commit()
+
+    run_jobs("outbound")
+
+    _db.session.expire_all()
+    assert post_card.sent == ["Olá!"]
+    assert (reply.status, reply.external_id) == (MessageStatus.sent, "card-1")
+    assert refused.status == MessageStatus.failed
+    assert outbound.failure_reason(refused) == "The post office said: Mailbox busy"
+    with pytest.raises(outbound.OutboundError, match="at most 20 characters"):
+        outbound.queue_reply(conversation, "x" * 21, by=agent)
+    template = MessageTemplate(template_key="boas_vindas", language="pt_BR", body="Olá!")
+    _db.session.add(template)
+    with pytest.raises(outbound.OutboundError, match="Templates cannot be sent"):
+        outbound.queue_template(conversation, template, [], by=agent)
+
+
+def test_a_registered_channel_fetches_media_for_the_download_job(db, post_card, run_jobs):
+    conversation = factories.conversation(channel=Channel.email)
+    message = factories.message(conversation, message_type="document", media_id="attachment-1")
+    media_files.enqueue_download(message)
+    _db.session.commit()
+
+    run_jobs("outbound")
+
+    _db.session.expire_all()
+    assert media_files.stored_path(message).read_bytes() == b"%PDF-1.4 card"
+    assert message.media_mime_type == "application/pdf"

@@ -8,6 +8,7 @@ object per app, built and registered in create_app.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
@@ -42,6 +43,14 @@ class ChannelError(Exception):
     @property
     def reason(self) -> str:
         return self.title
+
+
+@dataclass(frozen=True)
+class FetchedMedia:
+    """An inbound attachment's bytes, as checked by the channel, and their MIME type."""
+
+    data: bytes
+    mime_type: str
 
 
 class ChannelAdapter(ABC):
@@ -88,6 +97,10 @@ class ChannelAdapter(ABC):
     @abstractmethod
     def mark_read(self, message: Message) -> None:
         """Tell the customer's side that an inbound message was read."""
+
+    @abstractmethod
+    def fetch_media(self, message: Message) -> FetchedMedia:
+        """The bytes of an inbound message's attachment (`message.media_id`)."""
 
     @abstractmethod
     def describe_failure(self, code: int | None, title: str | None) -> str | None:

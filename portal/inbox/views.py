@@ -11,7 +11,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portal.access import role_required
-from portal.channels.whatsapp import media
 from portal.extensions import db
 from portal.inbox import bp, bubbles
 from portal.inbox.forms import (
@@ -27,7 +26,7 @@ from portal.inbox.forms import (
     TemplateForm,
 )
 from portal.models import Agent, Conversation, Message, MessageTemplate, Role
-from portal.services import conversations, inbox_queries, outbound, sla, templates
+from portal.services import conversations, inbox_queries, media_files, outbound, sla, templates
 from portal.services.conversations import ConversationError
 from portal.services.inbox_queries import InboxFilter, ThreadVersion
 from portal.services.outbound import OutboundError
@@ -87,7 +86,7 @@ def _visible_conversation(conversation_id: int) -> Conversation:
 
 def _media_url(message: Message) -> str | None:
     """Where the downloaded media of a message opens; None until the download job stored it."""
-    if media.stored_path(message) is None:
+    if media_files.stored_path(message) is None:
         return None
     return url_for("media.file", message_id=message.id)
 
@@ -148,7 +147,7 @@ def _page_context(conversation: Conversation, page: inbox_queries.ThreadPage, st
         "start": start,
         "by_external_id": page.quoted,
         "media_url": _media_url,
-        "shown_inline": media.shown_inline,
+        "shown_inline": media_files.shown_inline,
         "failure": outbound.failure,
         "attempts_shown": outbound.attempts_shown,
         "window_open": outbound.window_refusal(conversation) is None,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from portal.channels import ChannelError
-from portal.channels.whatsapp import media
 from portal.extensions import db
 from portal.models import Message
+from portal.services import media_files
 
 
 def download_media(message_id: int) -> None:
@@ -13,8 +13,8 @@ def download_media(message_id: int) -> None:
     if message is None:
         return
     try:
-        media.download(message)
-    except (ChannelError, media.MediaChecksumError):
+        media_files.download(message)
+    except ChannelError:
         # Keep the reason on the message while RQ retries.
         db.session.commit()
         raise

@@ -4,11 +4,10 @@ from flask import abort, send_file
 from flask_login import current_user
 
 from portal.access import role_required
-from portal.channels.whatsapp import media
 from portal.extensions import db
 from portal.media import bp
 from portal.models import Message, Role
-from portal.services import conversations
+from portal.services import conversations, media_files
 
 
 @bp.route("/<int:message_id>")
@@ -19,13 +18,13 @@ def file(message_id: int):
         abort(404)
     if not conversations.can_see(current_user, message.conversation):
         abort(403)
-    path = media.stored_path(message)
+    path = media_files.stored_path(message)
     if path is None:
         abort(404)
     response = send_file(
         path,
         mimetype=message.media_mime_type or "application/octet-stream",
-        as_attachment=not media.shown_inline(message.media_mime_type),
+        as_attachment=not media_files.shown_inline(message.media_mime_type),
         download_name=message.media_filename or path.name,
         conditional=True,
         max_age=0,

@@ -37,7 +37,7 @@ PLAIN_SETTINGS = (
 )
 # Secrets shorter than this show no characters at all: four of six would give it away.
 REVEAL_TAIL_FROM_LENGTH = 16
-WHATSAPP_WEBHOOK_ENDPOINT = "webhooks.whatsapp_receive"
+WHATSAPP_WEBHOOK_ENDPOINT = "whatsapp.receive"
 WHATSAPP_WEBHOOK_PATH = "/webhooks/whatsapp"
 
 

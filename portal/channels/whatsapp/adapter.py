@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 
-from portal.channels.base import ChannelAdapter, Remedy
-from portal.channels.whatsapp import failures, inbound, window
+from portal.channels.base import ChannelAdapter, FetchedMedia, Remedy
+from portal.channels.whatsapp import failures, inbound, media, views, window
 from portal.channels.whatsapp.client import GraphClient, graph_client, timeout_seconds
 from portal.models import Channel, Conversation, Message
 from portal.services import webhook_events
@@ -23,6 +23,7 @@ class WhatsAppChannel(ChannelAdapter):
 
     def init_app(self, app: Flask) -> None:
         webhook_events.register_processor("whatsapp", inbound.process_event)
+        app.register_blueprint(views.bp)
 
     def reply_refusal(self, conversation: Conversation) -> str | None:
         return window.refusal(conversation)
@@ -59,6 +60,9 @@ class WhatsAppChannel(ChannelAdapter):
 
     def mark_read(self, message: Message) -> None:
         self._client(message).mark_read(message.external_id)
+
+    def fetch_media(self, message: Message) -> FetchedMedia:
+        return media.fetch(self._client(message), message)
 
     def describe_failure(self, code: int | None, title: str | None) -> str | None:
         return failures.describe(code, title)

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.channels.whatsapp import template_reviews, webhook
+from portal.channels.whatsapp import contacts, template_reviews, webhook
 from portal.channels.whatsapp.webhook import (
     EDIT,
     REACTION,
@@ -38,11 +38,7 @@ from portal.channels.whatsapp.webhook import (
 from portal.extensions import db
 from portal.models import Direction, Message, MessageStatus, WebhookEvent, utcnow
 from portal.phones import InvalidPhone, from_wa_id
-from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import contacts, conversations, events, message_status, webhook_events
-
-DOWNLOAD_JOB = "portal.jobs.media.download_media"
-DOWNLOAD_TRIES = 3
+from portal.services import conversations, events, media_files, message_status, webhook_events
 
 
 def process_event(event: WebhookEvent) -> None:
@@ -84,7 +80,7 @@ def receive(inbound: InboundMessage) -> Message | None:
         return None
     e164 = _e164(inbound, inbound.wa_id, "the sender's WhatsApp id")
     at = inbound.timestamp or utcnow()
-    contact, _ = contacts.get_or_create_for_whatsapp(e164, inbound.wa_id, inbound.profile_name)
+    contact, _ = contacts.get_or_create(e164, inbound.wa_id, inbound.profile_name)
     conversation, _ = conversations.open_or_reuse(contact, at=at)
     if inbound.referral is not None and conversation.referral is None:
         conversation.referral = inbound.referral
@@ -113,7 +109,7 @@ def receive(inbound: InboundMessage) -> Message | None:
     db.session.flush()
     events.emit("message.created", message=message)
     if message.media_id:
-        enqueue_after_commit(db.session, DOWNLOAD_JOB, message.id, queue=OUTBOUND, retry=backoff(DOWNLOAD_TRIES))
+        media_files.enqueue_download(message)
     return message
 
 
@@ -148,7 +144,7 @@ def _change_earlier(inbound: InboundMessage) -> str | None:
 
 def _change_number(inbound: InboundMessage) -> str | None:
     new_wa_id = inbound.new_wa_id or ""
-    return contacts.change_whatsapp_number(
+    return contacts.change_number(
         _e164(inbound, inbound.wa_id, "the old WhatsApp id"),
         _e164(inbound, new_wa_id, "the new WhatsApp id"),
         new_wa_id,

@@ -1,7 +1,8 @@
 """GET /webhooks/whatsapp answers Meta's verification handshake; POST stores a signed notification
-and answers 200 once the row is committed (docs/architecture.md, "Durability", rule 1). Processing is the worker's.
-A database that stays unreachable is answered 503 with Retry-After (portal.web), and Meta
-delivers again."""
+and answers 200 once the row is committed (docs/architecture.md, "Durability", rule 1).
+Processing is the worker's. A database that stays unreachable is answered 503 with Retry-After
+(portal.web), and Meta delivers again. Meta signs its bodies instead of carrying a CSRF token, so
+the blueprint is exempt from CSRF; the adapter registers it."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ import json
 import math
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from portal.access import public
 from portal.channels.whatsapp import webhook
+from portal.extensions import csrf
 from portal.services import webhook_events
-from portal.webhooks import bp
+
+bp = Blueprint("whatsapp", __name__, url_prefix="/webhooks/whatsapp")
+csrf.exempt(bp)
 
 
-@bp.route("/whatsapp", methods=["GET"])
+@bp.route("", methods=["GET"])
 @public
-def whatsapp_verify():
+def verify():
     token = request.args.get("hub.verify_token", "")
     expected = current_app.config["WHATSAPP_VERIFY_TOKEN"] or ""
     if request.args.get("hub.mode") != "subscribe" or not hmac.compare_digest(token.encode(), expected.encode()):
@@ -28,9 +32,9 @@ def whatsapp_verify():
     return Response(request.args.get("hub.challenge", ""), mimetype="text/plain")
 
 
-@bp.route("/whatsapp", methods=["POST"])
+@bp.route("", methods=["POST"])
 @public
-def whatsapp_receive():
+def receive():
     # The signature covers the exact bytes Meta sent, so it is checked before anything parses them.
     raw = request.get_data(cache=True)
     signature = request.headers.get(webhook.SIGNATURE_HEADER)
