@@ -130,7 +130,7 @@ def test_a_registered_channel_sends_through_the_same_lifecycle(db, post_card, ru
     assert post_card.sent == ["Olá!"]
     assert (reply.status, reply.external_id) == (MessageStatus.sent, "card-1")
     assert refused.status == MessageStatus.failed
-    assert outbound.failure_reason(refused) == "The post office said: Mailbox busy"
+    assert outbound.failure(refused).reason == "The post office said: Mailbox busy"
     with pytest.raises(outbound.OutboundError, match="at most 20 characters"):
         outbound.queue_reply(conversation, "x" * 21, by=agent)
     template = MessageTemplate(template_key="boas_vindas", language="pt_BR", body="Olá!")

@@ -76,7 +76,7 @@ def test_a_reply_whose_tries_were_used_up_when_its_job_was_lost_fails_with_its_r
     assert "1 message had no tries left and is now failed." in result.output, result.output
     db.session.refresh(message)
     assert message.status == MessageStatus.failed
-    assert outbound.failure_reason(message) == "WhatsApp's rate limit was reached."
+    assert outbound.failure(message).reason == "WhatsApp's rate limit was reached."
     assert graph_simulator.sends() == []
 
 
