@@ -333,6 +333,18 @@ def test_an_order_shows_its_items_and_total(client, db, login_as, deliver, whats
     assert "Entregar depois das 18h, por favor" in html and "[order]" not in html
 
 
+def test_an_order_with_odd_prices_still_shows_its_items(client, db, login_as, deliver, whatsapp_payload):
+    login_as(Role.agent)
+    payload = whatsapp_payload("order")
+    items = _message(payload)["order"]["product_items"]
+    items[0].update(item_price=1e300, quantity=True)
+    items[1].update(item_price="NaN", currency="reais")
+    deliver(payload)
+    html = _thread(client, db.session.scalar(select(Conversation.id)))
+    assert "Order of 2 items" in html and "Total:" not in html
+    assert "1 × <code>CAMISETA-AZ-M</code>\n" in html or "1 × <code>CAMISETA-AZ-M</code></li>" in html
+
+
 def test_an_edit_updates_the_shown_text_and_keeps_the_original_in_the_payload(
     client, db, login_as, deliver, whatsapp_payload
 ):

@@ -6,6 +6,7 @@ reach them as `bubble.<name>`."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -40,6 +41,8 @@ UNSUPPORTED_ERRORS = {
 UNSUPPORTED_DEFAULT = _l("The customer sent a message WhatsApp cannot show here.")
 
 REFERRAL_SOURCES = {"ad": _l("Ad"), "post": _l("Post")}
+CURRENCY = re.compile(r"[A-Z]{3}")  # ISO 4217, as WhatsApp sends it
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 def _payload(message: Message) -> dict[str, Any]:
@@ -49,6 +52,11 @@ def _payload(message: Message) -> dict[str, Any]:
 def _text(obj: dict[str, Any], key: str) -> str:
     value = obj.get(key)
     return value.strip() if isinstance(value, str) else ""
+
+
+def _objects(obj: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = obj.get(key)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _web_link(url: str) -> str | None:
@@ -112,22 +120,23 @@ def _amount(value: Any) -> Decimal | None:
         amount = Decimal(str(value))
     except InvalidOperation:
         return None
-    return amount if amount.is_finite() else None
+    # Bounded so formatting never fails on a number no order has.
+    return amount if amount.is_finite() and abs(amount) < MAX_AMOUNT else None
 
 
 def _quantity(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**6 else 1
 
 
 def order(message: Message) -> Order:
     """A catalog order: each product (WhatsApp sends its retailer id, not its name), quantity and
     unit price, and the total when every item has a price in one currency."""
     placed = _payload(message)
-    raw_items = [i for i in placed.get("product_items") or [] if isinstance(i, dict)]
+    raw_items = _objects(placed, "product_items")
     items, currencies, total = [], set(), Decimal(0)
     for raw in raw_items:
         quantity, amount, currency = _quantity(raw.get("quantity")), _amount(raw.get("item_price")), _text(raw, "currency")
-        price = format_currency(amount, currency) if amount is not None and currency else None
+        price = format_currency(amount, currency) if amount is not None and CURRENCY.fullmatch(currency) else None
         items.append(OrderItem(product=_text(raw, "product_retailer_id"), quantity=quantity, price=price))
         currencies.add(currency if price else None)
         total += (amount or 0) * quantity
@@ -156,7 +165,7 @@ def unsupported(message: Message) -> Unsupported:
     stored = _payload(message)
     kind = _text(stored, "type")
     line = UNSUPPORTED_KINDS.get(kind) or UNSUPPORTED_ERRORS.get(message.error_code or 0) or UNSUPPORTED_DEFAULT
-    errors = [e for e in stored.get("errors") or [] if isinstance(e, dict)]
+    errors = _objects(stored, "errors")
     first = errors[0] if errors else {}
     error_data = first.get("error_data") if isinstance(first.get("error_data"), dict) else {}
     words = [str(message.error_code or ""), message.error_title or "", _text(error_data, "details")]

@@ -265,7 +265,9 @@ def summary(message_type: str, content: Any, errors: list[dict[str, Any]]) -> st
     if message_type == EDIT and isinstance(content, dict):
         edited = content.get("message")
         edited_type = _text(edited, "type") or ""
-        return summary(edited_type, edited.get(edited_type), []) if isinstance(edited, dict) else ""
+        if not isinstance(edited, dict) or edited_type == EDIT:
+            return ""
+        return summary(edited_type, edited.get(edited_type), [])
     if message_type == "order":
         return _text(content, "text") or ""
     if message_type == SYSTEM:
