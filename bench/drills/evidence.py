@@ -85,11 +85,16 @@ class Settled:
     failed_waiting: int  # failed, a retry queued or scheduled
     failed_lost: int  # failed, no job left and not dead-lettered: its retry was lost
     failed_final: int  # failed, its job dead-lettered
+    # The wait before issue 14 stopped at the first moment nothing was pending: when, and how many
+    # failed events were then still waiting for their retry (None: it would have stopped right).
+    old_wait_stop: tuple[float, int] | None = None
 
     def describe(self) -> str:
+        old = (f"; the old wait would have stopped at {self.old_wait_stop[0]:.0f} s with {self.old_wait_stop[1]} "
+               "failed events not final" if self.old_wait_stop else "")
         return (f"{self.events} events after {self.seconds:.0f} s: {self.pending} pending, "
                 f"{self.failed_waiting} failed awaiting a retry, {self.failed_lost} failed with their retry lost, "
-                f"{self.failed_final} failed for good")
+                f"{self.failed_final} failed for good{old}")
 
 
 def settle(stack: harness.Stack, expected_events: int, timeout: float, since: float | None = None) -> Settled:
@@ -99,13 +104,20 @@ def settle(stack: harness.Stack, expected_events: int, timeout: float, since: fl
     on for both, until `timeout`. `since` (perf_counter) is where `seconds` counts from."""
     started = since if since is not None else time.perf_counter()
     deadline = time.perf_counter() + timeout
+    old_wait_stop: tuple[float, int] | None = None
+    old_wait_stopped = False
     while True:
         state = _event_state(stack, started)
-        state.done = (state.events >= expected_events and state.pending == 0
-                      and not state.failed_waiting and not state.failed_lost)
+        nothing_pending = state.events >= expected_events and state.pending == 0
+        state.done = nothing_pending and not state.failed_waiting and not state.failed_lost
+        if nothing_pending and not old_wait_stopped:
+            old_wait_stopped = True
+            if not state.done:
+                old_wait_stop = (state.seconds, state.failed_waiting + state.failed_lost)
+        state.old_wait_stop = old_wait_stop
         if state.done or time.perf_counter() > deadline:
             return state
-        time.sleep(1.0)
+        time.sleep(0.5)
 
 
 def _event_state(stack: harness.Stack, started: float) -> Settled:

@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=4, help="SIGKILLs of a worker mid-job")
     parser.add_argument("--batch", type=int, default=20, help="replies in each faulted batch")
     parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays stopped")
-    parser.add_argument("--timeout", type=float, default=180,
+    parser.add_argument("--timeout", type=float, default=300,
                         help="seconds after the last reply for every message to leave `queued`")
     parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args()
