@@ -13,6 +13,7 @@ from portal.models import (
     ConversationStatus,
     DeliveryStatus,
     IncidentKind,
+    IncidentStatus,
     MessageStatus,
     Priority,
     Role,
@@ -46,6 +47,10 @@ SEVERITY_LABELS = {
     Severity.low: _l("Low"),
 }
 KIND_LABELS = {IncidentKind.sla_breach: _l("SLA breach"), IncidentKind.manual: _l("Manual")}
+INCIDENT_STATUS_LABELS = {
+    IncidentStatus.open: _lp("incident status", "Open"),
+    IncidentStatus.resolved: _lp("incident status", "Resolved"),
+}
 MESSAGE_STATUS_LABELS = {
     MessageStatus.queued: _l("Queued"),
     MessageStatus.sent: _l("Sent"),
@@ -111,6 +116,7 @@ _BY_ENUM: dict[type[StrEnum], dict] = {
     Role: ROLE_LABELS,
     Severity: SEVERITY_LABELS,
     IncidentKind: KIND_LABELS,
+    IncidentStatus: INCIDENT_STATUS_LABELS,
     MessageStatus: MESSAGE_STATUS_LABELS,
     WebhookStatus: WEBHOOK_STATUS_LABELS,
     DeliveryStatus: DELIVERY_STATUS_LABELS,

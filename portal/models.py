@@ -51,6 +51,8 @@ sla_metrics
 incidents
   kind             `sla_breach` (automatic, one per conversation) or `manual`.
   created_by_id    the agent who opened a manual incident.
+  status, owner_id, resolved_at  incidents are worked on: open until someone resolves them
+                   (when is kept; reopening clears it), and the supervisor or admin who owns one.
 webhook_events
   error            why processing failed (or a note, such as a status for an unknown message).
   attempts         how many times processing ran.
@@ -190,6 +192,11 @@ class Severity(StrEnum):
 class IncidentKind(StrEnum):
     sla_breach = "sla_breach"
     manual = "manual"
+
+
+class IncidentStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
 
 
 class WebhookStatus(StrEnum):
@@ -491,9 +498,16 @@ class Incident(TimestampMixin, db.Model):
         _enum(IncidentKind, "incident_kind"), nullable=False, default=IncidentKind.manual
     )
     created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+    status: Mapped[IncidentStatus] = mapped_column(
+        _enum(IncidentStatus, "incident_status"), nullable=False, default=IncidentStatus.open,
+        server_default=IncidentStatus.open.value,
+    )
+    owner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversation: Mapped[Conversation] = relationship()
-    created_by: Mapped[Agent | None] = relationship()
+    created_by: Mapped[Agent | None] = relationship(foreign_keys=[created_by_id])
+    owner: Mapped[Agent | None] = relationship(foreign_keys=[owner_id])
 
 
 class WebhookEvent(db.Model):

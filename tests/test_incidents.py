@@ -1,11 +1,13 @@
 """Incidents: opened by supervisors from a conversation, notes edited and audited, listed with
 filters, and automatic ones saying which target was missed."""
 
+import re
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
-from portal.models import AuditLog, Incident, IncidentKind, Priority, Role, Severity
+from portal.models import AuditLog, Incident, IncidentKind, IncidentStatus, Priority, Role, Severity
 from portal.services import incidents, sla
 from portal.services.incidents import PAGE_SIZE
 from tests import factories
@@ -131,3 +133,59 @@ def test_agents_cannot_see_incidents(client, login_as):
     login_as(Role.agent)
     assert client.get("/incidents").status_code == 403
     assert client.get("/incidents/new").status_code == 403
+
+
+def test_an_incident_gets_an_owner_and_is_resolved_then_reopened(client, login_as, db):
+    supervisor = login_as(Role.supervisor, locale="en")
+    owner = factories.agent(Role.admin, name="Olga Dona")
+    incident = incidents.create_manual(factories.conversation(), Severity.high, "x", by=supervisor)
+    db.session.commit()
+    assert incident.status == IncidentStatus.open and incident.owner_id is None
+
+    response = client.post(f"/incidents/{incident.id}/handling", data={"owner": owner.id, "status": "resolved"})
+    assert response.status_code == 302
+    db.session.refresh(incident)
+    assert (incident.owner_id, incident.status) == (owner.id, IncidentStatus.resolved)
+    assert incident.resolved_at is not None
+    entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "incident.updated")).one()
+    assert entry.details == {"fields": ["owner", "status"], "status": "resolved"} and entry.actor_id == supervisor.id
+    page = client.get(f"/incidents/{incident.id}").get_data(as_text=True)
+    assert "Olga Dona" in page and "Resolved" in page
+
+    client.post(f"/incidents/{incident.id}/handling", data={"owner": "", "status": "open"})
+    db.session.refresh(incident)
+    assert (incident.owner_id, incident.status, incident.resolved_at) == (None, IncidentStatus.open, None)
+
+
+def test_only_a_supervisor_or_admin_can_own_an_incident(client, login_as, db):
+    supervisor = login_as(Role.supervisor, locale="en")
+    agent = factories.agent(Role.agent)
+    incident = incidents.create_manual(factories.conversation(), Severity.low, "x", by=supervisor)
+    db.session.commit()
+    response = client.post(f"/incidents/{incident.id}/handling", data={"owner": agent.id, "status": "open"})
+    assert response.status_code == 200 and "Not a valid choice" in response.get_data(as_text=True)
+    with pytest.raises(incidents.IncidentError):
+        incidents.update_handling(incident, owner=agent, status=IncidentStatus.open, by=supervisor)
+    db.session.refresh(incident)
+    assert incident.owner_id is None
+
+
+def test_the_list_shows_the_customer_owner_and_state_and_filters_by_them(client, login_as, db):
+    supervisor = login_as(Role.supervisor, locale="en")
+    ana = factories.conversation(factories.contact(name="Ana Cliente"))
+    bruno = factories.conversation(factories.contact(name="Bruno Cliente"))
+    open_one = incidents.create_manual(ana, Severity.low, "a", by=supervisor)
+    done = incidents.create_manual(bruno, Severity.low, "b", by=supervisor)
+    incidents.update_handling(done, owner=supervisor, status=IncidentStatus.resolved, by=supervisor)
+    db.session.commit()
+
+    def listed(query: str = "") -> set[int]:
+        html = client.get(f"/incidents?{query}").get_data(as_text=True)
+        return {int(n) for n in re.findall(r'href="/incidents/(\d+)"', html)}
+
+    html = client.get("/incidents").get_data(as_text=True)
+    assert "Ana Cliente" in html and "Bruno Cliente" in html and supervisor.name in html
+    assert ">Open<" in html and ">Resolved<" in html
+    assert listed("status=open") == {open_one.id}
+    assert listed("status=resolved") == {done.id}
+    assert listed(f"owner={supervisor.id}") == {done.id}

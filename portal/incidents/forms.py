@@ -4,11 +4,12 @@ from wtforms import DateField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from portal.extensions import db
-from portal.labels import KIND_LABELS, SEVERITY_LABELS
-from portal.models import Conversation, IncidentKind, Severity
+from portal.labels import INCIDENT_STATUS_LABELS, KIND_LABELS, SEVERITY_LABELS
+from portal.models import Conversation, IncidentKind, IncidentStatus, Severity
 from portal.services.incidents import IncidentFilter
 
 SEVERITY_CHOICES = [(s.value, label) for s, label in SEVERITY_LABELS.items()]
+STATUS_CHOICES = [(s.value, label) for s, label in INCIDENT_STATUS_LABELS.items()]
 
 
 class IncidentFilterForm(FlaskForm):
@@ -25,6 +26,9 @@ class IncidentFilterForm(FlaskForm):
         choices=[("", _l("Any"))] + [(k.value, label) for k, label in KIND_LABELS.items()],
         validators=[Optional()],
     )
+    status = SelectField(_l("State"), choices=[("", _l("Any"))] + STATUS_CHOICES, validators=[Optional()])
+    # Choices are the possible owners, set by the view.
+    owner = SelectField(_l("Owner"), choices=[("", _l("Anyone"))], validators=[Optional()])
     conversation_id = IntegerField(_l("Conversation"), validators=[Optional(), NumberRange(min=1)])
     created_from = DateField(_l("From"), validators=[Optional()])
     created_to = DateField(_l("To"), validators=[Optional()])
@@ -37,6 +41,8 @@ class IncidentFilterForm(FlaskForm):
         return IncidentFilter(
             severity=Severity(self.severity.data) if self.severity.data else None,
             kind=IncidentKind(self.kind.data) if self.kind.data else None,
+            status=IncidentStatus(self.status.data) if self.status.data else None,
+            owner_id=int(self.owner.data) if self.owner.data else None,
             conversation_id=self.conversation_id.data,
             created_from=self.created_from.data,
             created_to=self.created_to.data,
@@ -57,3 +63,10 @@ class IncidentForm(FlaskForm):
 
 class NotesForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[DataRequired(), Length(max=5000)])
+
+
+class HandlingForm(FlaskForm):
+    """Who owns the incident and whether it is still open; the view sets the owner choices."""
+
+    owner = SelectField(_l("Owner"), choices=[("", _l("Nobody"))])
+    status = SelectField(_l("State"), choices=STATUS_CHOICES)

@@ -6,8 +6,8 @@ from portal import labels
 from portal.access import role_required
 from portal.extensions import db
 from portal.incidents import bp
-from portal.incidents.forms import IncidentFilterForm, IncidentForm, NotesForm
-from portal.models import Conversation, Incident, Role, Severity
+from portal.incidents.forms import HandlingForm, IncidentFilterForm, IncidentForm, NotesForm
+from portal.models import Agent, Conversation, Incident, IncidentStatus, Role, Severity
 from portal.services import incidents
 from portal.web import is_htmx
 
@@ -26,10 +26,15 @@ def _incident_helpers():
     return {"conversation_url": conversation_url, "kind_labels": labels.KIND_LABELS}
 
 
+def _owner_choices() -> list[tuple[str, str]]:
+    return [(str(agent.id), agent.name) for agent in incidents.owners()]
+
+
 @bp.route("")
 @role_required(Role.supervisor)
 def index():
     form = IncidentFilterForm(request.args)
+    form.owner.choices = form.owner.choices[:1] + _owner_choices()
     rows, next_before = [], None
     if form.validate():
         rows, next_before = incidents.page(form.to_filter(), before_id=request.args.get("before", type=int))
@@ -67,4 +72,33 @@ def detail(incident_id: int):
             db.session.commit()
             flash(_("Notes saved."), "success")
         return redirect(url_for("incidents.detail", incident_id=incident.id))
-    return render_template("incidents/detail.html", incident=incident, form=form)
+    return render_template("incidents/detail.html", incident=incident, form=form, handling=_handling_form(incident))
+
+
+def _handling_form(incident: Incident, formdata=None) -> HandlingForm:
+    form = HandlingForm(
+        formdata=formdata, owner=str(incident.owner_id or ""), status=incident.status.value
+    )
+    form.owner.choices = form.owner.choices[:1] + _owner_choices()
+    return form
+
+
+@bp.route("/<int:incident_id>/handling", methods=["POST"])
+@role_required(Role.supervisor)
+def handling(incident_id: int):
+    incident = db.session.get(Incident, incident_id) or abort(404)
+    form = _handling_form(incident, formdata=request.form)
+    if form.validate():
+        owner = db.session.get(Agent, int(form.owner.data)) if form.owner.data else None
+        try:
+            changed = incidents.update_handling(
+                incident, owner=owner, status=IncidentStatus(form.status.data), by=current_user
+            )
+        except incidents.IncidentError as exc:
+            form.owner.errors.append(str(exc))
+        else:
+            if changed:
+                db.session.commit()
+                flash(_("Incident #%(id)d saved.", id=incident.id), "success")
+            return redirect(url_for("incidents.detail", incident_id=incident.id))
+    return render_template("incidents/detail.html", incident=incident, form=NotesForm(obj=incident), handling=form)

@@ -1,5 +1,6 @@
 """Incidents: manual ones opened by supervisors from a conversation, and the one automatic
-`sla_breach` incident per conversation that the SLA job opens. Every creation and edit is audited.
+`sla_breach` incident per conversation that the SLA job opens. Each is open until someone resolves
+it, and may have an owner (a supervisor or admin). Every creation and edit is audited.
 Callers commit."""
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Agent, Conversation, Incident, IncidentKind, Severity
+from portal.models import Agent, Conversation, Incident, IncidentKind, IncidentStatus, Role, Severity, utcnow
 from portal.services import audit, settings
 from portal.services.business_time import local_day_start
 
@@ -63,10 +66,44 @@ def update_notes(incident: Incident, notes: str, *, by: Agent) -> bool:
     return True
 
 
+class IncidentError(ValueError):
+    """A readable reason an incident change was refused."""
+
+
+def owners() -> list[Agent]:
+    """Who may own an incident: the active supervisors and admins (agents do not see incidents)."""
+    return list(
+        db.session.scalars(
+            select(Agent)
+            .where(Agent.active.is_(True), Agent.role.in_([Role.supervisor, Role.admin]))
+            .order_by(Agent.name, Agent.id)
+        )
+    )
+
+
+def update_handling(incident: Incident, *, owner: Agent | None, status: IncidentStatus, by: Agent) -> bool:
+    """Give the incident an owner (or none) and open or resolve it; False when nothing changed."""
+    if owner is not None and owner not in owners():
+        raise IncidentError(_("Only an active supervisor or admin can own an incident."))
+    changed = []
+    if (owner.id if owner else None) != incident.owner_id:
+        incident.owner = owner
+        changed.append("owner")
+    if status != incident.status:
+        incident.status = status
+        incident.resolved_at = utcnow() if status == IncidentStatus.resolved else None
+        changed.append("status")
+    if changed:
+        audit.record("incident.updated", actor=by, target=incident, fields=changed, status=incident.status.value)
+    return bool(changed)
+
+
 @dataclass(frozen=True)
 class IncidentFilter:
     severity: Severity | None = None
     kind: IncidentKind | None = None
+    status: IncidentStatus | None = None
+    owner_id: int | None = None
     conversation_id: int | None = None
     created_from: date | None = None  # local dates in the installation's time zone, inclusive
     created_to: date | None = None
@@ -74,11 +111,17 @@ class IncidentFilter:
 
 def search(filters: IncidentFilter) -> Select:
     """Incidents matching the filters, newest first."""
-    query = select(Incident).order_by(Incident.id.desc())
+    query = select(Incident).order_by(Incident.id.desc()).options(
+        selectinload(Incident.conversation).selectinload(Conversation.contact), selectinload(Incident.owner)
+    )
     if filters.severity is not None:
         query = query.where(Incident.severity == filters.severity)
     if filters.kind is not None:
         query = query.where(Incident.kind == filters.kind)
+    if filters.status is not None:
+        query = query.where(Incident.status == filters.status)
+    if filters.owner_id is not None:
+        query = query.where(Incident.owner_id == filters.owner_id)
     if filters.conversation_id is not None:
         query = query.where(Incident.conversation_id == filters.conversation_id)
     tz = settings.time_zone()
