@@ -16,6 +16,8 @@ from typing import Any
 from flask import current_app
 from redis import Redis
 from rq import Queue, Retry
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -66,6 +68,20 @@ def backoff(max_tries: int, base_seconds: float | None = None) -> Retry | None:
         base_seconds = current_app.config.get("RETRY_BASE_SECONDS", 2)
     intervals = [int(base_seconds * 2**i * random.uniform(0.75, 1.25)) for i in range(max_tries)]
     return Retry(max=max_tries, interval=intervals)
+
+
+def waiting_rows(queue_name: str, func: str) -> set[Any]:
+    """The row ids (first argument) of the `func` jobs waiting on the queue or scheduled for a
+    retry, so a sweep can tell a job that is only late from one that was lost. Empty when Redis is
+    unreachable (nothing can be enqueued then anyway)."""
+    queue = get_queue(queue_name)
+    try:
+        ids = queue.get_job_ids() + ScheduledJobRegistry(queue=queue).get_job_ids(cleanup=False)
+        jobs = Job.fetch_many(ids, connection=queue.connection)
+    except Exception as exc:  # any Redis failure
+        log.warning("could not list the jobs on %s: %s", queue_name, type(exc).__name__)
+        return set()
+    return {job.args[0] for job in jobs if job is not None and job.func_name == func and job.args}
 
 
 @dataclass

@@ -139,3 +139,24 @@ def test_the_sweep_leaves_failed_events_alone_when_no_retry_will_come(db, post_w
     event.received_at -= timedelta(minutes=5)
     db.session.commit()
     assert sweep_pending(older_than_seconds=0)["webhook_events"] == 0
+
+
+def test_the_sweep_leaves_replies_alone_while_their_job_waits_in_the_queue_or_for_its_retry(db):
+    """A backlog (a slow Graph API, many replies) keeps jobs waiting for minutes: a reply whose
+    job is still in the queue, or scheduled for its retry, gets no second job."""
+    conversation = factories.conversation()
+    long_ago = utcnow() - timedelta(minutes=5)
+
+    def queued_reply(**fields) -> Message:
+        return factories.message(
+            conversation, Direction.outbound, status=MessageStatus.queued, external_id=None, sent_at=long_ago, **fields
+        )
+
+    waiting, retrying, lost = queued_reply(), queued_reply(send_attempts=1, send_attempted_at=long_ago), queued_reply()
+    db.session.commit()
+    queue = Queue(OUTBOUND, connection=redis_connection())
+    queue.enqueue_call(outbound.SEND_JOB, args=(waiting.id,))
+    queue.enqueue_in(timedelta(minutes=1), outbound.SEND_JOB, retrying.id)
+
+    assert sweep_pending()["messages"] == 1
+    assert [job.args for job in queue.jobs] == [(waiting.id,), (lost.id,)]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Direction, Message, MessageStatus, utcnow
+from portal.queue import OUTBOUND, waiting_rows
 from portal.services import outbound, webhook_events
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,11 @@ def sweep_pending(older_than_seconds: int = STALE_AFTER_SECONDS) -> dict[str, in
 
 
 def _sweep_stuck_messages(older_than_seconds: int) -> tuple[int, int]:
-    """Queued messages nothing is sending: no attempt holds them and none started within the
-    cutoff, although a live job retries within a minute (outbound.SEND_RETRIES backs off up to
-    about 40 s). Their job was lost (Redis restarted empty, a worker died mid-attempt). A job that
-    was only slow and now runs twice is harmless: the send claim lets one attempt through."""
+    """Queued messages nothing is sending: no attempt holds them, none started within the cutoff
+    (a live job retries within a minute: outbound.SEND_RETRIES backs off up to about 40 s), and no
+    send job for them waits in the queue or for its retry. Their job was lost (Redis restarted
+    empty, a worker died mid-attempt). A job that was only slow and now runs twice is harmless: the
+    send claim lets one attempt through."""
     now = utcnow()
     cutoff = now - timedelta(seconds=older_than_seconds)
     stuck = db.session.scalars(
@@ -56,5 +58,8 @@ def _sweep_stuck_messages(older_than_seconds: int) -> tuple[int, int]:
             func.coalesce(Message.send_attempted_at, Message.sent_at) <= cutoff,
         )
     ).all()
+    if stuck:
+        waiting = waiting_rows(OUTBOUND, outbound.SEND_JOB)
+        stuck = [message for message in stuck if message.id not in waiting]
     sent_again = sum(outbound.resume(message) for message in stuck)
     return sent_again, len(stuck) - sent_again
