@@ -79,3 +79,12 @@ def test_runs_on_other_ports_and_ctrl_c_stops_everything_quietly(tmp_path):
     with socket.socket() as s:  # the web app let go of its port
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
+
+
+def test_gunicorn_reads_the_checkouts_config_and_opens_no_shared_control_socket(monkeypatch):
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr("sys.argv", ["gunicorn", "wsgi:app"])
+    cfg = WSGIApplication().cfg
+    assert cfg.control_socket_disable is True

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from portal import phones
+from portal.channels.whatsapp import failures
 from portal.channels.whatsapp.client import GraphClient, GraphError
 from portal.models import Agent
 from portal.pii import mask_phone
@@ -19,6 +20,7 @@ from portal.services import audit
 class TestSendOutcome:
     ok: bool
     message: str
+    details: str = ""  # WhatsApp's own code and words, for a tooltip
 
 
 def send_test_message(phone: str, text: str, *, by: Agent) -> TestSendOutcome:
@@ -31,6 +33,10 @@ def send_test_message(phone: str, text: str, *, by: Agent) -> TestSendOutcome:
         result = GraphClient.from_config(current_app.config).send_text(to.lstrip("+"), text)
     except GraphError as exc:
         audit.record("settings.test_message_failed", actor=by, to=mask_phone(to), code=exc.code)
-        return TestSendOutcome(False, _("The Graph API refused the message: %(reason)s", reason=str(exc)))
+        return TestSendOutcome(
+            False,
+            _("The Graph API refused the message: %(reason)s", reason=exc.reason),
+            failures.details(exc.code, exc.title),
+        )
     audit.record("settings.test_message_sent", actor=by, to=mask_phone(to), wamid=result.message_id)
     return TestSendOutcome(True, _("Sent. WhatsApp message id: %(wamid)s", wamid=result.message_id))
