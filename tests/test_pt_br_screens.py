@@ -122,6 +122,7 @@ def test_main_pages_in_portuguese_have_no_english_leftovers(client, login_as, db
         "/inbox", f"/conversations/{conversation.id}", "/incidents", f"/incidents/{incident.id}",
         "/admin/webhook-events", f"/admin/webhook-events/{event.id}", "/admin/audit", "/admin/dead-letters",
         "/rules", "/sla", "/contacts", f"/contacts/{conversation.contact_id}", "/board", "/reports", "/templates",
+        "/admin", "/admin/agents", "/admin/settings", "/profile", "/crm/deliveries", "/incidents/new", "/rules/new",
     ]
     found = {}
     for url in pages:
