@@ -6,10 +6,45 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from portal.access import wants_json
 from portal.navigation import visible_items
 from portal.services.webhook_events import DatabaseUnavailable
+
+# Ids are bigints: a larger number would make the database raise instead of finding nothing.
+MAX_ID = 2**63 - 1
+# Far beyond any list's last page, and small enough that page * page size stays a valid offset.
+MAX_PAGE = 10**9
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number no row can have is a 404 at routing, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def row_id(raw: str | None) -> int | None:
+    """The id a request value names, or None when it is not a number any row can have."""
+    raw = raw or ""
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+
+
+def int_arg(name: str) -> int | None:
+    """A query parameter naming a row (an id), or None when absent or not a possible id."""
+    return row_id(request.args.get(name))
+
+
+def page_arg() -> int:
+    """The `page` query parameter: 1 when absent or not a number; 404 past any possible page."""
+    raw = request.args.get("page", "")
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        return 1
+    if int(raw) > MAX_PAGE:
+        abort(404)
+    return int(raw)
 
 
 def is_htmx() -> bool:
@@ -70,6 +105,8 @@ def _add_headers(response):
 
 
 def register(app: Flask) -> None:
+    """Before any blueprint, so that every route's `<int:...>` uses IdConverter."""
+    app.url_map.converters["int"] = IdConverter
     app.session_interface = _SessionInterface()
     app.register_error_handler(HTTPException, _error_response)
     app.register_error_handler(500, _error_response)

@@ -27,7 +27,7 @@ from portal.pii import mask_text
 from portal.services import admin_settings, agent_admin, api_tokens, audit, dead_letters, settings, two_factor
 from portal.services import webhook_events as webhook_event_service
 from portal.services.agents import AgentError
-from portal.web import is_htmx
+from portal.web import is_htmx, page_arg, row_id
 
 
 def _agent_or_404(agent_id: int) -> Agent:
@@ -43,7 +43,7 @@ CONVERSATION_ENDPOINT = "inbox.thread"
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int), 1)
+    return page_arg()
 
 
 @bp.route("")
@@ -267,7 +267,7 @@ def webhook_events():
     events = queries.webhook_events(
         provider=form.provider.data or None,
         event_type=form.event_type.data or None,
-        status=WebhookStatus(form.status.data) if form.status.data else None,
+        status=WebhookStatus(form.status.data) if form.status.data and not form.status.errors else None,
         dates=queries.DateRange(form.date_from.data, form.date_to.data),
         page=_page(),
     )
@@ -307,7 +307,7 @@ def webhook_event_reveal(event_id: int):
 @bp.route("/webhook-events/replay", methods=["POST"])
 @role_required(Role.admin)
 def webhook_events_replay():
-    ids = [int(i) for i in request.form.getlist("event_id") if i.isdigit()]
+    ids = [i for i in map(row_id, request.form.getlist("event_id")) if i is not None]
     events = db.session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(ids))).all()
     for event in events:
         webhook_event_service.replay(event, by=current_user)
@@ -331,7 +331,7 @@ def audit_log():
     form.target_type.choices = [("", _("Any"))] + [(t, labels.audit_target_label(t, None)) for t in targets]
     form.validate()
     entries = queries.audit_entries(
-        actor_id=int(form.actor.data) if (form.actor.data or "").isdigit() else None,
+        actor_id=row_id(form.actor.data),
         action=form.action.data or None,
         target_type=form.target_type.data or None,
         target_id=(form.target_id.data or "").strip() or None,

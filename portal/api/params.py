@@ -21,11 +21,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.api.errors import ApiError, FieldErrors, validation_error
 from portal.extensions import db
+from portal.web import MAX_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
-# Ids are bigints; a larger number would make the database raise instead of finding nothing.
-MAX_ID = 2**63 - 1
 TAG_NAME_MAX_LENGTH = 60
 
 

@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.labels import label
 from portal.models import ConversationStatus, Role
 from portal.services import board, conversations
-from portal.web import is_htmx
+from portal.web import is_htmx, page_arg
 
 
 @bp.context_processor
@@ -41,7 +41,7 @@ def column(status: str):
         status = ConversationStatus(status)
     except ValueError:
         abort(404)
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     return render_template(
         "board/column.html",
         column=board.column_page(current_user, status, page),

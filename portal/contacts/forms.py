@@ -1,8 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, IntegerField, StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from portal.form_fields import IdField
 
 
 class ContactForm(FlaskForm):
@@ -17,7 +19,7 @@ class ContactForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    other_id = IntegerField(_l("Contact to merge"), validators=[DataRequired()])
+    other_id = IdField(_l("Contact to merge"), validators=[DataRequired()])
 
 
 class ImportUploadForm(FlaskForm):

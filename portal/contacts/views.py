@@ -1,4 +1,4 @@
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,7 +9,7 @@ from portal.contacts.forms import ContactForm, ImportConfirmForm, ImportUploadFo
 from portal.extensions import csrf, db
 from portal.models import Contact, Conversation, Role
 from portal.services import contact_admin, contact_csv, conversations
-from portal.web import is_htmx
+from portal.web import is_htmx, page_arg
 
 PER_PAGE = 25
 MERGE_CANDIDATES = 10
@@ -28,12 +28,14 @@ def _filters() -> dict[str, str]:
 @bp.context_processor
 def _helpers():
     def conversation_url(conversation: Conversation) -> str | None:
-        """A link only where the inbox is installed and this agent may open the conversation."""
-        if "inbox.thread" not in current_app.view_functions or not conversations.can_see(current_user, conversation):
+        """A link only where this agent may open the conversation."""
+        if not conversations.can_see(current_user, conversation):
             return None
         return url_for("inbox.thread", conversation_id=conversation.id)
 
-    return {"conversation_url": conversation_url, "is_supervisor": current_user.has_role(Role.supervisor)}
+    # Error pages (a refused CSRF token, say) render for anonymous visitors too.
+    is_supervisor = current_user.is_authenticated and current_user.has_role(Role.supervisor)
+    return {"conversation_url": conversation_url, "is_supervisor": is_supervisor}
 
 
 @bp.route("")
@@ -42,7 +44,7 @@ def index():
     filters = _filters()
     page = db.paginate(
         contact_admin.filtered(filters["q"], filters["city"]),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=PER_PAGE,
         error_out=False,
     )

@@ -8,7 +8,7 @@ from portal.crm import bp
 from portal.extensions import csrf, db
 from portal.models import CrmDelivery, DeliveryStatus, Role
 from portal.services import crm, crm_inbound
-from portal.web import is_htmx
+from portal.web import is_htmx, page_arg
 
 PER_PAGE = 50
 
@@ -44,7 +44,7 @@ def deliveries():
     stmt = select(CrmDelivery).order_by(CrmDelivery.id.desc())
     if status in DeliveryStatus.__members__:
         stmt = stmt.where(CrmDelivery.status == DeliveryStatus(status))
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False)
     template = "crm/_deliveries.html" if is_htmx() else "crm/deliveries.html"
     return render_template(
         template, page=page, status=status, statuses=list(DeliveryStatus), configured=crm.enabled()

@@ -30,7 +30,7 @@ from portal.services import conversations, inbox_queries, media_files, outbound,
 from portal.services.conversations import ConversationError
 from portal.services.inbox_queries import InboxFilter, ThreadVersion
 from portal.services.outbound import OutboundError
-from portal.web import is_htmx
+from portal.web import int_arg, is_htmx, row_id
 
 
 def _partial() -> bool:
@@ -119,7 +119,7 @@ def _composer_context(
     all_templates = templates.sendable_templates()
     if template_form is None:
         template_form = TemplateForm(formdata=None)
-        chosen_id = request.args.get("template_id", type=int)
+        chosen_id = int_arg("template_id")
         template_form.template_id.data = chosen_id if chosen_id else None
     template_form.template_id.choices = [(t.id, t.template_key) for t in all_templates]
     chosen = next((t for t in all_templates if t.id == template_form.template_id.data), None)
@@ -218,7 +218,7 @@ def thread_changes(conversation_id: int):
 def composer(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
     if not _partial():
-        return redirect(url_for("inbox.thread", conversation_id=conversation.id, **request.args))
+        return redirect(url_for("inbox.thread", conversation_id=conversation.id, template_id=int_arg("template_id")))
     return render_template("inbox/_composer.html", **_composer_context(conversation))
 
 
@@ -235,8 +235,8 @@ def reply(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
     form = ReplyForm()
     reply_to = None
-    if form.reply_to.data and form.reply_to.data.isdigit():
-        reply_to = db.session.get(Message, int(form.reply_to.data))
+    if (reply_to_id := row_id(form.reply_to.data)) is not None:
+        reply_to = db.session.get(Message, reply_to_id)
         if reply_to is not None and reply_to.conversation_id != conversation.id:
             reply_to = None
     try:
@@ -253,7 +253,8 @@ def reply(conversation_id: int):
 def send_template(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
     form = TemplateForm()
-    template = db.session.get(MessageTemplate, form.template_id.data) if form.template_id.data else None
+    template_id = row_id(request.form.get("template_id"))
+    template = db.session.get(MessageTemplate, template_id) if template_id is not None else None
     if template is None:
         return _after_send(conversation, template_form=form, error=_("Choose a template."))
     if not templates.can_send(template):
@@ -325,8 +326,9 @@ def change_assignee(conversation_id: int):
     raw = request.form.get("assignee", "")
     if raw == "me":
         agent = current_user._get_current_object()
-    elif raw.isdigit():
-        agent = db.session.get(Agent, int(raw))
+    elif raw:
+        agent_id = row_id(raw)
+        agent = db.session.get(Agent, agent_id) if agent_id is not None else None
         if agent is None:
             abort(400)
     else:

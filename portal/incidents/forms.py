@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import DateField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from portal.extensions import db
+from portal.form_fields import IdField
 from portal.labels import INCIDENT_STATUS_LABELS, KIND_LABELS, SEVERITY_LABELS
 from portal.models import Conversation, IncidentKind, IncidentStatus, Severity
 from portal.services.incidents import IncidentFilter
@@ -29,7 +30,7 @@ class IncidentFilterForm(FlaskForm):
     status = SelectField(_l("State"), choices=[("", _l("Any"))] + STATUS_CHOICES, validators=[Optional()])
     # Choices are the possible owners, set by the view.
     owner = SelectField(_l("Owner"), choices=[("", _l("Anyone"))], validators=[Optional()])
-    conversation_id = IntegerField(_l("Conversation"), validators=[Optional(), NumberRange(min=1)])
+    conversation_id = IdField(_l("Conversation"), validators=[Optional()])
     created_from = DateField(_l("From"), validators=[Optional()])
     created_to = DateField(_l("To"), validators=[Optional()])
 
@@ -50,9 +51,7 @@ class IncidentFilterForm(FlaskForm):
 
 
 class IncidentForm(FlaskForm):
-    conversation_id = IntegerField(
-        _l("Conversation number"), validators=[InputRequired(), NumberRange(min=1)]
-    )
+    conversation_id = IdField(_l("Conversation number"), validators=[InputRequired()])
     severity = SelectField(_l("Severity"), choices=SEVERITY_CHOICES, default=Severity.medium.value)
     notes = TextAreaField(_l("Notes"), validators=[DataRequired(), Length(max=5000)])
 

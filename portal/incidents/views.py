@@ -9,7 +9,7 @@ from portal.incidents import bp
 from portal.incidents.forms import HandlingForm, IncidentFilterForm, IncidentForm, NotesForm
 from portal.models import Agent, Conversation, Incident, IncidentStatus, Role, Severity
 from portal.services import incidents
-from portal.web import is_htmx
+from portal.web import int_arg, is_htmx
 
 # The inbox area owns the conversation page; without that blueprint, link to its planned URL.
 CONVERSATION_ENDPOINT = "inbox.thread"
@@ -37,7 +37,7 @@ def index():
     form.owner.choices = form.owner.choices[:1] + _owner_choices()
     rows, next_before = [], None
     if form.validate():
-        rows, next_before = incidents.page(form.to_filter(), before_id=request.args.get("before", type=int))
+        rows, next_before = incidents.page(form.to_filter(), before_id=int_arg("before"))
     filters = {k: v for k, v in request.args.items() if k != "before" and v}
     return render_template(
         "incidents/_list.html" if is_htmx() else "incidents/index.html",
@@ -50,7 +50,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.supervisor)
 def create():
-    form = IncidentForm(conversation_id=request.args.get("conversation_id", type=int))
+    form = IncidentForm(conversation_id=int_arg("conversation_id"))
     if form.validate_on_submit():
         conversation = db.session.get(Conversation, form.conversation_id.data)
         incident = incidents.create_manual(

@@ -78,11 +78,16 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+def _is_unix_seconds(text: str) -> bool:
+    # isascii(): "²" and other Unicode digits pass isdigit() but not int(); the length keeps int() cheap.
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
 def signature_valid(
     secret: str, timestamp: str | None, signature: str | None, body: bytes, *, now: float | None = None
 ) -> bool:
     """True when `signature` signs "timestamp.body" and the timestamp is within five minutes."""
-    if not secret or not timestamp or not signature or not timestamp.isdigit():
+    if not secret or not timestamp or not signature or not _is_unix_seconds(timestamp):
         return False
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
