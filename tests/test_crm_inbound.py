@@ -156,3 +156,37 @@ def test_unknown_event_types_are_stored_and_noted(client, db, crm_secret, run_jo
     run_jobs(WEBHOOKS)
     event = only_event(db)
     assert event.status == WebhookStatus.processed and "not handled" in event.error
+
+
+def test_a_replayed_request_is_refused_and_stored_once(client, db, crm_secret):
+    body = json.dumps(upsert(phone="+5511987654321", name="Replay")).encode()
+    timestamp = int(time.time())
+    assert signed_post(client, None, body=body, timestamp=timestamp).status_code == 200
+    replay = signed_post(client, None, body=body, timestamp=timestamp)
+    assert replay.status_code == 409 and replay.get_json()["error"]["code"] == "replayed"
+    assert db.session.query(WebhookEvent).count() == 1
+
+
+def test_the_same_event_id_signed_again_is_refused(client, db, crm_secret):
+    payload = {"id": "evt-42", **upsert(phone="+5511987654321")}
+    assert signed_post(client, payload).status_code == 200
+    again = signed_post(client, payload, timestamp=int(time.time()) - 1)
+    assert again.status_code == 409
+    assert signed_post(client, {**payload, "id": "evt-43"}, timestamp=int(time.time()) - 2).status_code == 200
+    assert db.session.query(WebhookEvent).count() == 2
+
+
+def test_a_request_that_could_not_be_stored_may_be_sent_again(client, db, crm_secret, monkeypatch):
+    from portal.services import webhook_events
+
+    payload = {"id": "evt-7", **upsert(phone="+5511987654321")}
+    body, timestamp = json.dumps(payload).encode(), int(time.time())
+    real_store = webhook_events.store
+
+    def database_down(*args, **kwargs):
+        raise webhook_events.DatabaseUnavailable("restarting")
+
+    monkeypatch.setattr(webhook_events, "store", database_down)
+    assert signed_post(client, None, body=body, timestamp=timestamp).status_code == 503
+    monkeypatch.setattr(webhook_events, "store", real_store)
+    assert signed_post(client, None, body=body, timestamp=timestamp).status_code == 200

@@ -1,6 +1,7 @@
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from portal.access import public, role_required
@@ -33,7 +34,20 @@ def webhook():
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return _json_error("bad_request", "The body must be a JSON object.", 400)
-    event_id = crm_inbound.receive(payload)
+    keys = crm_inbound.replay_keys(request.headers["X-Atende-Signature"], payload)
+    try:
+        first_time = crm_inbound.claim(keys)
+    except RedisError:
+        response = _json_error("unavailable", "Cannot check for replays right now; send it again later.", 503)
+        response[0].headers["Retry-After"] = "30"
+        return response
+    if not first_time:
+        return _json_error("replayed", "This request or event was already received.", 409)
+    try:
+        event_id = crm_inbound.receive(payload)
+    except Exception:
+        crm_inbound.release(keys)
+        raise
     return jsonify(id=event_id, status="accepted"), 200
 
 

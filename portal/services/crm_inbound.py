@@ -19,6 +19,10 @@ Processing:
   conversation (never removing an agent's tags); with no open conversation they are not
   applied and the event's `error` holds the note.
 Changes emit contact.updated like any edit, so the CRM hears back only when something changed.
+
+Replays: a request whose signature, or whose event `id`, was already seen within the signature
+window (and a little more) is refused before anything is stored. The seen keys live in Redis with
+that expiry; while Redis cannot answer, requests are refused with 503 (the CRM sends them again).
 """
 
 from __future__ import annotations
@@ -26,12 +30,39 @@ from __future__ import annotations
 from typing import Any
 
 from portal.models import Contact, WebhookEvent
-from portal.services import contact_admin, contacts, conversations, webhook_events
+from portal.queue import redis_connection
+from portal.services import contact_admin, contacts, conversations, crm, webhook_events
 from portal.services.contact_admin import ContactValidationError
 
 PROVIDER = "crm"
 UPSERT_TYPES = frozenset({"contact.upsert", "contact.created", "contact.updated"})
 DEFAULT_TYPE = "contact.upsert"
+
+
+# A timestamp may be up to the window old or ahead, so a signature stays valid for twice the window.
+SEEN_SECONDS = 2 * crm.SIGNATURE_WINDOW_SECONDS + 60
+SEEN_KEY = "atende:crm-webhook:seen:{}"
+
+
+def replay_keys(signature: str, payload: dict[str, Any]) -> list[str]:
+    keys = [SEEN_KEY.format("sig:" + signature.strip())]
+    if isinstance(payload.get("id"), str | int):
+        keys.append(SEEN_KEY.format(f"id:{payload['id']}"[:200]))
+    return keys
+
+
+def claim(keys: list[str]) -> bool:
+    """Remember these keys; False when one was seen within SEEN_SECONDS (a replay).
+    Raises redis.exceptions.RedisError while Redis cannot tell."""
+    pipe = redis_connection().pipeline()
+    for key in keys:
+        pipe.set(key, 1, nx=True, ex=SEEN_SECONDS)
+    return all(pipe.execute())
+
+
+def release(keys: list[str]) -> None:
+    """Forget a request that was not stored after all, so that the CRM may send it again."""
+    redis_connection().delete(*keys)
 
 
 def receive(payload: dict[str, Any]) -> int:
