@@ -14,7 +14,7 @@ from portal.api.serializers import contact_json
 from portal.extensions import db
 from portal.models import Contact, Role
 from portal.phones import InvalidPhone, normalize
-from portal.services import contact_admin, contact_removal
+from portal.services import audit, contact_admin, contact_removal
 
 REQUIRED_ON_CREATE = ("name", "phone")
 NULLABLE = ("email", "city")
@@ -58,9 +58,20 @@ def _validation_error(exc: contact_admin.ContactValidationError) -> ApiError:
 @bp.route("/contacts", methods=["GET"])
 @role_required(Role.agent)
 def list_contacts():
+    """Every page is audited, like the CSV export: a listing is a bulk copy of customer data."""
     errors = FieldErrors()
-    stmt = contact_admin.filtered(request.args.get("q", ""))
-    return paginate(errors, stmt, Contact.id).as_json(contact_json)
+    query = request.args.get("q", "")
+    page = paginate(errors, contact_admin.filtered(query), Contact.id)
+    audit.record(
+        "contacts.listed",
+        actor=current_user._get_current_object(),
+        target=("contacts", None),
+        count=len(page.items),
+        q=query,
+        cursor=request.args.get("cursor"),
+    )
+    db.session.commit()
+    return page.as_json(contact_json)
 
 
 @bp.route("/contacts", methods=["POST"])

@@ -11,6 +11,7 @@ from portal.reports import bp
 from portal.reports.chart import day_chart
 from portal.reports.forms import ReportFilterForm
 from portal.services import reports, settings, sla
+from portal.services.spreadsheet import safe_cell
 from portal.web import is_htmx
 
 
@@ -46,7 +47,8 @@ def export_csv():
         return render_template("reports/index.html", form=form, report=None, chart=None), 200
     filters = form.to_filter()
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(reports.csv_rows(reports.build(filters)))
+    rows = reports.csv_rows(reports.build(filters))
+    csv.writer(buffer).writerows([safe_cell(cell) for cell in row] for row in rows)
     filename = f"atende-report-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     return Response(
         buffer.getvalue(),

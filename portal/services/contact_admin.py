@@ -61,15 +61,11 @@ def filtered(query: str = "", city: str = "") -> Select:
     stmt = select(Contact)
     query = query.strip()
     if query:
-        like = f"%{query.lower()}%"
-        conditions = [
-            func.lower(Contact.name).like(like),
-            func.lower(Contact.email).like(like),
-            func.lower(Contact.city).like(like),
-        ]
+        # autoescape: % and _ are text, as in the inbox search (portal.services.inbox_queries).
+        conditions = [column.icontains(query, autoescape=True) for column in (Contact.name, Contact.email, Contact.city)]
         digits = search_digits(query)
         if digits:
-            conditions.append(Contact.phone.contains(digits))
+            conditions.append(Contact.phone.contains(digits, autoescape=True))
             try:
                 conditions.append(Contact.phone.in_(variants(normalize(query))))
             except InvalidPhone:

@@ -29,6 +29,7 @@ from portal.models import Agent, Contact
 from portal.phones import variants
 from portal.services import audit
 from portal.services.contact_admin import ContactValidationError, clean, clean_phone, create, filtered
+from portal.services.spreadsheet import safe_cell
 
 HEADER_ALIASES = {
     "name": ("nome", "name", "nome completo", "full name", "cliente"),
@@ -235,16 +236,11 @@ def export(contacts: Iterable[Contact], *, delimiter: str = ",") -> str:
     for c in contacts:
         writer.writerow(
             [
-                _safe_cell(c.name),
+                safe_cell(c.name),
                 c.phone,
-                _safe_cell(c.email or ""),
-                _safe_cell(c.city or ""),
+                safe_cell(c.email or ""),
+                safe_cell(c.city or ""),
                 c.created_at.strftime("%Y-%m-%d %H:%M") if c.created_at else "",
             ]
         )
     return out.getvalue()
-
-
-def _safe_cell(value: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula (CSV injection): prefix a quote."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
