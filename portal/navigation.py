@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -39,5 +38,5 @@ def visible_items() -> list[NavItem]:
     return [
         item
         for item in NAV_ITEMS
-        if item.endpoint in current_app.view_functions and current_user.has_role(item.role)
+        if current_user.has_role(item.role)
     ]

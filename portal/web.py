@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, abort, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
 from portal.access import wants_json
@@ -19,11 +19,14 @@ MAX_PAGE = 10**9
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: a number no row can have is a 404 at routing, not a database error."""
+    """`<int:...>` in every route: a number no row can have is a 404 at routing, not a database error.
+    (NotFound, not the converter's `max`: beyond `max` Werkzeug answers 405 to methods other than GET.)"""
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
 
 
 def row_id(raw: str | None) -> int | None:
@@ -49,6 +52,17 @@ def page_arg() -> int:
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    """An HTMX request that swaps part of a page. A history restore (Back after HTMX's history
+    cache missed, or a reload of a pushed URL) is an HTMX request that wants the whole page."""
+    return is_htmx() and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def render_page(fragment: str, page: str, /, **context) -> str:
+    """The one rendering path for HTMX: the fragment for a swap, else the page that includes it."""
+    return render_template(fragment if wants_fragment() else page, **context)
 
 
 def _error_response(error: HTTPException):
@@ -114,4 +128,3 @@ def register(app: Flask) -> None:
     app.before_request(_refuse_nul_characters)
     app.after_request(_add_headers)
     app.jinja_env.globals["nav_items"] = visible_items
-    app.jinja_env.globals["is_htmx"] = is_htmx

@@ -4,12 +4,15 @@ roles below a route's minimum get 403."""
 import pytest
 from flask import Flask
 
+from portal import create_app
 from portal.models import Role
 from tests import factories
 from tests.conftest import TEST_PASSWORD
 
 CHECKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ROLE_BELOW = {Role.supervisor: Role.agent, Role.admin: Role.supervisor}
+# What a second app needs to share the test session's database and Redis.
+PROBE_CONFIG = ("TESTING", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "WTF_CSRF_ENABLED", "PASSWORD_HASH_METHOD", "SECRET_KEY")
 
 
 def _routes(app: Flask):
@@ -60,13 +63,17 @@ def test_roles_below_the_minimum_get_403(app, db, minimum):
         assert client.open(url, method=method).status_code == 403, (method, url)
 
 
-def test_a_route_without_a_declared_role_is_refused(app, login_as):
-    """Fail closed: a view that forgot to declare its role answers 403 even to an admin."""
-    probe = Flask("probe")
-    from portal import access
-
+def test_a_route_without_a_declared_role_is_refused(app, db):
+    """Fail closed: a view that forgot to declare its role answers 403 even to an admin, through
+    the real gate of a real app."""
+    probe = create_app({key: app.config[key] for key in PROBE_CONFIG})
     probe.add_url_rule("/undeclared", "undeclared", lambda: "secret")
-    assert access.minimum_role(probe, "undeclared") == Role.admin
+    admin = factories.agent(role=Role.admin, password=TEST_PASSWORD)
+    db.session.commit()
+    client = probe.test_client()
+    assert client.post("/login", data={"email": admin.email, "password": TEST_PASSWORD}).status_code == 302
+    response = client.get("/undeclared")
+    assert response.status_code == 403 and b"secret" not in response.data
 
 
 def test_a_nul_character_in_a_query_or_form_is_a_400_not_a_500(client, login_as):

@@ -9,6 +9,7 @@ import pytest
 
 from portal.models import ConversationStatus, Role
 from tests import factories
+from tests.api_support import api_as
 from tests.test_crm_inbound import SECRET, signed_post, upsert
 
 HUGE = str(10**25)
@@ -96,3 +97,9 @@ def test_cr_lf_in_a_stored_media_filename_or_type_never_reaches_a_header(app, cl
     assert response.status_code == 200 and response.data == b"%PDF-1.4"
     assert "Set-Cookie" not in response.headers
     assert response.headers["Content-Type"] in ("application/pdf", "application/octet-stream")
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_an_api_id_beyond_a_bigint_is_404_for_every_method(client, db, method):
+    _agent, api = api_as(client, Role.supervisor)
+    assert api.open(f"/api/v1/contacts/{2**63}", method, json={}).status_code == 404

@@ -27,7 +27,7 @@ from portal.pii import mask_text
 from portal.services import admin_settings, agent_admin, api_tokens, audit, dead_letters, settings, two_factor
 from portal.services import webhook_events as webhook_event_service
 from portal.services.agents import AgentError
-from portal.web import is_htmx, page_arg, row_id
+from portal.web import page_arg, render_page, row_id, wants_fragment
 
 
 def _agent_or_404(agent_id: int) -> Agent:
@@ -36,10 +36,6 @@ def _agent_or_404(agent_id: int) -> Agent:
 
 def _event_or_404(event_id: int) -> WebhookEvent:
     return db.session.get(WebhookEvent, event_id) or abort(404)
-
-
-# Where a failed outbound job's message is shown (the inbox thread), when the inbox is installed.
-CONVERSATION_ENDPOINT = "inbox.thread"
 
 
 def _page() -> int:
@@ -226,9 +222,6 @@ def dead_letters_index():
         counts=dead_letters.queue_counts(),
         workers=dead_letters.workers(),
         jobs=dead_letters.failed_jobs(),
-        conversation_endpoint=CONVERSATION_ENDPOINT
-        if CONVERSATION_ENDPOINT in current_app.view_functions
-        else None,
     )
 
 
@@ -271,8 +264,7 @@ def webhook_events():
         dates=queries.DateRange(form.date_from.data, form.date_to.data),
         page=_page(),
     )
-    template = "admin/_webhook_events_table.html" if is_htmx() else "admin/webhook_events.html"
-    return render_template(template, form=form, events=events)
+    return render_page("admin/_webhook_events_table.html", "admin/webhook_events.html", form=form, events=events)
 
 
 def _pretty_payload(event: WebhookEvent, revealed: bool) -> str:
@@ -299,9 +291,9 @@ def webhook_event_reveal(event_id: int):
     audit.record("webhook_event.revealed", actor=current_user, target=event)
     db.session.commit()
     payload = _pretty_payload(event, revealed=True)
-    if is_htmx():
-        return render_template("admin/_webhook_payload.html", event=event, payload=payload, revealed=True)
-    return render_template("admin/webhook_event.html", event=event, payload=payload, revealed=True)
+    return render_page(
+        "admin/_webhook_payload.html", "admin/webhook_event.html", event=event, payload=payload, revealed=True
+    )
 
 
 @bp.route("/webhook-events/replay", methods=["POST"])
@@ -338,8 +330,7 @@ def audit_log():
         dates=queries.DateRange(form.date_from.data, form.date_to.data),
         page=_page(),
     )
-    template = "admin/_audit_table.html" if is_htmx() else "admin/audit.html"
-    return render_template(template, form=form, entries=entries)
+    return render_page("admin/_audit_table.html", "admin/audit.html", form=form, entries=entries)
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -384,6 +375,6 @@ def settings_test_message():
     if form.validate_on_submit():
         outcome = test_send.send_test_message(form.phone.data, form.text.data, by=current_user)
         db.session.commit()
-    if is_htmx():
+    if wants_fragment():
         return render_template("admin/_test_message.html", test_form=form, test_outcome=outcome)
     return _render_settings(test_form=form, test_outcome=outcome)

@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,19 +9,18 @@ from portal.extensions import db
 from portal.labels import label
 from portal.models import ConversationStatus, Role
 from portal.services import board, conversations
-from portal.web import is_htmx, page_arg
+from portal.web import page_arg, render_page, wants_fragment
 
 
 @bp.context_processor
 def _board_helpers():
-    # The card links to the conversation once the inbox is there.
-    linked = "inbox.thread" in current_app.view_functions
-    return {"statuses": list(ConversationStatus), "thread_endpoint": "inbox.thread" if linked else None}
+    return {"statuses": list(ConversationStatus)}
 
 
 def _render_board(error: str | None = None, moved_id: int | None = None):
-    return render_template(
-        "board/_board.html" if is_htmx() else "board/index.html",
+    return render_page(
+        "board/_board.html",
+        "board/index.html",
         columns=board.columns(current_user),
         error=error,
         moved_id=moved_id,
@@ -68,7 +67,7 @@ def move(conversation_id: int):
         except conversations.ConversationError as refusal:
             db.session.rollback()
             error = str(refusal)
-    if is_htmx():
+    if wants_fragment():
         # Errors come back 200 so HTMX swaps them in beside the board.
         return _render_board(error=error, moved_id=conversation_id)
     flash(

@@ -9,7 +9,7 @@ from portal.contacts.forms import ContactForm, ImportConfirmForm, ImportUploadFo
 from portal.extensions import csrf, db
 from portal.models import Contact, Conversation, Role
 from portal.services import contact_admin, contact_csv, conversations
-from portal.web import is_htmx, page_arg
+from portal.web import page_arg, render_page
 
 PER_PAGE = 25
 MERGE_CANDIDATES = 10
@@ -48,8 +48,9 @@ def index():
         per_page=PER_PAGE,
         error_out=False,
     )
-    template = "contacts/_results.html" if is_htmx() else "contacts/index.html"
-    return render_template(template, page=page, filters=filters, cities=contact_admin.cities())
+    return render_page(
+        "contacts/_results.html", "contacts/index.html", page=page, filters=filters, cities=contact_admin.cities()
+    )
 
 
 @bp.route("/export.csv")
@@ -140,8 +141,8 @@ def merge(contact_id: int):
     if query:
         stmt = contact_admin.filtered(query).where(Contact.id != contact.id).limit(MERGE_CANDIDATES)
         candidates = list(db.session.scalars(stmt))
-    template = "contacts/_merge_candidates.html" if is_htmx() else "contacts/merge.html"
-    return render_template(template, contact=contact, form=form, query=query, candidates=candidates)
+    return render_page(
+        "contacts/_merge_candidates.html", "contacts/merge.html", contact=contact, form=form, query=query, candidates=candidates)
 
 
 @bp.route("/import", methods=["GET", "POST"])

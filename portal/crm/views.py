@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from redis.exceptions import RedisError
@@ -9,7 +9,7 @@ from portal.crm import bp
 from portal.extensions import csrf, db
 from portal.models import CrmDelivery, DeliveryStatus, Role
 from portal.services import crm, crm_inbound
-from portal.web import is_htmx, page_arg
+from portal.web import page_arg, render_page
 
 PER_PAGE = 50
 
@@ -59,9 +59,8 @@ def deliveries():
     if status in DeliveryStatus.__members__:
         stmt = stmt.where(CrmDelivery.status == DeliveryStatus(status))
     page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False)
-    template = "crm/_deliveries.html" if is_htmx() else "crm/deliveries.html"
-    return render_template(
-        template, page=page, status=status, statuses=list(DeliveryStatus), configured=crm.enabled()
+    return render_page(
+        "crm/_deliveries.html", "crm/deliveries.html", page=page, status=status, statuses=list(DeliveryStatus), configured=crm.enabled()
     )
 
 

@@ -30,12 +30,7 @@ from portal.services import conversations, inbox_queries, media_files, outbound,
 from portal.services.conversations import ConversationError
 from portal.services.inbox_queries import InboxFilter, ThreadVersion
 from portal.services.outbound import OutboundError
-from portal.web import int_arg, is_htmx, row_id
-
-
-def _partial() -> bool:
-    # A history restore after a cache miss is an HTMX request that wants the whole page.
-    return is_htmx() and not request.headers.get("HX-History-Restore-Request")
+from portal.web import int_arg, row_id, wants_fragment
 
 
 @bp.context_processor
@@ -58,7 +53,7 @@ def index():
     cursor = request.args.get("after")
     page = inbox_queries.list_page(current_user, filters, cursor)
     context = {"filters": filters, "page": page, "version": inbox_queries.list_version()}
-    if _partial():
+    if wants_fragment():
         return render_template("inbox/_rows.html" if cursor else "inbox/_list.html", **context)
     filter_form = FilterForm(formdata=None, data=asdict(filters))
     filter_form.tag.choices = [("", _("Any"))] + [(name, name) for name in inbox_queries.tag_names()]
@@ -185,9 +180,9 @@ def earlier_messages(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
     page = inbox_queries.thread_messages(conversation, before=request.args.get("before"))
     if not page.messages:
-        return ("", 200) if _partial() else redirect(url_for("inbox.thread", conversation_id=conversation.id))
+        return ("", 200) if wants_fragment() else redirect(url_for("inbox.thread", conversation_id=conversation.id))
     start = inbox_queries.encode_message_cursor(page.messages[0])
-    if not _partial():
+    if not wants_fragment():
         return redirect(url_for("inbox.thread", conversation_id=conversation.id, **{"from": start}))
     return render_template("inbox/_earlier_messages.html", **_page_context(conversation, page, start))
 
@@ -217,13 +212,13 @@ def thread_changes(conversation_id: int):
 @role_required(Role.agent)
 def composer(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
-    if not _partial():
+    if not wants_fragment():
         return redirect(url_for("inbox.thread", conversation_id=conversation.id, template_id=int_arg("template_id")))
     return render_template("inbox/_composer.html", **_composer_context(conversation))
 
 
 def _after_send(conversation: Conversation, **composer: object):
-    if not _partial():
+    if not wants_fragment():
         return redirect(url_for("inbox.thread", conversation_id=conversation.id))
     context = _composer_context(conversation, **composer) | _messages_context(conversation)
     return render_template("inbox/_composer_update.html", **context, messages_oob=True)
@@ -280,7 +275,7 @@ def _apply(conversation: Conversation, change) -> object:
         error = str(exc)
     else:
         db.session.commit()
-    if not _partial():
+    if not wants_fragment():
         return redirect(url_for("inbox.thread", conversation_id=conversation.id))
     return render_template("inbox/_details.html", **_details_context(conversation, error))
 

@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,16 +9,11 @@ from portal.incidents import bp
 from portal.incidents.forms import HandlingForm, IncidentFilterForm, IncidentForm, NotesForm
 from portal.models import Agent, Conversation, Incident, IncidentStatus, Role, Severity
 from portal.services import incidents
-from portal.web import int_arg, is_htmx
-
-# The inbox area owns the conversation page; without that blueprint, link to its planned URL.
-CONVERSATION_ENDPOINT = "inbox.thread"
+from portal.web import int_arg, render_page
 
 
 def conversation_url(conversation_id: int) -> str:
-    if CONVERSATION_ENDPOINT in current_app.view_functions:
-        return url_for(CONVERSATION_ENDPOINT, conversation_id=conversation_id)
-    return f"/conversations/{conversation_id}"
+    return url_for("inbox.thread", conversation_id=conversation_id)
 
 
 @bp.context_processor
@@ -39,8 +34,9 @@ def index():
     if form.validate():
         rows, next_before = incidents.page(form.to_filter(), before_id=int_arg("before"))
     filters = {k: v for k, v in request.args.items() if k != "before" and v}
-    return render_template(
-        "incidents/_list.html" if is_htmx() else "incidents/index.html",
+    return render_page(
+        "incidents/_list.html",
+        "incidents/index.html",
         form=form,
         incidents=rows,
         older_url=url_for("incidents.index", before=next_before, **filters) if next_before else None,

@@ -1,21 +1,16 @@
-from flask import current_app, redirect, render_template, url_for
-from sqlalchemy import func, select
+from flask import redirect, url_for
+from sqlalchemy import select
 
 from portal.access import public, role_required
 from portal.extensions import db
 from portal.main import bp
-from portal.models import Conversation, ConversationStatus, Role
+from portal.models import Role
 
 
 @bp.route("/")
 @role_required(Role.agent)
 def home():
-    if "inbox.index" in current_app.view_functions:
-        return redirect(url_for("inbox.index"))
-    counts = dict(
-        db.session.execute(select(Conversation.status, func.count()).group_by(Conversation.status)).all()
-    )
-    return render_template("main/home.html", counts=counts, statuses=list(ConversationStatus))
+    return redirect(url_for("inbox.index"))
 
 
 @bp.route("/healthz")

@@ -11,16 +11,12 @@ from portal.services import agent_admin
 from portal.services.agents import AgentError
 
 
-def _account_links() -> list[tuple[str, object]]:
-    return [(endpoint, label) for endpoint, label in ACCOUNT_LINKS if endpoint in current_app.view_functions]
-
-
 def _render(profile_form: ProfileForm, password_form: ChangePasswordForm):
     return render_template(
         "profile/page.html",
         profile_form=profile_form,
         password_form=password_form,
-        account_links=_account_links(),
+        account_links=ACCOUNT_LINKS,
     )
 
 

@@ -12,7 +12,7 @@ from portal.reports.chart import day_chart
 from portal.reports.forms import ReportFilterForm
 from portal.services import reports, settings, sla
 from portal.services.spreadsheet import safe_cell
-from portal.web import is_htmx
+from portal.web import render_page
 
 
 @bp.app_template_filter("duration")
@@ -30,8 +30,9 @@ def _filter_form() -> ReportFilterForm:
 def index():
     form = _filter_form()
     report = reports.build(form.to_filter()) if form.validate() else None
-    return render_template(
-        "reports/_report.html" if is_htmx() else "reports/index.html",
+    return render_page(
+        "reports/_report.html",
+        "reports/index.html",
         form=form,
         report=report,
         chart=day_chart(report.per_day) if report else None,

@@ -38,7 +38,6 @@ PLAIN_SETTINGS = (
 # Secrets shorter than this show no characters at all: four of six would give it away.
 REVEAL_TAIL_FROM_LENGTH = 16
 WHATSAPP_WEBHOOK_ENDPOINT = "whatsapp.receive"
-WHATSAPP_WEBHOOK_PATH = "/webhooks/whatsapp"
 
 
 @dataclass(frozen=True)
@@ -86,12 +85,7 @@ def effective_configuration() -> list[ConfigEntry]:
 
 def webhook_url() -> str:
     """The callback URL to paste into Meta's dashboard."""
-    path = (
-        url_for(WHATSAPP_WEBHOOK_ENDPOINT)
-        if WHATSAPP_WEBHOOK_ENDPOINT in current_app.view_functions
-        else WHATSAPP_WEBHOOK_PATH
-    )
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(WHATSAPP_WEBHOOK_ENDPOINT)
 
 
 def set_read_receipts(enabled: bool, *, by: Agent) -> None:
