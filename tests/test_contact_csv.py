@@ -7,9 +7,11 @@ import io
 import re
 from pathlib import Path
 
+from portal.extensions import db
 from portal.models import AuditLog, Contact, Role
 from portal.services import contact_csv
 from tests import factories
+from tests.conftest import TEST_PASSWORD
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PTBR_EXPORT = FIXTURES / "contatos_excel_ptbr.csv"
@@ -66,7 +68,17 @@ def test_ninth_digit_twins_in_one_file_are_duplicates(db):
     assert rows[0].valid and "phone" in rows[1].errors
 
 
-def test_supervisor_previews_then_confirms_and_only_valid_rows_are_imported(client, login_as, db):
+def confirm(client, html: str, run_jobs, **data):
+    """Confirm the previewed upload and let a real RQ worker run the import job; the progress page."""
+    response = client.post("/contacts/import/confirm", data={"token": token_from(html), **data})
+    assert response.status_code == 302 and "/contacts/import/" in response.headers["Location"]
+    db.session.commit()  # the worker writes through its own connection: SQLite allows one writer
+    run_jobs("default")
+    db.session.expire_all()
+    return client.get(response.headers["Location"])
+
+
+def test_supervisor_previews_then_confirms_and_only_valid_rows_are_imported(client, login_as, db, run_jobs):
     supervisor = login_as(Role.supervisor)
     response = upload(client, PTBR_EXPORT.read_bytes())
     assert response.status_code == 200
@@ -74,8 +86,8 @@ def test_supervisor_previews_then_confirms_and_only_valid_rows_are_imported(clie
     assert "João Conceição" in html and "A name is required." in html and "Not a valid phone number." in html
     assert db.session.query(Contact).count() == 0  # a preview writes nothing
 
-    response = client.post("/contacts/import/confirm", data={"token": token_from(html), "filename": "c.csv"})
-    assert response.status_code == 302
+    page = confirm(client, html, run_jobs, filename="c.csv").get_data(as_text=True)
+    assert "2 contacts imported. 4 rows skipped." in page
     stored = contacts(db)
     assert set(stored) == {"+5511987654321", "+5521987654321"}
     assert stored["+5511987654321"].email == "joao@exemplo.com.br"
@@ -83,7 +95,7 @@ def test_supervisor_previews_then_confirms_and_only_valid_rows_are_imported(clie
     assert entry.actor_id == supervisor.id and entry.details["created"] == 2 and entry.details["skipped"] == 4
 
 
-def test_confirm_is_all_or_nothing(client, login_as, db, monkeypatch):
+def test_confirm_is_all_or_nothing(client, login_as, db, monkeypatch, run_jobs):
     login_as(Role.supervisor)
     html = upload(client, PTBR_EXPORT.read_bytes()).get_data(as_text=True)
     real_create = contact_csv.create
@@ -96,36 +108,58 @@ def test_confirm_is_all_or_nothing(client, login_as, db, monkeypatch):
         return real_create(**fields)
 
     monkeypatch.setattr(contact_csv, "create", create_then_fail)
-    client.application.config["PROPAGATE_EXCEPTIONS"] = False
-    try:
-        response = client.post("/contacts/import/confirm", data={"token": token_from(html)})
-    finally:
-        client.application.config["PROPAGATE_EXCEPTIONS"] = None
-    assert response.status_code == 500
-    db.session.rollback()
-    assert db.session.query(Contact).count() == 0
+    page = confirm(client, html, run_jobs).get_data(as_text=True)
+    assert "nothing was imported" in page and 'data-state="failed"' in page
+    assert len(calls) == 2 and db.session.query(Contact).count() == 0
 
 
-def test_confirm_rechecks_rows_against_contacts_created_since_the_preview(client, login_as, db):
+def test_confirm_rechecks_rows_against_contacts_created_since_the_preview(client, login_as, db, run_jobs):
     login_as(Role.supervisor)
     html = upload(client, PTBR_EXPORT.read_bytes()).get_data(as_text=True)
     factories.contact(name="Chegou antes", phone="+5511987654321")
     db.session.commit()
-    client.post("/contacts/import/confirm", data={"token": token_from(html)})
+    confirm(client, html, run_jobs)
     assert contacts(db)["+5511987654321"].name == "Chegou antes"
     assert db.session.query(Contact).count() == 2
 
 
-def test_a_token_is_used_once_and_only_by_its_uploader(client, login_as, db):
+def test_a_token_is_used_once_and_only_by_its_uploader(client, login_as, db, run_jobs):
     login_as(Role.supervisor)
-    token = token_from(upload(client, PTBR_EXPORT.read_bytes()).get_data(as_text=True))
+    html = upload(client, PTBR_EXPORT.read_bytes()).get_data(as_text=True)
+    token = token_from(html)
     someone_else = factories.agent(role=Role.supervisor)
     assert contact_csv.unstash(token, someone_else) is None
     assert contact_csv.unstash("../../secret_key", someone_else) is None
-    client.post("/contacts/import/confirm", data={"token": token})
+    confirm(client, html, run_jobs)
     response = client.post("/contacts/import/confirm", data={"token": token})
     assert response.status_code == 302 and response.headers["Location"].endswith("/contacts/import")
     assert db.session.query(Contact).count() == 2
+
+
+def test_confirming_enqueues_a_job_whose_progress_page_polls_until_done(client, login_as, db, run_jobs):
+    login_as(Role.supervisor)
+    html = upload(client, PTBR_EXPORT.read_bytes()).get_data(as_text=True)
+    progress_url = client.post("/contacts/import/confirm", data={"token": token_from(html)}).headers["Location"]
+    waiting = client.get(progress_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Waiting for a worker" in waiting and 'hx-trigger="every 1s"' in waiting and "<html" not in waiting
+    assert db.session.query(Contact).count() == 0  # nothing is written in the request
+    run_jobs("default")
+    db.session.rollback()  # end the test's read transaction: the job wrote in another connection
+    done = client.get(progress_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "2 contacts imported." in done and "hx-trigger" not in done
+    assert db.session.query(Contact).count() == 2
+
+
+def test_an_import_progress_page_is_its_uploaders_only(client, login_as, db, app):
+    login_as(Role.supervisor)
+    html = upload(client, PTBR_EXPORT.read_bytes()).get_data(as_text=True)
+    progress_url = client.post("/contacts/import/confirm", data={"token": token_from(html)}).headers["Location"]
+    other = app.test_client()
+    colleague = factories.agent(role=Role.supervisor, password=TEST_PASSWORD)
+    db.session.commit()
+    other.post("/login", data={"email": colleague.email, "password": TEST_PASSWORD})
+    assert other.get(progress_url).status_code == 404
+    assert client.get("/contacts/import/not-an-import").status_code == 404
 
 
 def test_a_file_without_a_phone_column_is_refused_beside_the_field(client, login_as, db):

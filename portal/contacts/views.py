@@ -8,7 +8,7 @@ from portal.contacts import bp
 from portal.contacts.forms import ContactForm, ImportConfirmForm, ImportUploadForm, MergeForm
 from portal.extensions import csrf, db
 from portal.models import Contact, Conversation, Role
-from portal.services import contact_admin, contact_csv, conversations
+from portal.services import contact_admin, contact_csv, contact_import, conversations
 from portal.web import page_arg, render_page
 
 PER_PAGE = 25
@@ -177,17 +177,21 @@ def import_confirm():
     if data is None:
         flash(_("That upload has expired. Upload the file again."), "error")
         return redirect(url_for("contacts.import_upload"))
-    preview = contact_csv.parse(data)
-    created = contact_csv.import_valid(preview, by=current_user, filename=request.form.get("filename", ""))
-    db.session.commit()
+    import_id = contact_import.start(data, by=current_user, filename=request.form.get("filename", ""))
+    if import_id is None:
+        flash(_("The import could not be queued right now; nothing was imported. Try again in a moment."), "error")
+        return redirect(url_for("contacts.import_upload"))
     contact_csv.discard(form.token.data, current_user)
-    flash(
-        " ".join(
-            (
-                ngettext("%(num)d contact imported.", "%(num)d contacts imported.", len(created)),
-                ngettext("%(num)d row skipped.", "%(num)d rows skipped.", len(preview.invalid_rows)),
-            )
-        ),
-        "success",
+    return redirect(url_for("contacts.import_progress", import_id=import_id))
+
+
+@bp.route("/import/<import_id>")
+@role_required(Role.supervisor)
+def import_progress(import_id: str):
+    status = contact_import.progress(import_id, owner=current_user) or abort(404)
+    return render_page(
+        "contacts/_import_progress.html",
+        "contacts/import_progress.html",
+        status=status,
+        state_labels=contact_import.STATE_LABELS,
     )
-    return redirect(url_for("contacts.index"))

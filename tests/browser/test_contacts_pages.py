@@ -1,5 +1,5 @@
 """Contacts in a real browser: live search swaps the results and keeps the URL shareable; the
-CSV import goes from upload to preview to confirm."""
+CSV import goes from upload to preview to confirm, and the job's progress page shows the result."""
 
 from pathlib import Path
 
@@ -23,7 +23,7 @@ def test_typing_in_search_updates_results_and_url(page, db, browser_login):
     assert results.get_by_text("Bruno Lima").count() == 0
 
 
-def test_supervisor_imports_a_ptbr_spreadsheet(page, db, browser_login):
+def test_supervisor_imports_a_ptbr_spreadsheet(page, db, browser_login, run_jobs):
     supervisor = factories.agent(role=Role.supervisor, locale="en")
     db.session.commit()
     browser_login(supervisor)
@@ -33,5 +33,10 @@ def test_supervisor_imports_a_ptbr_spreadsheet(page, db, browser_login):
     page.locator("#import-summary").wait_for()
     assert page.locator(".import-preview .row-error").count() == 4
     page.get_by_role("button", name="Import 2 contacts").click()
-    page.wait_for_url("**/contacts")
+    page.wait_for_url("**/contacts/import/*")
+    page.get_by_text("Waiting for a worker").wait_for()
+    db.session.commit()
+    run_jobs("default")  # a real RQ worker; the page polls until it shows the result
+    page.locator("#import-result").get_by_text("2 contacts imported. 4 rows skipped.").wait_for()
+    db.session.rollback()
     assert db.session.query(Contact).count() == 2
