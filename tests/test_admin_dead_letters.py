@@ -97,7 +97,7 @@ def test_requeue_all_and_discard(client, login_as, db, run_jobs, flaky):
     for job_id in _failed_ids(WEBHOOKS):
         by_event[get_queue(WEBHOOKS).fetch_job(job_id).args[0]] = job_id
 
-    client.post("/admin/dead-letters/discard", data={"job_id": [by_event[first.id]]})
+    client.post("/admin/dead-letters/discard", data={"job_id": [by_event[first.id]], "confirmed": "yes"})
     assert _failed_ids(WEBHOOKS) == [by_event[second.id]]
     assert get_queue(WEBHOOKS).fetch_job(by_event[first.id]) is None
 
@@ -109,6 +109,20 @@ def test_requeue_all_and_discard(client, login_as, db, run_jobs, flaky):
     assert (first.status, second.status) == (WebhookStatus.failed, WebhookStatus.processed)
     actions = [row.action for row in _db.session.query(AuditLog).order_by(AuditLog.id)]
     assert "dead_letter.discarded" in actions and "dead_letter.requeued" in actions
+
+
+def test_discarding_asks_first_and_says_what_it_does(client, login_as, db, run_jobs, flaky):
+    login_as(Role.admin)
+    _failed_event(db, run_jobs)
+    (job_id,) = _failed_ids(WEBHOOKS)
+    response = client.post("/admin/dead-letters/discard", data={"job_id": [job_id]})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Discard 1 failed job?" in html
+    assert "will not run again" in html and f'name="job_id" value="{job_id}"' in html
+    assert 'name="confirmed" value="yes"' in html
+    assert _failed_ids(WEBHOOKS) == [job_id]  # asking discarded nothing
+    nothing = client.post("/admin/dead-letters/discard", data={})
+    assert nothing.status_code == 302 and _failed_ids(WEBHOOKS) == [job_id]
 
 
 def test_a_job_that_fails_again_after_requeue_counts_one_more_try(client, login_as, db, run_jobs, flaky):

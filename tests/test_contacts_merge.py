@@ -20,7 +20,8 @@ from tests import factories
 
 
 def merge(client, survivor, other):
-    return client.post(f"/contacts/{survivor.id}/merge", data={"other_id": other.id})
+    """Merge as the confirmation page's button does."""
+    return client.post(f"/contacts/{survivor.id}/merge", data={"other_id": other.id, "confirmed": "yes"})
 
 
 def test_merge_moves_conversations_fills_blanks_and_deletes_the_duplicate(client, login_as, db):
@@ -107,3 +108,24 @@ def test_merge_page_finds_candidates_and_refuses_merging_a_contact_with_itself(c
     assert "Julia Dup" in html and html.count('name="other_id"') == 1
     response = merge(client, survivor, survivor)
     assert response.status_code == 200 and "Choose a different contact" in response.get_data(as_text=True)
+
+
+def test_merging_first_shows_both_contacts_and_the_conversations_that_move(client, login_as, db):
+    login_as(Role.supervisor)
+    survivor = factories.contact(name="Helena", email=None, city="Recife")
+    other = factories.contact(name="Helena S.", email="helena@example.com", city="Olinda")
+    mine = factories.conversation(survivor, status=ConversationStatus.active, started_at=utcnow() - timedelta(days=2))
+    theirs = factories.conversation(other, status=ConversationStatus.new)
+    old = factories.conversation(other, status=ConversationStatus.closed)
+    db.session.commit()
+    response = client.post(f"/contacts/{survivor.id}/merge", data={"other_id": other.id})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Merge Helena S. into Helena?" in html
+    assert "Recife" in html and "Olinda" in html and "helena@example.com" in html
+    assert f'id="moving-{theirs.id}"' in html and f'id="moving-{old.id}"' in html
+    assert f"the messages of #{theirs.id} move into #{mine.id}" in html
+    assert 'name="confirmed" value="yes"' in html
+    db.session.expire_all()
+    assert db.session.get(Contact, other.id) is not None  # nothing merged yet
+    assert db.session.query(AuditLog).filter_by(action="contact.merged").count() == 0

@@ -240,7 +240,15 @@ def dead_letters_requeue():
 @bp.route("/dead-letters/discard", methods=["POST"])
 @role_required(Role.admin)
 def dead_letters_discard():
-    done = dead_letters.discard(request.form.getlist("job_id"), by=current_user)
+    """Asks first: without `confirmed` the selected jobs are listed with what discarding does."""
+    job_ids = request.form.getlist("job_id")
+    if request.form.get("confirmed") != "yes":
+        selected = [job for job in dead_letters.failed_jobs() if job.id in job_ids]
+        if not selected:
+            flash(_("Select the failed jobs to discard first."), "warning")
+            return redirect(url_for("admin.dead_letters_index"))
+        return render_template("admin/dead_letters_discard.html", jobs=selected)
+    done = dead_letters.discard(job_ids, by=current_user)
     db.session.commit()
     flash(ngettext("%(num)d job discarded.", "%(num)d jobs discarded.", done), "success")
     return redirect(url_for("admin.dead_letters_index"))

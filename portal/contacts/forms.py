@@ -20,6 +20,8 @@ class ContactForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     other_id = IdField(_l("Contact to merge"), validators=[DataRequired()])
+    # Set by the confirmation page: without it a merge request only shows what would happen.
+    confirmed = HiddenField()
 
 
 class ImportUploadForm(FlaskForm):

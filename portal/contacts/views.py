@@ -120,6 +120,9 @@ def merge(contact_id: int):
             form.other_id.errors.append(_("That contact no longer exists."))
         else:
             try:
+                if form.confirmed.data != "yes":
+                    plan = contact_admin.plan_merge(contact, other)
+                    return render_template("contacts/merge_confirm.html", plan=plan, form=form)
                 result = contact_admin.merge(contact, other, by=current_user)
             except contact_admin.ContactValidationError as error:
                 db.session.rollback()

@@ -232,32 +232,50 @@ def _fold_into(older: Conversation, newer: Conversation, *, by: Agent | None) ->
     db.session.flush()
 
 
-def merge(survivor: Contact, other: Contact, *, by: Agent | None) -> MergeResult:
-    """Fold `other` into `survivor` and delete `other`; nothing is lost (see module docstring)."""
+@dataclass
+class MergePlan:
+    """What merge() will do, shown to the supervisor before it is done."""
+
+    survivor: Contact
+    other: Contact
+    moving: list[Conversation]
+    folds: list[tuple[Conversation, Conversation]]  # (newer, older): newer's messages go into older
+    filled: dict[str, str]  # a blank field of the survivor -> the value it takes from the other
+
+
+def plan_merge(survivor: Contact, other: Contact) -> MergePlan:
     if survivor.id == other.id:
         raise ContactValidationError({"other_id": _("Choose a different contact to merge.")})
-    result = MergeResult(survivor=survivor)
-    open_states = ConversationStatus.open_states()
-    for theirs in list(other.conversations):
-        if theirs.status in open_states:
-            mine = conversations.open_conversation_for(survivor, theirs.channel)
-            if mine is not None:
-                older, newer = sorted((mine, theirs), key=lambda c: (c.started_at or c.created_at, c.id))
-                _fold_into(older, newer, by=by)
-                result.folded[newer.id] = older.id
-        result.moved_conversation_ids.append(theirs.id)
-    # The duplicates were closed and flushed above, so moving the conversations now never puts two
-    # open ones for the survivor under the partial unique index.
-    for theirs in list(other.conversations):
-        theirs.contact = survivor
-    if not survivor.name or survivor.name == survivor.phone:
-        if other.name and other.name != other.phone:
-            survivor.name = other.name
-            result.filled_fields.append("name")
+    moving = list(other.conversations)
+    folds = []
+    for theirs in moving:
+        mine = conversations.open_conversation_for(survivor, theirs.channel) if theirs.is_open else None
+        if mine is not None:
+            older, newer = sorted((mine, theirs), key=lambda c: (c.started_at or c.created_at, c.id))
+            folds.append((newer, older))
+    filled = {}
+    if (not survivor.name or survivor.name == survivor.phone) and other.name and other.name != other.phone:
+        filled["name"] = other.name
     for key in ("email", "city", "wa_id"):
         if not getattr(survivor, key) and getattr(other, key):
-            setattr(survivor, key, getattr(other, key))
-            result.filled_fields.append(key)
+            filled[key] = getattr(other, key)
+    return MergePlan(survivor=survivor, other=other, moving=moving, folds=folds, filled=filled)
+
+
+def merge(survivor: Contact, other: Contact, *, by: Agent | None) -> MergeResult:
+    """Fold `other` into `survivor` and delete `other`; nothing is lost (see module docstring)."""
+    plan = plan_merge(survivor, other)
+    result = MergeResult(survivor=survivor, moved_conversation_ids=[c.id for c in plan.moving])
+    for newer, older in plan.folds:
+        _fold_into(older, newer, by=by)
+        result.folded[newer.id] = older.id
+    # The duplicates were closed and flushed above, so moving the conversations now never puts two
+    # open ones for the survivor under the partial unique index.
+    for theirs in plan.moving:
+        theirs.contact = survivor
+    for key, value in plan.filled.items():
+        setattr(survivor, key, value)
+        result.filled_fields.append(key)
     removed = _snapshot(other)
     db.session.flush()
     db.session.delete(other)

@@ -40,3 +40,27 @@ def test_supervisor_imports_a_ptbr_spreadsheet(page, db, browser_login, run_jobs
     page.locator("#import-result").get_by_text("2 contacts imported. 4 rows skipped.").wait_for()
     db.session.rollback()
     assert db.session.query(Contact).count() == 2
+
+
+def test_merge_shows_both_contacts_side_by_side_and_asks_before_merging(page, db, browser_login):
+    supervisor = factories.agent(role=Role.supervisor, locale="en")
+    survivor = factories.contact(name="Helena", city="Recife")
+    other = factories.contact(name="Helena Souza", email="helena@example.com", city="Olinda")
+    moving = factories.conversation(other)
+    db.session.commit()
+    other_id = other.id
+    browser_login(supervisor)
+    page.goto(f"/contacts/{survivor.id}/merge")
+    page.get_by_label("Find the duplicate").fill("Souza")
+    page.get_by_role("button", name="Compare and merge").click()
+    compare = page.locator("#merge-compare")
+    compare.wait_for()
+    assert "Recife" in compare.inner_text() and "Olinda" in compare.inner_text()
+    assert page.locator(f"#moving-{moving.id}").is_visible()
+    db.session.rollback()
+    assert db.session.get(Contact, other_id) is not None  # asking changed nothing
+    page.get_by_role("button", name="Merge and delete Helena Souza").click()
+    page.wait_for_url(f"**/contacts/{survivor.id}")
+    page.get_by_text("Merged: 1 conversation moved to Helena.").wait_for()
+    db.session.rollback()
+    assert db.session.get(Contact, other_id) is None
