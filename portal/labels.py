@@ -171,6 +171,7 @@ AUDIT_ACTION_LABELS = {
     "contact.phone_changed": _l("Changed the phone of %(target)s"),
     "contact.whatsapp_number_changed": _l("WhatsApp reported a new number for %(target)s"),
     "contacts.exported": _l("Exported contacts"),
+    "contacts.listed": _l("Listed contacts through the API"),
     "contacts.imported": _l("Imported contacts"),
     "conversation.assigned": _l("Assigned %(target)s"),
     "conversation.merged": _l("Moved %(target)s in a contact merge"),
@@ -253,6 +254,9 @@ AUDIT_DETAIL_LABELS = {
     "locale": _l("language"),
     "template_key": _l("template"),
     "language": _l("language"),
+    "q": _l("search"),
+    "cursor": _l("page after"),
+    "open_conversations": _l("open conversations"),
 }
 UNDESCRIBED_ACTION = _l("Recorded action")
 
