@@ -50,6 +50,13 @@ def page_arg() -> int:
     return int(raw)
 
 
+def filter_args(form) -> dict[str, str]:
+    """A list's filters as query parameters for links to the same list (pages, CSV export): only
+    the form's own fields. Request arguments never go into url_for as they came: `_external`,
+    `_scheme` or a path argument's name would change where the link points."""
+    return {f.name: f.raw_data[0] for f in form if f.raw_data and f.raw_data[0] and f.name != "csrf_token"}
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -128,3 +135,4 @@ def register(app: Flask) -> None:
     app.before_request(_refuse_nul_characters)
     app.after_request(_add_headers)
     app.jinja_env.globals["nav_items"] = visible_items
+    app.jinja_env.globals["filter_args"] = filter_args

@@ -103,3 +103,18 @@ def test_cr_lf_in_a_stored_media_filename_or_type_never_reaches_a_header(app, cl
 def test_an_api_id_beyond_a_bigint_is_404_for_every_method(client, db, method):
     _agent, api = api_as(client, Role.supervisor)
     assert api.open(f"/api/v1/contacts/{2**63}", method, json={}).status_code == 404
+
+
+def test_list_links_carry_only_the_lists_own_filters(client, login_as, db):
+    """Request arguments never reach url_for as they came: `_external`/`_scheme` would point
+    the page links elsewhere."""
+    from portal.services import audit
+
+    admin = login_as(Role.admin)
+    for _ in range(60):
+        audit.record("contact.updated", actor=admin, target=("contacts", 1))
+    db.session.commit()
+    hostile = {"action": "contact.updated", "_external": "1", "_scheme": "javascript", "_anchor": "x"}
+    html = client.get("/admin/audit", query_string=hostile).get_data(as_text=True)
+    assert 'href="/admin/audit?action=contact.updated&amp;page=2"' in html
+    assert "javascript" not in html and "_external" not in html

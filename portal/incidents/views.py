@@ -9,7 +9,7 @@ from portal.incidents import bp
 from portal.incidents.forms import HandlingForm, IncidentFilterForm, IncidentForm, NotesForm
 from portal.models import Agent, Conversation, Incident, IncidentStatus, Role, Severity
 from portal.services import incidents
-from portal.web import int_arg, render_page
+from portal.web import filter_args, int_arg, render_page
 
 
 def conversation_url(conversation_id: int) -> str:
@@ -33,7 +33,7 @@ def index():
     rows, next_before = [], None
     if form.validate():
         rows, next_before = incidents.page(form.to_filter(), before_id=int_arg("before"))
-    filters = {k: v for k, v in request.args.items() if k != "before" and v}
+    filters = filter_args(form)
     return render_page(
         "incidents/_list.html",
         "incidents/index.html",

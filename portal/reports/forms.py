@@ -45,17 +45,6 @@ class ReportFilterForm(FlaskForm):
             if (field.data - self.start.data).days + 1 > MAX_RANGE_DAYS:
                 raise ValidationError(_l("Choose at most %(days)d days.", days=MAX_RANGE_DAYS))
 
-    def query_args(self) -> dict[str, str]:
-        """The filters as query parameters, for links to the same report (the CSV export)."""
-        values = {
-            "start": self.start.data.isoformat() if self.start.data else None,
-            "end": self.end.data.isoformat() if self.end.data else None,
-            "agent_id": self.agent_id.data,
-            "tag_id": self.tag_id.data,
-            "priority": self.priority.data,
-        }
-        return {name: str(value) for name, value in values.items() if value}
-
     def to_filter(self) -> ReportFilter:
         return ReportFilter(
             start=self.start.data,
