@@ -27,17 +27,13 @@ HUGE = str(10**25)
 HOSTILE_VALUES = (
     HUGE,
     "-1",
-    "0",
     "abc",
-    "1.5",
     "unknown-value",
     "x\r\nSet-Cookie: injected=1",
     "\u00e7\u00e3o \U0001f4a5",
     "%",
-    "_",
     "2026-13-45",
     "!!not-a-cursor!!",
-    "eyJ",
     "W10",  # base64 of "[]": a cursor that decodes but holds nothing
     "\u00b2",  # a digit to str.isdigit(), not to int()
     "x" * 5000,
