@@ -262,7 +262,9 @@ UNDESCRIBED_ACTION = _l("Recorded action")
 
 
 def audit_action_label(action: str) -> str:
-    return str(AUDIT_ACTION_LABELS.get(action, UNDESCRIBED_ACTION))
+    """The action without its target, for the filter: "Changed the status of …"."""
+    template = AUDIT_ACTION_LABELS.get(action)
+    return str(template) % {"target": "…"} if template is not None else f"{UNDESCRIBED_ACTION} ({action})"
 
 
 def audit_target_label(target_type: str | None, target_id: str | None) -> str:

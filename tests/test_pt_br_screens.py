@@ -194,3 +194,15 @@ def test_every_form_shows_wtforms_own_messages_translated(app):
     assert portal_forms
     untranslated = {cls.__qualname__ for cls in portal_forms if not issubclass(cls, FlaskForm | TranslatedForm)}
     assert untranslated == set()
+
+
+def test_filter_choices_name_actions_targets_and_event_types_in_portuguese(client, login_as, db):
+    _installation(db)
+    login_as(Role.admin, locale="pt_BR")
+    audit_page = client.get("/admin/audit").get_data(as_text=True)
+    assert '<option value="incident.created">Abriu …</option>' in audit_page
+    assert '<option value="conversation.status_changed">Alterou o status de …</option>' in audit_page
+    assert re.search(r'<option value="incidents">Incidentes</option>', audit_page)
+    events_page = client.get("/admin/webhook-events").get_data(as_text=True)
+    assert '<option value="messages">Mensagens e status</option>' in events_page
+    assert '<option value="whatsapp">WhatsApp</option>' in events_page

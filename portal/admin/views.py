@@ -262,8 +262,8 @@ def dead_letters_discard():
 def webhook_events():
     form = WebhookEventFilterForm(formdata=request.args)
     providers, event_types = queries.webhook_event_choices()
-    form.provider.choices = [("", _("Any"))] + [(p, p) for p in providers]
-    form.event_type.choices = [("", _("Any"))] + [(t, t) for t in event_types]
+    form.provider.choices = [("", _("Any"))] + [(p, labels.webhook_provider_label(p)) for p in providers]
+    form.event_type.choices = [("", _("Any"))] + [(t, labels.webhook_event_type_label(t)) for t in event_types]
     form.validate()
     events = queries.webhook_events(
         provider=form.provider.data or None,
