@@ -30,6 +30,7 @@ BLUEPRINTS = (
     "portal.admin:bp",
     "portal.profile:bp",
     "portal.crm:bp",
+    "portal.live:bp",
 )
 
 

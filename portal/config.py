@@ -131,6 +131,9 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "CRM_WEBHOOK_URL": os.environ.get("CRM_WEBHOOK_URL"),
         "CRM_WEBHOOK_SECRET": os.environ.get("CRM_WEBHOOK_SECRET"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # Where browsers open the live-update stream (portal/live/stream.py): /events behind a
+        # reverse proxy that routes it to the stream process; scripts/run gives the stream's own port.
+        "EVENTS_URL": os.environ.get("EVENTS_URL", "/events"),
         "TIME_ZONE": os.environ.get("TIME_ZONE", "America/Sao_Paulo"),
         "DEFAULT_COUNTRY": os.environ.get("DEFAULT_COUNTRY", "BR"),
         # Set: everyone who has not picked a language gets it. Unset: the browser's language decides.

@@ -68,6 +68,9 @@ agents
                    (portal.services.two_factor): the TOTP secret encrypted with portal.crypto, kept
                    from the start of the set-up; on once enabled_at is set; the last code step
                    accepted (no code works twice); SHA-256 hashes of the unused recovery codes.
+  alert_sound, alert_desktop  the agent's choice (profile) of a sound and a desktop notification
+                   when a customer writes or a conversation opens in their scope (docs/architecture.md,
+                   "Live updates"); both off until chosen.
 
 New tables: tags are seed; audit_log (append-only who-did-what), settings (runtime settings
 edited in the portal: business hours, time zone, read receipts...), sla_targets (per-priority
@@ -97,6 +100,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -290,6 +294,8 @@ class Agent(UserMixin, TimestampMixin, db.Model):
     two_factor_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     recovery_code_hashes: Mapped[list[str] | None] = mapped_column(JSON)
+    alert_sound: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    alert_desktop: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
     def set_password(self, password: str) -> None:
         # Tests lower the work factor; production keeps werkzeug's scrypt default.

@@ -9,6 +9,8 @@ and media carry customers' data or a CSRF token, and must not stay in a shared o
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -27,9 +29,19 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+def content_security_policy() -> str:
+    """The policy, letting pages also connect to the live-update stream when it is served from
+    another origin (scripts/run gives it a port of its own)."""
+    events = urlsplit(current_app.config["EVENTS_URL"])
+    if not events.netloc:
+        return CONTENT_SECURITY_POLICY
+    origin = f"{events.scheme}://{events.netloc}"
+    return CONTENT_SECURITY_POLICY.replace("connect-src 'self'", f"connect-src 'self' {origin}")
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Content-Security-Policy", content_security_policy())
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")

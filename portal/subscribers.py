@@ -1,11 +1,12 @@
 """Who reacts to what: the domain-event subscribers and the webhook processors that are not a
 channel's, registered once by create_app (docs/architecture.md, "Events"). Handlers of one event
 run in the order listed: SLA bookkeeping first, then the CRM record, then the auto-rules (which
-may queue sends of their own), then contact upkeep."""
+may queue sends of their own), then contact upkeep, and last the
+note for open browser tabs (sent once the change commits)."""
 
 from __future__ import annotations
 
-from portal.services import contact_admin, crm, crm_inbound, events, rules, sla, webhook_events
+from portal.services import contact_admin, crm, crm_inbound, events, live, rules, sla, webhook_events
 
 SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("conversation.created", sla.on_conversation_created),
@@ -18,6 +19,7 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("conversation.status_changed", rules.on_status_changed),
     ("message.status_changed", rules.on_message_status_changed),
     ("conversation.status_changed", contact_admin.drop_stale_whatsapp_id),
+    *((name, live.on_domain_event) for name in live.PUSHED_EVENTS),
 )
 
 

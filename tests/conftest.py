@@ -113,6 +113,8 @@ def app(database_url, redis_url, tmp_path_factory):
             # Tests assert English text; pt_BR stays the product default and tests/test_localization.py asks for it.
             "BABEL_DEFAULT_LOCALE": "en",
             "DEFAULT_LOCALE": None,
+            # No stream server unless a test starts one (tests/live_support.py): pages poll.
+            "EVENTS_URL": "",
         }
     )
     app.test_client_class = FreshUserClient

@@ -17,7 +17,7 @@ from portal.models import (
     Tag,
     utcnow,
 )
-from portal.services import conversations
+from portal.services import conversations, inbox_queries
 from tests import factories
 
 HTMX = {"HX-Request": "true"}
@@ -258,3 +258,17 @@ def test_tags_filter_lists_existing_tags(client, db, login_as):
     db.session.add(Tag(name="reembolso"))
     db.session.commit()
     assert '<option value="reembolso">reembolso</option>' in client.get("/inbox").get_data(as_text=True)
+
+
+def test_a_live_refresh_keeps_as_many_rows_as_the_tab_loaded(client, db, login_as):
+    login_as(Role.agent)
+    for _ in range(inbox_queries.PAGE_SIZE + 5):
+        factories.conversation()
+    db.session.commit()
+    page = client.get("/inbox").get_data(as_text=True)
+    poll_url = re.search(r'hx-get="(/inbox/changes\?[^"]+)"', page).group(1).replace("&amp;", "&")
+
+    refreshed = client.get(poll_url.replace("since=", "since=stale") + f"&loaded={inbox_queries.PAGE_SIZE + 5}",
+                           headers=HTMX)
+
+    assert len(_listed_ids(refreshed)) == inbox_queries.PAGE_SIZE + 5

@@ -74,3 +74,16 @@ def test_a_wrong_current_password_is_shown_beside_the_field(client, login_as, db
 
 def test_the_profile_needs_a_signed_in_agent(client, db):
     assert client.get("/profile").status_code == 302
+
+
+def test_agent_chooses_sound_and_desktop_alerts_and_the_page_carries_them(client, login_as, db):
+    agent = login_as(Role.agent)
+    assert "data-alert-sound" not in client.get("/inbox").get_data(as_text=True)
+
+    client.post("/profile", data={"profile-name": agent.name, "profile-locale": "en",
+                                  "profile-alert_sound": "y", "profile-alert_desktop": "y"})
+
+    db.session.refresh(agent)
+    assert (agent.alert_sound, agent.alert_desktop) == (True, True)
+    page = client.get("/inbox").get_data(as_text=True)
+    assert "data-alert-sound" in page and "data-alert-desktop" in page

@@ -22,7 +22,8 @@ def _free_port() -> int:
 
 
 def _env(instance: Path) -> dict[str, str]:
-    drop = {"REDIS_URL", "DATABASE_URL", "ATENDE_PORT", "ATENDE_SIMULATOR_PORT", "PUBLIC_BASE_URL", "WHATSAPP_API_BASE"}
+    drop = {"REDIS_URL", "DATABASE_URL", "ATENDE_PORT", "ATENDE_SIMULATOR_PORT", "ATENDE_EVENTS_PORT", "EVENTS_URL",
+            "PUBLIC_BASE_URL", "WHATSAPP_API_BASE"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     return {**env, "ATENDE_INSTANCE_PATH": str(instance), "PYTHONUNBUFFERED": "1", "ATENDE_ENV": "development"}
 
@@ -33,7 +34,7 @@ def test_a_taken_port_is_refused_with_what_to_do(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            ["scripts/run", "--port", str(port), "--simulator-port", str(_free_port())],
+            ["scripts/run", "--port", str(port), "--simulator-port", str(_free_port()), "--events-port", str(_free_port())],
             cwd=ROOT, env=_env(tmp_path / "instance"), capture_output=True, text=True, timeout=60,
         )
     assert result.returncode == 1
@@ -43,10 +44,11 @@ def test_a_taken_port_is_refused_with_what_to_do(tmp_path):
 
 
 def test_runs_on_other_ports_and_ctrl_c_stops_everything_quietly(tmp_path):
-    port, simulator_port = _free_port(), _free_port()
+    port, simulator_port, events_port = _free_port(), _free_port(), _free_port()
     instance = tmp_path / "instance"
     log = tmp_path / "run.log"
-    env = {**_env(instance), "ATENDE_PORT": str(port), "ATENDE_SIMULATOR_PORT": str(simulator_port)}
+    env = {**_env(instance), "ATENDE_PORT": str(port), "ATENDE_SIMULATOR_PORT": str(simulator_port),
+           "ATENDE_EVENTS_PORT": str(events_port)}
     with log.open("w") as out:
         # A session of its own stands in for the terminal: Ctrl+C signals its foreground group.
         run = subprocess.Popen(["scripts/run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -62,6 +64,7 @@ def test_runs_on_other_ports_and_ctrl_c_stops_everything_quietly(tmp_path):
             time.sleep(0.5)
         assert requests.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200, log.read_text()
         assert requests.post(f"http://127.0.0.1:{simulator_port}/_sim/reset", timeout=5).status_code < 500
+        assert requests.get(f"http://127.0.0.1:{events_port}/events", timeout=5).status_code == 401  # the stream server
         time.sleep(2)  # the worker is up and listening on Redis
         os.killpg(run.pid, signal.SIGINT)
         run.wait(timeout=60)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TypeVar
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -32,6 +32,9 @@ from portal.services.inbox_queries import InboxFilter, ThreadVersion
 from portal.services.outbound import OutboundError
 from portal.web import int_arg, row_id, wants_fragment
 
+# A live refresh re-reads at most this many rows of the list (the loaded pages, within reason).
+MAX_REFRESHED_ROWS = 500
+
 
 @bp.context_processor
 def _labels():
@@ -39,8 +42,6 @@ def _labels():
         "status_labels": STATUS_LABELS,
         "priority_labels": PRIORITY_LABELS,
         "channel_labels": CHANNEL_LABELS,
-        # How often the open list and thread ask whether anything changed.
-        "poll_seconds": current_app.config.get("INBOX_POLL_SECONDS", 5),
         "format_duration": sla.format_duration,
         "bubble": bubbles,
     }
@@ -63,12 +64,15 @@ def index():
 @bp.route("/inbox/changes")
 @role_required(Role.agent)
 def changes():
-    """Polled by the open list: 204 (HTMX swaps nothing) until something changed, then the list."""
+    """Asked by the open list on a live event (or every few seconds while the stream is down): 204
+    (HTMX swaps nothing) until something changed, then the list, as many rows as the tab had
+    loaded (`loaded`), so a live update does not drop the older rows."""
     version = inbox_queries.list_version()
     if request.args.get("since") == version:
         return "", 204
     filters = InboxFilter.from_args(request.args)
-    page = inbox_queries.list_page(current_user, filters)
+    loaded = min(request.args.get("loaded", 0, type=int), MAX_REFRESHED_ROWS)
+    page = inbox_queries.list_page(current_user, filters, limit=max(loaded, inbox_queries.PAGE_SIZE))
     return render_template("inbox/_list.html", filters=filters, page=page, version=version)
 
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.services.passwords import PasswordRule
@@ -12,6 +12,11 @@ LANGUAGE_NAMES = {"pt_BR": "Português (Brasil)", "en": "English"}
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     locale = SelectField(_l("Language"))
+    alert_sound = BooleanField(_l("Play a sound when a customer writes or a conversation opens"))
+    alert_desktop = BooleanField(
+        _l("Show a desktop notification when a customer writes or a conversation opens"),
+        description=_l("The browser asks for your permission once."),
+    )
 
     def __init__(self, *args, languages: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)

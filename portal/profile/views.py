@@ -29,7 +29,13 @@ def _profile_form(**kwargs) -> ProfileForm:
 def index():
     form = _profile_form(obj=current_user, prefix="profile")
     if form.validate_on_submit():
-        agent_admin.update_profile(current_user, name=form.name.data, locale=form.locale.data)
+        agent_admin.update_profile(
+            current_user,
+            name=form.name.data,
+            locale=form.locale.data,
+            alert_sound=form.alert_sound.data,
+            alert_desktop=form.alert_desktop.data,
+        )
         db.session.commit()
         flash(_("Your profile was saved."), "success")
         return redirect(url_for("profile.index"))

@@ -159,13 +159,17 @@ def set_password_from_link(token: str, password: str) -> Agent:
     return agent
 
 
-def update_profile(agent: Agent, *, name: str, locale: str) -> None:
+def update_profile(
+    agent: Agent, *, name: str, locale: str, alert_sound: bool = False, alert_desktop: bool = False
+) -> None:
     if locale not in current_app.config["LANGUAGES"]:
         raise AgentError(_("Choose one of the offered languages."))
     if name.strip() != agent.name or locale != agent.locale:
         audit.record("profile.updated", actor=agent, target=agent, locale=locale)
     agent.name = name.strip()
     agent.locale = locale
+    agent.alert_sound = alert_sound
+    agent.alert_desktop = alert_desktop
 
 
 def change_own_password(agent: Agent, *, current_password: str, new_password: str) -> None:

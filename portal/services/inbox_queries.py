@@ -221,6 +221,22 @@ def unread_counts(conversation_ids: list[int]) -> dict[int, int]:
     return dict(rows.tuples().all())
 
 
+def unread_conversation_count(agent: Agent) -> int:
+    """How many conversations the agent may see have an unread inbound message: the count in the
+    browser tab's title."""
+    unread = (
+        select(Message.id)
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.direction == Direction.inbound,
+            Message.read_at.is_(None),
+        )
+        .exists()
+    )
+    visible = conversations.visible_to(agent).where(unread).with_only_columns(Conversation.id).subquery()
+    return db.session.scalar(select(func.count()).select_from(visible)) or 0
+
+
 def _ends_first_response_wait():
     """A first response as services.sla.refresh_first_response counts it: a reply written by a
     person that did not fail (a refused reply never reached the customer)."""

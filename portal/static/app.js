@@ -103,3 +103,224 @@
     if (composer && document.getElementById("messages")) { composer.scrollIntoView({block: "end"}); }
   });
 })();
+// Live updates (docs/architecture.md, "Live updates"): one Server-Sent Events stream per tab,
+// opened by HTMX's sse extension on #live. A change refreshes the list and the open thread through
+// their own fragments (keeping loaded rows, scroll position and focus), updates the unread count
+// in the tab title and, when the agent chose so on their profile, plays a sound or shows a desktop
+// notification. While the stream is down the page polls those fragments instead. Presence: the
+// open thread beats "viewing" (and "typing") by POST and shows who else is there.
+(function () {
+  "use strict";
+  var live = null;          // the #live element, once the page has loaded
+  var connected = false;
+  var everConnected = false;
+  var lastEventId = null;
+  var baseTitle = document.title.replace(/^\(\d+\) /, "");
+  var timers = {};
+
+  function later(name, ms, fn) {
+    if (timers[name]) { return; }
+    timers[name] = window.setTimeout(function () { timers[name] = null; fn(); }, ms);
+  }
+  function refresh(selector) {
+    document.querySelectorAll(selector).forEach(function (el) { htmx.trigger(el, "atende:refresh"); });
+  }
+  function refreshAll() {
+    refresh("[data-live-refresh]");
+    updateUnread();
+  }
+  function updateUnread() {
+    if (!live) { return; }
+    fetch(live.getAttribute("data-title-count-url"), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        document.title = (body.conversations > 0 ? "(" + body.conversations + ") " : "") + baseTitle;
+      })
+      .catch(function () {});
+  }
+  function openThreadId() {
+    var thread = document.querySelector("[data-live-refresh=thread]");
+    return thread ? Number(thread.getAttribute("data-conversation-id")) : null;
+  }
+  function alertFor(data) {
+    var me = Number(live.getAttribute("data-agent-id"));
+    var fromCustomer = data.type === "conversation.created" ||
+      (data.type === "message.created" && data.direction === "inbound");
+    if (!fromCustomer || data.actor === me) { return; }
+    if (live.hasAttribute("data-alert-sound")) {
+      var sound = new Audio(live.getAttribute("data-sound-url"));
+      sound.play().catch(function () {});  // the browser may refuse before the first click
+    }
+    var looking = !document.hidden && openThreadId() === data.conversation;
+    if (live.hasAttribute("data-alert-desktop") && !looking &&
+        window.Notification && Notification.permission === "granted") {
+      var heading = data.type === "conversation.created" ?
+        live.getAttribute("data-label-new-conversation") : live.getAttribute("data-label-new-message");
+      var note = new Notification(heading, {body: data.title || "", tag: "atende-" + data.conversation});
+      note.onclick = function () { window.focus(); window.location.href = live.getAttribute("data-thread-url").replace("0", data.conversation); };
+    }
+  }
+  function onChange(event) {
+    lastEventId = event.lastEventId || lastEventId;
+    var data = JSON.parse(event.data);
+    document.dispatchEvent(new CustomEvent("atende:live-change", {detail: data}));
+    later("list", 150, function () { refresh("[data-live-refresh=list]"); });
+    if (openThreadId() === data.conversation) {
+      later("thread", 150, function () { refresh("[data-live-refresh=thread]"); });
+    }
+    if (data.type !== "message.status_changed") { later("unread", 300, updateUnread); }
+    if (event.type === "change" && !catchingUp) { alertFor(data); }
+  }
+  var catchingUp = true;
+  function onReady(event) {
+    lastEventId = event.lastEventId || lastEventId;
+    connected = true;
+    catchingUp = false;
+    live.setAttribute("data-live-connected", "");
+    if (everConnected) { refreshAll(); }  // whatever the polls and the catch-up did not show
+    everConnected = true;
+  }
+  var sources = new WeakSet();
+  document.addEventListener("htmx:sseOpen", function (event) {
+    var source = event.detail.source;
+    if (sources.has(source)) { catchingUp = true; return; }
+    sources.add(source);
+    catchingUp = true;
+    source.addEventListener("change", onChange);
+    source.addEventListener("ready", onReady);
+    source.addEventListener("reset", function () { refreshAll(); });
+    source.addEventListener("presence", function (e) { presence.heard(JSON.parse(e.data)); });
+  });
+  document.addEventListener("htmx:sseError", function () {
+    connected = false;
+    if (live) { live.removeAttribute("data-live-connected"); }
+  });
+  document.addEventListener("htmx:sseClose", function () { connected = false; });
+  // A new EventSource (after the old one gave up) carries the last id in its URL, since only the
+  // browser's own reconnection sends the Last-Event-ID header.
+  document.addEventListener("DOMContentLoaded", function () {
+    htmx.createEventSource = function (url) {
+      if (lastEventId) { url += (url.indexOf("?") < 0 ? "?" : "&") + "last_event_id=" + encodeURIComponent(lastEventId); }
+      return new EventSource(url, {withCredentials: true});
+    };
+    live = document.getElementById("live");
+    if (!live) { return; }
+    updateUnread();
+    var seconds = Number(live.getAttribute("data-poll-seconds")) || 5;
+    window.setInterval(function () { if (!connected) { refresh("[data-live-refresh]"); } }, seconds * 1000);
+  });
+
+  // The list asks for as many rows as are loaded; a refresh keeps scroll position and focus.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.getAttribute && elt.getAttribute("data-live-refresh") === "list") {
+      event.detail.parameters.loaded = document.querySelectorAll("#inbox-list [data-conversation-id]").length;
+    }
+  });
+  var kept = null;
+  function scroller(el) {
+    for (var node = el; node && node !== document.body; node = node.parentElement) {
+      if (node.scrollHeight > node.clientHeight && getComputedStyle(node).overflowY !== "visible") { return node; }
+    }
+    return document.scrollingElement;
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live-refresh")) { kept = null; return; }
+    var target = event.detail.target;
+    var box = scroller(target);
+    var focused = document.activeElement;
+    kept = {
+      targetId: target.id,
+      ownScroll: box === target,
+      top: box.scrollTop,
+      atBottom: box.scrollTop + box.clientHeight >= box.scrollHeight - 4,
+      box: box === target ? null : box,
+      focusId: focused && target.contains(focused) && focused.id ? focused.id : null
+    };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!kept) { return; }
+    var state = kept;
+    kept = null;
+    var box = state.ownScroll ? document.getElementById(state.targetId) : state.box;
+    if (box) {
+      var thread = state.targetId === "messages";
+      box.scrollTop = thread && state.atBottom ? box.scrollHeight : state.top;
+    }
+    var focus = state.focusId && document.getElementById(state.focusId);
+    if (focus) { focus.focus({preventScroll: true}); }
+  });
+
+  // Presence in the open thread: beats every few seconds while the tab is visible; others' beats
+  // expire after a few seconds without a new one.
+  var VIEWING_MS = 12000;
+  var TYPING_MS = 5000;
+  var presence = {
+    others: {},
+    box: function () { return document.querySelector("[data-presence-url]"); },
+    beat: function (state) {
+      var box = presence.box();
+      if (!box || (document.hidden && state !== "left")) { return; }
+      var body = new URLSearchParams({state: state});
+      var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+      fetch(box.getAttribute("data-presence-url"), {
+        method: "POST", body: body, credentials: "same-origin", keepalive: state === "left",
+        headers: {"X-CSRFToken": csrf}
+      }).catch(function () {});
+    },
+    heard: function (data) {
+      var box = presence.box();
+      if (!box || Number(box.getAttribute("data-conversation-id")) !== data.conversation) { return; }
+      if (data.state === "left") { delete presence.others[data.agent]; }
+      else {
+        var entry = presence.others[data.agent] || {};
+        entry.name = data.name;
+        entry.seen = Date.now();
+        if (data.state === "typing") { entry.typing = Date.now(); }
+        presence.others[data.agent] = entry;
+      }
+      presence.render();
+    },
+    render: function () {
+      var box = presence.box();
+      if (!box) { return; }
+      var now = Date.now();
+      var viewing = [];
+      var typing = [];
+      Object.keys(presence.others).forEach(function (id) {
+        var entry = presence.others[id];
+        if (now - entry.seen > VIEWING_MS) { delete presence.others[id]; return; }
+        if (entry.typing && now - entry.typing <= TYPING_MS) { typing.push(entry.name); }
+        else { viewing.push(entry.name); }
+      });
+      var parts = [];
+      if (viewing.length) { parts.push(box.getAttribute("data-label-viewing").replace("{names}", viewing.join(", "))); }
+      if (typing.length) { parts.push(box.getAttribute("data-label-typing").replace("{names}", typing.join(", "))); }
+      box.textContent = parts.join(" · ");
+      box.hidden = parts.length === 0;
+    }
+  };
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!presence.box()) { return; }
+    presence.beat("viewing");
+    window.setInterval(function () { presence.beat("viewing"); }, 5000);
+    window.setInterval(presence.render, 1000);
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) { presence.beat("viewing"); } });
+    window.addEventListener("pagehide", function () { presence.beat("left"); });
+    var lastTyping = 0;
+    document.addEventListener("input", function (event) {
+      if (!event.target.matches || !event.target.matches("form[data-reply-form] textarea")) { return; }
+      if (Date.now() - lastTyping > 2000) { lastTyping = Date.now(); presence.beat("typing"); }
+    });
+  });
+  // The profile's desktop-notification choice asks the browser's permission when ticked.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("input[data-asks-notification-permission]") && box.checked &&
+        window.Notification && Notification.permission === "default") {
+      Notification.requestPermission();
+    }
+  });
+})();

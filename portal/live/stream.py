@@ -1,0 +1,326 @@
+"""The stream server: `GET /events`, one Server-Sent Events stream per browser tab
+(docs/architecture.md, "Live updates").
+
+A small ASGI app run by uvicorn in a process of its own (`python -m portal.live`), so hundreds
+of idle streams cost a coroutine each and never hold gunicorn's sync workers. One reader task
+follows the Redis streams with XREAD BLOCK and hands each entry to the connected tabs whose agent
+may see its conversation; the database work (who may see what, the contact's name) runs in
+threads through the Flask app, with the same session rules and scope function as the pages.
+
+- Sign-in: the tab's own session (or remember-me) cookie, checked by Flask-Login exactly as a
+  page request; signed out, deactivated or still owing two-factor set-up: 401.
+- Every AGENT_RECHECK_SECONDS one query re-reads the connected agents: a deactivated or
+  signed-out-everywhere agent's streams close.
+- Last-Event-ID (header, or `last_event_id` in the query for a tab that had to open a new
+  EventSource): the entries after it are replayed through the same scope filter, so a forged id
+  only moves where the replay starts. An id older than the bounded stream's first entry gets a
+  `reset` event: the tab reloads its fragments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import flask_login
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import Agent, Conversation
+from portal.queue import redis_url_for
+from portal.services import two_factor
+from portal.services.live import (
+    EVENTS_KEY,
+    EVENTS_MAXLEN,
+    PRESENCE_KEY,
+    LiveEvent,
+    audience,
+    decode_entry,
+    parse_event_id,
+)
+
+log = logging.getLogger(__name__)
+
+AGENT_RECHECK_SECONDS = 2.0
+KEEPALIVE_SECONDS = 20.0
+READ_BLOCK_MS = 10_000
+# A tab that falls this far behind (a stalled connection) is closed; it reconnects and catches up.
+CLIENT_QUEUE_LIMIT = 1_000
+CATCH_UP_LIMIT = 2_000
+RECONNECT_MS = 2_000
+
+
+@dataclass(eq=False)
+class Client:
+    agent_id: int
+    session_version: int
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE_LIMIT))
+
+    def push(self, item: tuple[str | None, bytes] | None) -> None:
+        """Queue (event id or None, bytes) to send; None closes the stream."""
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+def sse(event: str, data: dict, event_id: str | None = None) -> bytes:
+    lines = [f"event: {event}", f"data: {json.dumps(data, separators=(',', ':'))}"]
+    if event_id is not None:
+        lines.insert(0, f"id: {event_id}")
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def _id_key(event_id: str) -> tuple[int, int]:
+    return parse_event_id(event_id) or (0, 0)
+
+
+class StreamApp:
+    def __init__(self, flask_app):
+        self.flask_app = flask_app
+        self.clients: set[Client] = set()
+        self.redis: aioredis.Redis | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    # --- ASGI -----------------------------------------------------------------------------
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def start(self) -> None:
+        url = redis_url_for(self.flask_app)
+        self.redis = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=READ_BLOCK_MS / 1000 + 5)
+        self._tasks = [asyncio.create_task(self._read_forever()), asyncio.create_task(self._recheck_forever())]
+
+    async def stop(self) -> None:
+        for client in list(self.clients):
+            client.push(None)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def _http(self, scope, receive, send) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        cors = self._cors_headers(headers.get("origin"))
+        if scope["path"] != "/events":
+            await self._plain(send, 404, b"not found", cors)
+            return
+        if scope["method"] != "GET":
+            await self._plain(send, 405, b"method not allowed", cors)
+            return
+        client_host = (scope.get("client") or ("", 0))[0]
+        session = await asyncio.to_thread(self._authenticate, headers, client_host)
+        if session is None:
+            await self._plain(send, 401, b"sign in first", cors)
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        last_seen = headers.get("last-event-id") or (query.get("last_event_id") or [None])[0]
+        client = Client(*session)
+        self.clients.add(client)
+        watcher = asyncio.create_task(self._watch_disconnect(receive, client))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/event-stream; charset=utf-8"),
+                (b"cache-control", b"no-store"),
+                (b"x-accel-buffering", b"no"),
+                *cors,
+            ]})
+            await send({"type": "http.response.body", "body": f"retry: {RECONNECT_MS}\n\n".encode(), "more_body": True})
+            sent_through = await self._catch_up(client, parse_event_id(last_seen), send)
+            await self._pump(client, sent_through, send)
+        except OSError:  # the tab went away mid-write
+            pass
+        finally:
+            self.clients.discard(client)
+            watcher.cancel()
+        try:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass
+
+    async def _watch_disconnect(self, receive, client: Client) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        client.push(None)
+
+    def _cors_headers(self, origin: str | None) -> list[tuple[bytes, bytes]]:
+        # The portal's pages may open the stream from another port (scripts/run); no other site may.
+        portal = urlsplit(self.flask_app.config["PUBLIC_BASE_URL"])
+        if origin != f"{portal.scheme}://{portal.netloc}":
+            return []
+        return [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-credentials", b"true"),
+            (b"vary", b"Origin"),
+        ]
+
+    @staticmethod
+    async def _plain(send, status: int, body: bytes, cors) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"), *cors]})
+        await send({"type": "http.response.body", "body": body})
+
+    # --- one tab ----------------------------------------------------------------------------
+    async def _catch_up(self, client: Client, last_seen: tuple[int, int] | None, send) -> str:
+        """Replay what the tab missed after `last_seen`, then a `ready` event whose id marks where
+        its live part starts. Returns that id."""
+        head = await self.redis.xrevrange(EVENTS_KEY, count=1)
+        head_id = head[0][0].decode() if head else "0-0"
+        chunks: list[bytes] = []
+        if last_seen is not None and last_seen < _id_key(head_id):
+            first = await self.redis.xrange(EVENTS_KEY, count=1)
+            start = f"({last_seen[0]}-{last_seen[1]}"
+            entries = await self.redis.xrange(EVENTS_KEY, min=start, max=head_id, count=CATCH_UP_LIMIT + 1)
+            # Entries before the first one were dropped only if the stream ever reached its bound.
+            trimmed = _id_key(first[0][0].decode()) > last_seen and await self.redis.xlen(EVENTS_KEY) >= EVENTS_MAXLEN
+            if trimmed or len(entries) > CATCH_UP_LIMIT:
+                chunks.append(sse("reset", {}))
+            else:
+                events = [e for e in (decode_entry(EVENTS_KEY, i, f) for i, f in entries) if e is not None]
+                for _event, payloads in await asyncio.to_thread(self._payloads, events, {client.agent_id}):
+                    if client.agent_id in payloads:
+                        chunks.append(payloads[client.agent_id])
+        chunks.append(sse("ready", {}, head_id))
+        await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
+        return head_id
+
+    async def _pump(self, client: Client, sent_through: str, send) -> None:
+        floor = _id_key(sent_through)
+        while True:
+            try:
+                item = await asyncio.wait_for(client.queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                item = (None, b": keepalive\n\n")
+            if item is None:
+                return
+            event_id, chunk = item
+            if event_id is not None and _id_key(event_id) <= floor:
+                continue  # already sent by the catch-up
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    # --- the reader and the agent check ---------------------------------------------------------
+    async def _read_forever(self) -> None:
+        cursors: dict[str, str] = {}
+        while True:
+            try:
+                if not cursors:
+                    for key in (EVENTS_KEY, PRESENCE_KEY):
+                        newest = await self.redis.xrevrange(key, count=1)
+                        cursors[key] = newest[0][0].decode() if newest else "0-0"
+                result = await self.redis.xread(cursors, block=READ_BLOCK_MS, count=500)
+            except (RedisError, OSError) as exc:
+                log.warning("live stream: Redis unavailable (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1)
+                continue
+            clients = list(self.clients)
+            events: list[LiveEvent] = []
+            for stream, entries in result or ():
+                key = stream.decode()
+                for entry_id, fields in entries:
+                    cursors[key] = entry_id.decode()
+                    event = decode_entry(key, entry_id, fields)
+                    if event is not None:
+                        events.append(event)
+            if not events or not clients:
+                continue
+            try:
+                deliveries = await asyncio.to_thread(self._payloads, events, {c.agent_id for c in clients})
+            except Exception:
+                log.exception("live stream: could not work out who hears %d event(s)", len(events))
+                continue
+            for event, payloads in deliveries:
+                durable_id = event.id if event.stream == EVENTS_KEY else None
+                for client in clients:
+                    chunk = payloads.get(client.agent_id)
+                    if chunk is not None:
+                        client.push((durable_id, chunk))
+
+    async def _recheck_forever(self) -> None:
+        while True:
+            await asyncio.sleep(AGENT_RECHECK_SECONDS)
+            clients = list(self.clients)
+            if not clients:
+                continue
+            try:
+                valid = await asyncio.to_thread(self._session_versions, {c.agent_id for c in clients})
+            except Exception:
+                log.exception("live stream: could not re-check the connected agents")
+                continue
+            for client in clients:
+                if valid.get(client.agent_id) != client.session_version:
+                    client.push(None)
+
+    # --- database work, in threads -------------------------------------------------------------
+    def _authenticate(self, headers: dict[str, str], client_host: str) -> tuple[int, int] | None:
+        request_headers = {name: headers[name] for name in ("cookie", "user-agent") if name in headers}
+        with self.flask_app.test_request_context(
+            "/events", headers=request_headers, environ_base={"REMOTE_ADDR": client_host}
+        ):
+            agent = flask_login.current_user
+            if not agent.is_authenticated or two_factor.needs_enrolment(agent):
+                return None
+            return agent.id, agent.session_version
+
+    def _session_versions(self, agent_ids: set[int]) -> dict[int, int]:
+        with self.flask_app.app_context():
+            rows = db.session.execute(
+                select(Agent.id, Agent.session_version).where(Agent.id.in_(agent_ids), Agent.active.is_(True))
+            )
+            return {agent_id: version for agent_id, version in rows}
+
+    def _payloads(self, events: list[LiveEvent], agent_ids: set[int]) -> list[tuple[LiveEvent, dict[int, bytes]]]:
+        """For each event, the bytes each of these agents gets (absent: they do not hear it)."""
+        with self.flask_app.app_context():
+            agents = list(db.session.scalars(select(Agent).where(Agent.id.in_(agent_ids), Agent.active.is_(True))))
+            conversation_ids = {e.conversation_id for e in events if e.conversation_id is not None}
+            conversations = {
+                c.id: c
+                for c in db.session.scalars(
+                    select(Conversation)
+                    .options(selectinload(Conversation.contact))
+                    .where(Conversation.id.in_(conversation_ids))
+                )
+            }
+            result = []
+            for event in events:
+                conversation = conversations.get(event.conversation_id)
+                seeing, others = audience(event, agents, conversation)
+                payloads: dict[int, bytes] = {}
+                if seeing:
+                    payloads |= dict.fromkeys(seeing, self._chunk(event, conversation, full=True))
+                if others:
+                    payloads |= dict.fromkeys(others, self._chunk(event, conversation, full=False))
+                result.append((event, payloads))
+            return result
+
+    @staticmethod
+    def _chunk(event: LiveEvent, conversation: Conversation, *, full: bool) -> bytes:
+        if event.stream == PRESENCE_KEY:
+            return sse("presence", event.record)
+        data = dict(event.record)
+        if full:
+            data["title"] = conversation.contact.name if conversation.contact else ""
+        return sse("change", data, event.id)

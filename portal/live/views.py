@@ -1,0 +1,33 @@
+"""The small requests of a live tab: presence beats and the unread count for the title."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+from flask_login import current_user
+
+from portal.access import role_required
+from portal.extensions import db
+from portal.live import bp
+from portal.models import Conversation, Role
+from portal.services import conversations, inbox_queries, live
+
+
+@bp.route("/conversations/<int:conversation_id>/presence", methods=["POST"])
+@role_required(Role.agent)
+def presence(conversation_id: int):
+    """A tab showing this thread beats every few seconds ("viewing", "typing" while the reply box
+    changes, "left" when it goes); the others viewing it hear the beat over their stream."""
+    conversation = db.get_or_404(Conversation, conversation_id)
+    if not conversations.can_see(current_user, conversation):
+        abort(403)
+    state = request.form.get("state", "")
+    if state not in live.PRESENCE_STATES:
+        abort(400)
+    live.publish_presence(current_user, conversation, state)
+    return "", 204
+
+
+@bp.route("/inbox/title-count")
+@role_required(Role.agent)
+def title_count():
+    return jsonify(conversations=inbox_queries.unread_conversation_count(current_user))
