@@ -75,7 +75,11 @@ agents
 New tables: tags are seed; audit_log (append-only who-did-what), settings (runtime settings
 edited in the portal: business hours, time zone, read receipts...), sla_targets (per-priority
 targets), auto_rule_firings (at most once per conversation per rule; last fired and counts),
-crm_deliveries (outbound CRM events with their attempts), api_tokens (hashed per-agent tokens).
+crm_deliveries (outbound CRM events with their attempts), api_tokens (hashed per-agent tokens),
+conversation_reads (how far each agent has read each conversation: unread counts are per agent,
+and a supervisor looking at someone else's conversation changes nothing for its assignee;
+messages.read_at stays the seed's "opened by the agent answering it", and counts for an agent
+who has no row yet).
 """
 
 from __future__ import annotations
@@ -591,3 +595,16 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     agent: Mapped[Agent] = relationship()
+
+
+class ConversationRead(db.Model):
+    """How far one agent has read one conversation (portal.services.read_state)."""
+
+    __tablename__ = "conversation_reads"
+
+    agent_id: Mapped[int] = mapped_column(BigId, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    last_read_message_id: Mapped[int] = mapped_column(BigId, nullable=False, default=0)
+    last_read_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -104,14 +104,16 @@ def test_thread_shows_bubbles_reply_context_media_and_ticks(app, client, db, log
     assert "Carla" in page
 
 
-def test_opening_marks_inbound_messages_read(client, db, login_as):
+def test_viewing_marks_inbound_messages_read_through_a_post_not_the_page_itself(client, db, login_as):
     login_as(Role.agent)
     conversation = factories.conversation()
-    factories.message(conversation)
+    message = factories.message(conversation)
     db.session.commit()
     assert "1 unread" in client.get("/inbox").get_data(as_text=True)
 
     client.get(f"/conversations/{conversation.id}")
+    assert "1 unread" in client.get("/inbox").get_data(as_text=True)
+    assert client.post(f"/conversations/{conversation.id}/read", data={"up_to": message.id}).status_code == 204
     assert "unread" not in client.get("/inbox").get_data(as_text=True)
 
 
@@ -268,7 +270,7 @@ def test_thread_poll_answers_204_until_a_message_or_status_changes(client, db, l
     body = client.get(poll, headers=HTMX).get_data(as_text=True)
     assert "chegou agora" in body
     db.session.expire_all()
-    assert all(m.read_at is not None for m in conversation.messages if m.direction == Direction.inbound)
+    assert all(m.read_at is None for m in conversation.messages if m.direction == Direction.inbound)
 
 
 def test_thread_poll_refreshes_details_and_composer_only_when_they_changed(client, db, login_as):

@@ -264,7 +264,7 @@ def test_template_needs_every_parameter(client, db, agent):
     assert db.session.query(Message).count() == 0
 
 
-def test_opening_a_conversation_marks_it_read_and_sends_one_read_receipt(
+def test_viewing_a_conversation_marks_it_read_and_sends_one_read_receipt(
     client, db, agent, run_jobs, graph_simulator
 ):
     conversation = factories.conversation()
@@ -272,24 +272,24 @@ def test_opening_a_conversation_marks_it_read_and_sends_one_read_receipt(
     latest = factories.message(conversation, sent_at=utcnow() - timedelta(minutes=1), external_id="wamid.latest")
     db.session.commit()
 
-    assert client.get(f"/conversations/{conversation.id}").status_code == 200
+    assert client.post(f"/conversations/{conversation.id}/read", data={"up_to": latest.id}).status_code == 204
     run_jobs(OUTBOUND)
     db.session.expire_all()
     assert all(m.read_at is not None for m in conversation.messages)
     assert graph_simulator.read_receipts() == [latest.external_id]
 
-    client.get(f"/conversations/{conversation.id}")
+    client.post(f"/conversations/{conversation.id}/read", data={"up_to": latest.id})
     run_jobs(OUTBOUND)
     assert graph_simulator.read_receipts() == [latest.external_id]
 
 
 def test_read_receipts_are_not_sent_when_the_setting_is_off(client, db, agent, run_jobs, graph_simulator):
     conversation = factories.conversation()
-    factories.message(conversation)
+    message = factories.message(conversation)
     settings.put("send_read_receipts", False)
     db.session.commit()
 
-    client.get(f"/conversations/{conversation.id}")
+    client.post(f"/conversations/{conversation.id}/read", data={"up_to": message.id})
     run_jobs(OUTBOUND)
     db.session.expire_all()
     assert all(m.read_at is not None for m in conversation.messages)

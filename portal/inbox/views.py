@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 
 from portal.access import role_required
 from portal.extensions import db
-from portal.inbox import bp, bubbles
+from portal.inbox import bp, bubbles, times
 from portal.inbox.forms import (
     CHANNEL_LABELS,
     PRIORITY_LABELS,
@@ -26,7 +26,7 @@ from portal.inbox.forms import (
     TemplateForm,
 )
 from portal.models import Agent, Conversation, Message, MessageTemplate, Role
-from portal.services import conversations, inbox_queries, media_files, outbound, sla, templates
+from portal.services import conversations, inbox_queries, media_files, outbound, read_state, sla, templates
 from portal.services.conversations import ConversationError
 from portal.services.inbox_queries import InboxFilter, ThreadVersion
 from portal.services.outbound import OutboundError
@@ -44,6 +44,7 @@ def _labels():
         "channel_labels": CHANNEL_LABELS,
         "format_duration": sla.format_duration,
         "bubble": bubbles,
+        "times": times,
     }
 
 
@@ -166,8 +167,6 @@ def _messages_context(conversation: Conversation, start: str | None = None) -> d
 @role_required(Role.agent)
 def thread(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
-    outbound.mark_conversation_read(conversation)
-    db.session.commit()
     context = (
         _messages_context(conversation, request.args.get("from"))
         | _details_context(conversation)
@@ -201,15 +200,36 @@ def thread_changes(conversation_id: int):
     current = inbox_queries.thread_version(conversation)
     if seen == current:
         return "", 204
-    if seen is None or seen.messages != current.messages:
-        outbound.mark_conversation_read(conversation)
-        db.session.commit()
     context = _messages_context(conversation, request.args.get("from"))
     if seen is None or seen.conversation != current.conversation:
         context |= _details_context(conversation) | {"details_oob": True}
     if seen is None or seen.window_open != current.window_open:
         context |= _composer_context(conversation) | {"composer_oob": True}
     return render_template("inbox/_thread_update.html", **context)
+
+
+@bp.route("/conversations/<int:conversation_id>/read", methods=["POST"])
+@role_required(Role.agent)
+def mark_read(conversation_id: int):
+    """Posted by the open thread while its page is visible: read up to the newest message shown."""
+    conversation = _visible_conversation(conversation_id)
+    up_to = request.form.get("up_to", type=int)
+    if up_to is None:
+        abort(400)
+    read_state.mark_read(current_user, conversation, up_to)
+    db.session.commit()
+    return "", 204
+
+
+@bp.route("/conversations/<int:conversation_id>/unread", methods=["POST"])
+@role_required(Role.agent)
+def mark_unread(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    read_state.mark_unread(current_user, conversation)
+    db.session.commit()
+    if not wants_fragment():
+        return redirect(url_for("inbox.index"))
+    return "", 204
 
 
 @bp.route("/conversations/<int:conversation_id>/composer")

@@ -27,7 +27,7 @@ from portal.models import (
     Tag,
     utcnow,
 )
-from portal.services import conversations, outbound, settings
+from portal.services import conversations, outbound, read_state, settings
 from portal.services.business_time import business_seconds
 
 PAGE_SIZE = 25
@@ -167,17 +167,17 @@ def list_page(agent: Agent, filters: InboxFilter, cursor: str | None = None, lim
     page = InboxPage(rows=[InboxRow(c) for c in found[:limit]])
     if len(found) > limit:
         page.next_cursor = encode_cursor(found[limit - 1])
-    _annotate(page.rows)
+    _annotate(agent, page.rows)
     return page
 
 
-def _annotate(rows: list[InboxRow]) -> None:
+def _annotate(agent: Agent, rows: list[InboxRow]) -> None:
     """Fill in last message, unread count and waiting time with one query each for the whole page."""
     if not rows:
         return
     ids = [row.conversation.id for row in rows]
     last = last_messages(ids)
-    unread = unread_counts(ids)
+    unread = read_state.unread_counts(agent, ids)
     waiting = waiting_since(row.conversation for row in rows)
     targets = settings.sla_targets()
     hours, zone = settings.business_hours(), settings.time_zone()
@@ -208,32 +208,15 @@ def last_messages(conversation_ids: list[int]) -> dict[int, Message]:
     return {m.conversation_id: m for m in db.session.scalars(newest)}
 
 
-def unread_counts(conversation_ids: list[int]) -> dict[int, int]:
-    rows = db.session.execute(
-        select(Message.conversation_id, func.count())
-        .where(
-            Message.conversation_id.in_(conversation_ids),
-            Message.direction == Direction.inbound,
-            Message.read_at.is_(None),
-        )
-        .group_by(Message.conversation_id)
-    )
-    return dict(rows.tuples().all())
-
-
 def unread_conversation_count(agent: Agent) -> int:
-    """How many conversations the agent may see have an unread inbound message: the count in the
+    """How many conversations the agent may see have a message unread by them: the count in the
     browser tab's title."""
-    unread = (
-        select(Message.id)
-        .where(
-            Message.conversation_id == Conversation.id,
-            Message.direction == Direction.inbound,
-            Message.read_at.is_(None),
-        )
-        .exists()
+    visible = (
+        conversations.visible_to(agent)
+        .where(Conversation.id.in_(read_state.conversations_with_unread(agent)))
+        .with_only_columns(Conversation.id)
+        .subquery()
     )
-    visible = conversations.visible_to(agent).where(unread).with_only_columns(Conversation.id).subquery()
     return db.session.scalar(select(func.count()).select_from(visible)) or 0
 
 

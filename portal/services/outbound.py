@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from rq import Callback
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, or_, update
 
 from portal import channels
 from portal.channels import ChannelAdapter, ChannelError
@@ -33,7 +33,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import audit, events, message_status, settings, templates
+from portal.services import audit, events, message_status, templates
 
 log = logging.getLogger(__name__)
 
@@ -299,31 +299,6 @@ def revive(message: Message) -> bool:
 
 def _set_status(message: Message, status: MessageStatus, **conditions_and_values) -> bool:
     return message_status.change(message, status, status_at=utcnow(), **conditions_and_values)
-
-
-def mark_conversation_read(conversation: Conversation) -> int:
-    """An agent opened the conversation: its inbound messages count as read in the portal, and
-    (when the setting is on) WhatsApp shows the customer blue ticks. Returns how many were unread."""
-    unread = list(
-        db.session.scalars(
-            select(Message).where(
-                Message.conversation_id == conversation.id,
-                Message.direction == Direction.inbound,
-                Message.read_at.is_(None),
-            )
-        )
-    )
-    if not unread:
-        return 0
-    now = utcnow()
-    for message in unread:
-        message.read_at = now
-    if settings.send_read_receipts():
-        # Marking the latest message read marks every earlier one read too.
-        latest = max((m for m in unread if m.external_id), key=lambda m: (m.sent_at, m.id), default=None)
-        if latest is not None:
-            enqueue_after_commit(db.session, MARK_READ_JOB, latest.id, queue=OUTBOUND, retry=backoff(READ_RECEIPT_RETRIES))
-    return len(unread)
 
 
 def send_read_receipt(message: Message) -> None:

@@ -323,4 +323,51 @@
       Notification.requestPermission();
     }
   });
+// Inbox read state (portal/services/read_state.py): the open thread is marked read by a POST, and
+// only while the page is visible, so a background tab or a poll marks nothing and sends the
+// customer no read receipt. "Mark as unread" holds off until a newer message arrives.
+(function () {
+  "use strict";
+  var posted = {};
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+  function markShownRead() {
+    var thread = document.getElementById("messages");
+    if (!thread || document.visibilityState !== "visible") { return; }
+    var url = thread.getAttribute("data-read-url");
+    var newest = Number(thread.getAttribute("data-newest-message") || 0);
+    if (!newest || (posted[url] || 0) >= newest) { return; }
+    posted[url] = newest;
+    var body = new URLSearchParams({up_to: String(newest)});
+    fetch(url, {method: "POST", body: body, credentials: "same-origin",
+                headers: {"X-CSRFToken": csrfToken(), "HX-Request": "true"}})
+      .then(function (response) { if (!response.ok) { delete posted[url]; } })
+      .catch(function () { delete posted[url]; });
+  }
+  document.addEventListener("DOMContentLoaded", markShownRead);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // Opening a conversation again reads it again, even after "Mark as unread".
+    if (event.detail.target && event.detail.target.id === "conversation-pane") { posted = {}; }
+    markShownRead();
+  });
+  document.addEventListener("visibilitychange", markShownRead);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target;
+    if (!event.detail.successful || !form.matches || !form.matches("form[data-mark-unread]")) { return; }
+    var thread = document.getElementById("messages");
+    if (thread) {
+      posted[thread.getAttribute("data-read-url")] = Number(thread.getAttribute("data-newest-message") || 0);
+    }
+    var note = form.querySelector("[data-marked-unread]");
+    if (note) { note.hidden = false; }
+  });
+  // Earlier messages put above the shown ones may repeat the first day's separator.
+  document.addEventListener("htmx:afterSwap", function () {
+    var seen = {};
+    document.querySelectorAll(".msg-list .day-separator").forEach(function (separator) {
+      var day = separator.getAttribute("data-day");
+      if (seen[day]) { separator.remove(); } else { seen[day] = true; }
+    });
+  });
 })();
