@@ -20,7 +20,7 @@ from portal.models import (
     TemplateStatus,
     WebhookStatus,
 )
-from portal.services import events, inbox_queries
+from portal.services import events, inbox_queries, read_state
 from tests import factories
 
 SENT_AT = datetime(2024, 11, 25, 8, 0, 0)  # the fixtures' timestamp 1732521600, in UTC
@@ -94,7 +94,7 @@ def test_a_reaction_is_not_a_message_needing_an_answer(db, deliver, whatsapp_pay
     conversation = our_message.conversation
     deliver(whatsapp_payload("reaction"))
     assert created == []
-    assert inbox_queries.unread_counts([conversation.id]) == {}
+    assert read_state.unread_counts(factories.agent(), [conversation.id]) == {}
     assert (conversation.last_inbound_at, conversation.last_message_at) == (SENT_AT, SENT_AT)
     assert conversation.status == ConversationStatus.active
     assert inbox_queries.waiting_since([conversation]) == {}
