@@ -323,6 +323,7 @@
       Notification.requestPermission();
     }
   });
+})();
 // Inbox read state (portal/services/read_state.py): the open thread is marked read by a POST, and
 // only while the page is visible, so a background tab or a poll marks nothing and sends the
 // customer no read receipt. "Mark as unread" holds off until a newer message arrives.
