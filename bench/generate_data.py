@@ -59,6 +59,7 @@ def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
                    (CASE WHEN i <= 20 THEN 'agent' WHEN i = 21 THEN 'supervisor' ELSE 'admin' END)::agent_role,
                    true, :password_hash, 1, {now}, {now}
             FROM generate_series(1, 22) i"""),
+        ("inbox members", "INSERT INTO agent_inboxes (agent_id, inbox_id) SELECT id, (SELECT min(id) FROM inboxes) FROM agents"),
         ("tags", f"INSERT INTO tags (name) SELECT unnest({_array(TAGS)})"),
         ("sla targets", """
             INSERT INTO sla_targets (priority, first_response_sec, resolution_sec)
@@ -76,9 +77,9 @@ def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
         # One conversation per contact, started over the last 60 days; the status mix leaves about
         # a third open. Assignees cycle over the 20 agents with every fifth unassigned.
         ("conversations", f"""
-            INSERT INTO conversations (contact_id, channel, status, priority, assigned_to, started_at, closed_at,
-                                       last_inbound_at, last_message_at, created_at, updated_at)
-            SELECT i, 'whatsapp',
+            INSERT INTO conversations (contact_id, inbox_id, channel, status, priority, assigned_to, started_at,
+                                       closed_at, last_inbound_at, last_message_at, created_at, updated_at)
+            SELECT i, (SELECT min(id) FROM inboxes), 'whatsapp',
                    (ARRAY['closed','closed','closed','lost','new','triage','proposal','waiting','active','closed'])
                        [1 + (i * 7) % 10]::conversation_status,
                    (ARRAY['normal','normal','normal','low','high','urgent','normal','low'])[1 + (i * 3) % 8]

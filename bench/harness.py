@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 VENV_BIN = Path(PYTHON).parent
 APP_SECRET = "bench-app-secret"
+# The business number the bench's webhooks name, and the inbox that receives them.
+PHONE_NUMBER_ID = "106540352242922"
 DEFAULT_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 _started: list[subprocess.Popen] = []
@@ -228,13 +230,21 @@ def migrate(database_url: str, redis_url: str) -> None:
                           env=portal_env(database_url, redis_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if done.returncode:
         raise RuntimeError(f"flask db upgrade failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
+    # Webhooks are routed by the number they name: the bench's number needs its inbox (kept by truncate_all).
+    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "create-inbox", "--name", "WhatsApp",
+                           "--phone-number-id", PHONE_NUMBER_ID, "--access-token", "bench-access-token"],
+                          cwd=ROOT, env=portal_env(database_url, redis_url), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    if done.returncode:
+        raise RuntimeError(f"flask create-inbox failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
 
 
 def truncate_all(database_url: str) -> None:
     engine = create_engine(database_url)
     with engine.begin() as conn:
         tables = conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename NOT IN ('alembic_version', 'inboxes')"
         )).scalars().all()
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
@@ -301,7 +311,7 @@ def wa_id(n: int) -> str:
 
 def _envelope(value: dict) -> dict:
     value = {"messaging_product": "whatsapp",
-             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+             "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
              **value}
     return {"object": "whatsapp_business_account",
             "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}

@@ -125,6 +125,9 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "WHATSAPP_VERIFY_TOKEN": os.environ.get("WHATSAPP_VERIFY_TOKEN"),
         "WHATSAPP_ACCESS_TOKEN": os.environ.get("WHATSAPP_ACCESS_TOKEN"),
         "WHATSAPP_PHONE_NUMBER_ID": os.environ.get("WHATSAPP_PHONE_NUMBER_ID"),
+        # With the two above, they describe the first inbox (portal.services.inboxes.bootstrap_from_config).
+        "WHATSAPP_BUSINESS_ACCOUNT_ID": os.environ.get("WHATSAPP_BUSINESS_ACCOUNT_ID"),
+        "WHATSAPP_DISPLAY_PHONE": os.environ.get("WHATSAPP_DISPLAY_PHONE"),
         "WHATSAPP_API_BASE": os.environ.get("WHATSAPP_API_BASE", "http://127.0.0.1:5001"),
         "WHATSAPP_API_VERSION": os.environ.get("WHATSAPP_API_VERSION", "v21.0"),
         "WHATSAPP_SEND_READ_RECEIPTS": _env_bool("WHATSAPP_SEND_READ_RECEIPTS", True),

@@ -146,6 +146,12 @@ AUDIT_ACTION_LABELS = {
     "agent.created": _l("Created %(target)s"),
     "agent.updated": _l("Edited %(target)s"),
     "agent.role_changed": _l("Changed the role of %(target)s"),
+    "agent.inboxes_changed": _l("Changed the inboxes of %(target)s"),
+    "inbox.created": _l("Added %(target)s"),
+    "inbox.updated": _l("Edited %(target)s"),
+    "inbox.enabled": _l("Enabled %(target)s"),
+    "inbox.disabled": _l("Disabled %(target)s"),
+    "inbox.members_changed": _l("Changed the agents of %(target)s"),
     "agent.deactivated": _l("Deactivated %(target)s"),
     "agent.reactivated": _l("Reactivated %(target)s"),
     "agent.password_reset": _l("Reset the password of %(target)s"),
@@ -207,6 +213,7 @@ TARGET_LABELS = {
     "conversations": _l("conversation #%(id)s"),
     "messages": _l("message #%(id)s"),
     "incidents": _l("incident #%(id)s"),
+    "inboxes": _l("inbox #%(id)s"),
     "webhook_events": _l("webhook event #%(id)s"),
     "message_templates": _l("template #%(id)s"),
     "auto_rules": _l("rule #%(id)s"),
@@ -222,6 +229,7 @@ TARGET_TYPE_LABELS = {
     "conversations": _l("Conversations"),
     "messages": _l("Messages"),
     "incidents": _l("Incidents"),
+    "inboxes": _l("Inboxes"),
     "webhook_events": _l("Webhook events"),
     "message_templates": _l("Templates"),
     "auto_rules": _l("Auto-rules"),
@@ -257,6 +265,8 @@ AUDIT_DETAIL_LABELS = {
     "q": _l("search"),
     "cursor": _l("page after"),
     "open_conversations": _l("open conversations"),
+    "phone_number_id": _l("phone number ID"),
+    "changed": _l("changed"),
 }
 UNDESCRIBED_ACTION = _l("Recorded action")
 

@@ -3,10 +3,18 @@
 Every seed table, column, enum value and recommended index is kept with its seed name. What a
 running system needs on top of the seed is added, never renamed, and each addition says why:
 
+inboxes (new)     one row per connected account: a WhatsApp number today (phone_number_id, the
+                   business account's waba_id, the display phone and the access token, encrypted
+                   with portal.crypto), an e-mail address later; `settings` holds what only one
+                   channel needs. `enabled` false refuses sends and keeps history. phone_number_id is
+                   unique: webhooks are routed by it.
+agent_inboxes (new)  which agents work which inboxes: an agent sees only their inboxes'
+                   conversations; supervisors and admins see every inbox.
 contacts
   wa_id            the id WhatsApp reports for the customer; for Brazilian mobiles it may lack the
                    ninth digit, and replies must go to the id WhatsApp knows.
 conversations
+  inbox_id         the inbox (connected number) the conversation belongs to; replies leave from it.
   assigned_to      the seed's nullable bigint, made a foreign key to agents.id.
   last_inbound_at  start of the 24-hour customer-service window.
   referral         the click-to-WhatsApp ad (or post) that brought the customer: WhatsApp's
@@ -15,8 +23,9 @@ conversations
                    (last_message_at, id); never null (set when the conversation opens), so that
                    index is the inbox's exact sort key (benchmarks 1c).
   started_at, closed_at are indexed: reports select conversations by date range.
-  one open conversation per contact and channel is a partial unique index, so two workers
-  racing on the same contact cannot open two.
+  one open conversation per contact and inbox is a partial unique index, so two workers
+  racing on the same contact cannot open two (a customer who writes to two of our numbers has
+  one open conversation with each).
 messages
   status           seed values plus `read` (WhatsApp reports it; a voice note's `played` maps to it).
   external_id      the WhatsApp message id (wamid), unique: redelivered webhooks add nothing.
@@ -45,6 +54,8 @@ messages
 message_templates
   status           WhatsApp's review status, from message_template_status_update webhooks;
                    only approved and flagged templates are offered in the composer.
+  waba_id          the WhatsApp business account the template is approved in: a conversation offers
+                   only templates of its inbox's account (null matches an inbox without one).
 sla_metrics
   first_response_at, response_time_sec are nullable until the first human reply exists;
   conversation_id is unique (one row per conversation).
@@ -317,11 +328,42 @@ class Agent(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:
         return self.active
 
+    inboxes: Mapped[list[Inbox]] = relationship(
+        secondary="agent_inboxes", order_by="Inbox.name", back_populates="agents"
+    )
+
     def has_role(self, minimum: Role) -> bool:
         return Role(self.role).at_least(minimum)
 
     def __repr__(self) -> str:
         return f"<Agent {self.id} {self.role}>"
+
+
+agent_inboxes = Table(
+    "agent_inboxes",
+    db.metadata,
+    Column("agent_id", BigId, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("inbox_id", BigId, ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Inbox(TimestampMixin, db.Model):
+    __tablename__ = "inboxes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "inbox_channel"), nullable=False, default=Channel.whatsapp)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    phone_number_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    waba_id: Mapped[str | None] = mapped_column(String(64))
+    display_phone: Mapped[str | None] = mapped_column(String(32))
+    access_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    agents: Mapped[list[Agent]] = relationship(secondary=agent_inboxes, order_by="Agent.name", back_populates="inboxes")
+
+    def __repr__(self) -> str:
+        return f"<Inbox {self.id} {self.channel}>"
 
 
 class Conversation(TimestampMixin, db.Model):
@@ -333,10 +375,11 @@ class Conversation(TimestampMixin, db.Model):
         Index("ix_conversations_started_at", "started_at"),
         Index("ix_conversations_closed_at", "closed_at"),
         Index("ix_conversations_assigned_to", "assigned_to"),
+        Index("ix_conversations_inbox_id", "inbox_id"),
         Index(
             "uq_conversations_one_open",
             "contact_id",
-            "channel",
+            "inbox_id",
             unique=True,
             sqlite_where=text("status NOT IN ('lost', 'closed')"),
             postgresql_where=text("status NOT IN ('lost', 'closed')"),
@@ -345,6 +388,7 @@ class Conversation(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id"), nullable=False, index=True)
+    inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id"), nullable=False)
     channel: Mapped[Channel] = mapped_column(
         _enum(Channel, "conversation_channel"), nullable=False, default=Channel.whatsapp
     )
@@ -362,6 +406,7 @@ class Conversation(TimestampMixin, db.Model):
     referral: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     contact: Mapped[Contact] = relationship(back_populates="conversations")
+    inbox: Mapped[Inbox] = relationship()
     assignee: Mapped[Agent | None] = relationship(foreign_keys=[assigned_to])
     tags: Mapped[list[Tag]] = relationship(secondary=conversation_tags, order_by="Tag.name")
     messages: Mapped[list[Message]] = relationship(
@@ -440,6 +485,7 @@ class MessageTemplate(TimestampMixin, db.Model):
         default=TemplateStatus.approved,
         server_default=TemplateStatus.approved.value,
     )
+    waba_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class AutoRule(TimestampMixin, db.Model):

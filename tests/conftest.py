@@ -115,6 +115,8 @@ def app(database_url, redis_url, tmp_path_factory):
             "DEFAULT_LOCALE": None,
             # No stream server unless a test starts one (tests/live_support.py): pages poll.
             "EVENTS_URL": "",
+            # The number of the fixture payloads (tests/fixtures/whatsapp): the default inbox's.
+            "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
         }
     )
     app.test_client_class = FreshUserClient
@@ -140,6 +142,8 @@ def db(app):
     """A clean database and Redis for one test, with an app context pushed."""
     with app.app_context():
         redis_connection(app).flushdb()
+        factories.default_inbox()
+        _db.session.commit()
         yield _db
         _db.session.rollback()
         _truncate_all()

@@ -75,18 +75,18 @@ def test_two_open_conversations_become_one_with_every_message(client, login_as, 
     assert db.session.query(Message).count() == 3
 
 
-def test_open_conversations_on_different_channels_both_stay_open(db):
-    from portal.models import Channel
+def test_open_conversations_in_different_inboxes_both_stay_open(db):
     from portal.services import contact_admin
 
     survivor = factories.contact()
     other = factories.contact()
-    factories.conversation(survivor, channel=Channel.whatsapp)
-    factories.conversation(other, channel=Channel.email)
+    sales = factories.inbox(name="Sales")
+    factories.conversation(survivor)
+    factories.conversation(other, inbox=sales)
     contact_admin.merge(survivor, other, by=None)
     db.session.commit()
     db.session.expire_all()
-    assert sorted(str(c.channel) for c in survivor.conversations if c.is_open) == ["email", "whatsapp"]
+    assert sorted(c.inbox.name for c in survivor.conversations if c.is_open) == ["Sales", "WhatsApp"]
 
 
 def test_a_placeholder_name_is_replaced_by_the_duplicates_real_name(db):

@@ -52,7 +52,7 @@ def test_opening_a_conversation_sends_the_welcome_template_with_the_first_name(d
     contact = factories.contact(name="Maria da Silva")
     db.session.commit()
 
-    conversation, created = conversations.open_or_reuse(contact, at=utcnow())
+    conversation, created = conversations.open_or_reuse(contact, inbox=factories.default_inbox(), at=utcnow())
     db.session.commit()
 
     assert created
@@ -253,7 +253,7 @@ def test_the_same_rule_fires_again_on_another_conversation_of_the_contact(db):
     conversations.change_status(first, ConversationStatus.closed, by=agent)
     db.session.commit()
 
-    second, _created = conversations.open_or_reuse(contact, at=utcnow())
+    second, _created = conversations.open_or_reuse(contact, inbox=factories.default_inbox(), at=utcnow())
     conversations.change_status(second, ConversationStatus.closed, by=agent)
     db.session.commit()
 
@@ -266,7 +266,7 @@ def test_an_automatic_message_triggers_no_other_rule(db):
     contact = factories.contact()
     db.session.commit()
 
-    conversations.open_or_reuse(contact, at=utcnow())
+    conversations.open_or_reuse(contact, inbox=factories.default_inbox(), at=utcnow())
     db.session.commit()
 
     assert [m.template.template_key for m in _automatic_messages(db)] == ["welcome"]
@@ -276,7 +276,7 @@ def test_disabled_rules_never_fire(db):
     _rule(db, "conversation.opened", enabled=False)
     db.session.commit()
 
-    conversations.open_or_reuse(factories.contact(), at=utcnow())
+    conversations.open_or_reuse(factories.contact(), inbox=factories.default_inbox(), at=utcnow())
     db.session.commit()
 
     assert _automatic_messages(db) == []

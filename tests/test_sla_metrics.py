@@ -21,7 +21,7 @@ def metric(db, conversation):
 
 
 def started(at):
-    conversation, _ = conversations.open_or_reuse(factories.contact(), at=at)
+    conversation, _ = conversations.open_or_reuse(factories.contact(), inbox=factories.default_inbox(), at=at)
     return conversation
 
 
@@ -34,7 +34,7 @@ def reply(conversation, agent, at, **fields):
 
 
 def test_a_new_conversation_gets_its_sla_row(db):
-    conversation, created = conversations.open_or_reuse(factories.contact(), at=utcnow())
+    conversation, created = conversations.open_or_reuse(factories.contact(), inbox=factories.default_inbox(), at=utcnow())
     db.session.commit()
     assert created
     row = metric(db, conversation)

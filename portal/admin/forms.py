@@ -7,10 +7,12 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.labels import ROLE_LABELS, WEBHOOK_STATUS_LABELS
 from portal.models import Role
@@ -23,6 +25,14 @@ class AgentForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, coerce=Role)
+    # Choices and defaults from portal.admin.inboxes.offer_inboxes.
+    inboxes = SelectMultipleField(
+        _l("Inboxes"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("Agents see only the conversations of their inboxes; supervisors and admins see every inbox."),
+    )
 
 
 class TemporaryPasswordMixin:
@@ -88,3 +98,35 @@ class TestMessageForm(FlaskForm):
     text = TextAreaField(
         _l("Text"), validators=[DataRequired(), Length(max=4096)], default=_l("Atende test message")
     )
+
+
+class InboxForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    phone_number_id = StringField(
+        _l("Phone number ID"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("WhatsApp Manager shows it under API setup; webhooks for this number land in this inbox."),
+    )
+    waba_id = StringField(
+        _l("WhatsApp business account ID"),
+        validators=[Optional(), Length(max=64)],
+        description=_l("Templates belong to it: this inbox's conversations offer only its templates."),
+    )
+    display_phone = StringField(_l("Number shown to customers"), validators=[Optional(), Length(max=32)])
+    # Write-only: a PasswordField never renders the stored value back.
+    access_token = PasswordField(
+        _l("Access token"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("Stored encrypted and never shown again. When editing, leave empty to keep the stored one."),
+    )
+    members = SelectMultipleField(
+        _l("Agents who work this inbox"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("Agents see only the conversations of their inboxes; supervisors and admins see every inbox."),
+    )
+
+
+class InboxEnabledForm(FlaskForm):
+    confirm = BooleanField(_l("Yes: refuse every reply, template and read receipt from this inbox until it is enabled again"))

@@ -20,11 +20,13 @@ from portal.admin.forms import (
     TwoFactorPolicyForm,
     WebhookEventFilterForm,
 )
+from portal.admin.inboxes import chosen_inboxes, offer_inboxes
 from portal.channels.whatsapp import test_send
 from portal.extensions import db
 from portal.models import Agent, Role, WebhookEvent, WebhookStatus
 from portal.pii import mask_text
 from portal.services import admin_settings, agent_admin, api_tokens, audit, dead_letters, settings, two_factor
+from portal.services import inboxes as inbox_service
 from portal.services import webhook_events as webhook_event_service
 from portal.services.agents import AgentError
 from portal.web import page_arg, render_page, row_id, wants_fragment
@@ -36,6 +38,11 @@ def _agent_or_404(agent_id: int) -> Agent:
 
 def _event_or_404(event_id: int) -> WebhookEvent:
     return db.session.get(WebhookEvent, event_id) or abort(404)
+
+
+@bp.app_template_filter("webhook_error")
+def _webhook_error(text: str | None) -> str:
+    return webhook_event_service.readable_error(text)
 
 
 def _page() -> int:
@@ -69,6 +76,7 @@ def _show_link(agent: Agent, token: str, heading: str):
 @role_required(Role.admin)
 def agent_new():
     form = NewAgentForm()
+    offer_inboxes(form, None)
     if form.validate_on_submit():
         try:
             agent, token = agent_admin.create(
@@ -78,6 +86,7 @@ def agent_new():
                 temporary_password=form.temporary_password.data or None,
                 by=current_user,
             )
+            inbox_service.set_agent_inboxes(agent, chosen_inboxes(form), by=current_user)
         except AgentError as exc:
             form.email.errors.append(str(exc))
         else:
@@ -94,11 +103,13 @@ def agent_new():
 def agent_edit(agent_id: int):
     agent = _agent_or_404(agent_id)
     form = AgentForm(obj=agent)
+    offer_inboxes(form, agent)
     if form.validate_on_submit():
         try:
             agent_admin.update(
                 agent, name=form.name.data, email=form.email.data, role=form.role.data, by=current_user
             )
+            inbox_service.set_agent_inboxes(agent, chosen_inboxes(form), by=current_user)
         except AgentError as exc:
             db.session.rollback()
             field = form.role if isinstance(exc, agent_admin.LastAdminError) else form.email

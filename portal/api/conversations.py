@@ -29,7 +29,10 @@ from portal.services import conversations, outbound
 
 def _visible_conversation(conversation_id: int) -> Conversation:
     conversation = get_or_404(Conversation, conversation_id)
-    if not conversations.can_see(current_user, conversation):
+    refused = conversations.refusal_status(current_user, conversation)
+    if refused == 404:
+        raise ApiError(404, "not_found", _("Nothing with id %(id)s here.", id=conversation_id))
+    if refused:
         raise ApiError(403, "forbidden", _("This conversation is assigned to another agent."))
     return conversation
 

@@ -8,8 +8,8 @@ from portal.board.forms import MoveForm
 from portal.extensions import db
 from portal.labels import label
 from portal.models import ConversationStatus, Role
-from portal.services import board, conversations
-from portal.web import page_arg, render_page, wants_fragment
+from portal.services import board, conversations, inboxes
+from portal.web import int_arg, page_arg, render_page, wants_fragment
 
 
 @bp.context_processor
@@ -17,11 +17,18 @@ def _board_helpers():
     return {"statuses": list(ConversationStatus)}
 
 
+def _inbox_id() -> int | None:
+    """The board's inbox filter (?inbox=ID), kept by the move forms."""
+    return int_arg("inbox")
+
+
 def _render_board(error: str | None = None, moved_id: int | None = None):
     return render_page(
         "board/_board.html",
         "board/index.html",
-        columns=board.columns(current_user),
+        columns=board.columns(current_user, _inbox_id()),
+        inboxes=inboxes.all_inboxes(),
+        inbox_id=_inbox_id(),
         error=error,
         moved_id=moved_id,
     )
@@ -43,7 +50,8 @@ def column(status: str):
     page = page_arg()
     return render_template(
         "board/column.html",
-        column=board.column_page(current_user, status, page),
+        column=board.column_page(current_user, status, page, _inbox_id()),
+        inbox_id=_inbox_id(),
         page=page,
         page_size=board.COLUMN_PAGE_SIZE,
     )

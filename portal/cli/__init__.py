@@ -4,6 +4,7 @@ from flask import Flask
 
 COMMAND_MODULES = (
     "portal.cli.agents",
+    "portal.cli.inboxes",
     "portal.cli.setup",
     "portal.cli.demo",
     "portal.cli.webhooks",

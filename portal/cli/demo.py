@@ -29,7 +29,7 @@ from portal.models import (
     utcnow,
 )
 from portal.phones import InvalidPhone, normalize
-from portal.services import agents
+from portal.services import agents, inboxes
 
 FIRST_NAMES = (
     "Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Henrique", "Isabela", "João",
@@ -96,12 +96,19 @@ def _phone(rng: random.Random, ddd: str) -> str:
 def seed(contact_count: int = 200, rng_seed: int = 42) -> dict[str, int]:
     rng = random.Random(rng_seed)
     now = utcnow()
+    inboxes.bootstrap_from_config(current_app.config)
+    demo_inboxes = inboxes.all_inboxes()
+    if not demo_inboxes:
+        raise click.ClickException(_("Create an inbox first (Admin > Inboxes, or WHATSAPP_PHONE_NUMBER_ID and flask init)."))
     team = [a for a in db.session.scalars(select(Agent)).all()]
     for email, name, role in DEMO_AGENTS:
         if agents.find_by_email(email) is None:
             team.append(agents.create(email=email, name=name, role=role, password=DEMO_PASSWORD))
     tags = [Tag(name=name) for name in TAGS]
-    templates = [MessageTemplate(template_key=k, language=lang, body=body) for k, lang, body in TEMPLATES]
+    templates = [
+        MessageTemplate(template_key=k, language=lang, body=body, waba_id=demo_inboxes[0].waba_id)
+        for k, lang, body in TEMPLATES
+    ]
     db.session.add_all(tags + templates)
     db.session.flush()
     db.session.add_all(
@@ -140,6 +147,7 @@ def seed(contact_count: int = 200, rng_seed: int = 42) -> dict[str, int]:
             started = min(now - timedelta(days=rng.randint(0, 29), minutes=rng.randint(0, 1439)), now - span)
             conversation = Conversation(
                 contact=contact,
+                inbox=demo_inboxes[(i + n) % len(demo_inboxes)],
                 channel=Channel.whatsapp,
                 status=status,
                 priority=priorities[(i // 2 + n) % len(priorities)],

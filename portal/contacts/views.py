@@ -70,7 +70,9 @@ def export():
 @role_required(Role.agent)
 def detail(contact_id: int):
     contact = _contact_or_404(contact_id)
-    history = sorted(contact.conversations, key=lambda c: (c.started_at or c.created_at, c.id), reverse=True)
+    # Conversations of inboxes the agent does not work are not shown at all (not even unlinked).
+    shown = [c for c in contact.conversations if conversations.refusal_status(current_user, c) != 404]
+    history = sorted(shown, key=lambda c: (c.started_at or c.created_at, c.id), reverse=True)
     return render_template("contacts/detail.html", contact=contact, conversations=history)
 
 

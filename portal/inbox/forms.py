@@ -65,3 +65,4 @@ class FilterForm(InlineForm):
     tag = SelectField(_l("Tag"))
     assignee = SelectField(_l("Assignee"), choices=list(ASSIGNEE_LABELS.items()))
     channel = SelectField(_l("Channel"), choices=[("", _l("Any"))] + list(CHANNEL_LABELS.items()))
+    inbox = SelectField(_l("Inbox"))

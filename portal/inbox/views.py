@@ -26,7 +26,16 @@ from portal.inbox.forms import (
     TemplateForm,
 )
 from portal.models import Agent, Conversation, Message, MessageTemplate, Role
-from portal.services import conversations, inbox_queries, media_files, outbound, read_state, sla, templates
+from portal.services import (
+    conversations,
+    inbox_queries,
+    inboxes,
+    media_files,
+    outbound,
+    read_state,
+    sla,
+    templates,
+)
 from portal.services.conversations import ConversationError
 from portal.services.inbox_queries import InboxFilter, ThreadVersion
 from portal.services.outbound import OutboundError
@@ -59,6 +68,7 @@ def index():
         return render_template("inbox/_rows.html" if cursor else "inbox/_list.html", **context)
     filter_form = FilterForm(formdata=None, data=asdict(filters))
     filter_form.tag.choices = [("", _("Any"))] + [(name, name) for name in inbox_queries.tag_names()]
+    filter_form.inbox.choices = [("", _("Any"))] + [(str(i.id), i.name) for i in inboxes.visible_inboxes(current_user)]
     return render_template("inbox/index.html", filter_form=filter_form, **context)
 
 
@@ -79,8 +89,9 @@ def changes():
 
 def _visible_conversation(conversation_id: int) -> Conversation:
     conversation = db.get_or_404(Conversation, conversation_id)
-    if not conversations.can_see(current_user, conversation):
-        abort(403)
+    refused = conversations.refusal_status(current_user, conversation)
+    if refused:
+        abort(refused)
     return conversation
 
 
@@ -116,7 +127,7 @@ def _composer_context(
     template_form: TemplateForm | None = None,
     error: str | None = None,
 ) -> dict:
-    all_templates = templates.sendable_templates()
+    all_templates = templates.sendable_templates(conversation.inbox)
     if template_form is None:
         template_form = TemplateForm(formdata=None)
         chosen_id = int_arg("template_id")

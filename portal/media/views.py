@@ -31,8 +31,9 @@ def file(message_id: int):
     message = db.session.get(Message, message_id)
     if message is None:
         abort(404)
-    if not conversations.can_see(current_user, message.conversation):
-        abort(403)
+    refused = conversations.refusal_status(current_user, message.conversation)
+    if refused:
+        abort(refused)
     path = media_files.stored_path(message)
     if path is None:
         abort(404)

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from portal.extensions import db
 from portal.labels import PRIORITY_LABELS
-from portal.models import Agent, Priority, Tag
+from portal.models import Agent, Inbox, Priority, Tag
 from portal.services.reports import MAX_RANGE_DAYS, ReportFilter, default_range
 
 
@@ -22,6 +22,7 @@ class ReportFilterForm(FlaskForm):
     end = DateField(_l("To"), validators=[DataRequired()])
     agent_id = SelectField(_l("Agent"), default="")
     tag_id = SelectField(_l("Tag"), default="")
+    inbox_id = SelectField(_l("Inbox"), default="")
     priority = SelectField(
         _l("Priority"), choices=[("", _l("Any"))] + [(p.value, label) for p, label in PRIORITY_LABELS.items()], default=""
     )
@@ -32,6 +33,10 @@ class ReportFilterForm(FlaskForm):
         self.agent_id.choices = [("", _l("Any"))] + [
             (str(agent_id), name)
             for agent_id, name in db.session.execute(select(Agent.id, Agent.name).order_by(Agent.name))
+        ]
+        self.inbox_id.choices = [("", _l("Any"))] + [
+            (str(inbox_id), name)
+            for inbox_id, name in db.session.execute(select(Inbox.id, Inbox.name).order_by(Inbox.name))
         ]
         self.tag_id.choices = [("", _l("Any"))] + [
             (str(tag_id), name)
@@ -52,4 +57,5 @@ class ReportFilterForm(FlaskForm):
             agent_id=int(self.agent_id.data) if self.agent_id.data else None,
             tag_id=int(self.tag_id.data) if self.tag_id.data else None,
             priority=Priority(self.priority.data) if self.priority.data else None,
+            inbox_id=int(self.inbox_id.data) if self.inbox_id.data else None,
         )

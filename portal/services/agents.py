@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
-from portal.models import Agent, Role, utcnow
+from portal.models import Agent, Inbox, Role, utcnow
 from portal.services import audit, passwords
+from portal.services import inboxes as inbox_service
 
 
 class AgentError(ValueError):
@@ -28,13 +29,17 @@ def find_by_email(email: str) -> Agent | None:
     return db.session.scalar(select(Agent).where(func.lower(Agent.email) == normalize_email(email)))
 
 
-def create(*, email: str, name: str, role: Role, password: str, by: Agent | None = None) -> Agent:
+def create(
+    *, email: str, name: str, role: Role, password: str, by: Agent | None = None, inboxes: list[Inbox] | None = None
+) -> Agent:
+    """A new agent, a member of `inboxes` (None: of every inbox, as for the CLI and the first admin)."""
     reason = passwords.problem(password)
     if reason:
         raise AgentError(reason)
     if find_by_email(email) is not None:
         raise AgentError(_("An agent with the e-mail %(email)s already exists.", email=normalize_email(email)))
     agent = Agent(email=normalize_email(email), name=name.strip(), role=role, active=True)
+    agent.inboxes = list(inboxes) if inboxes is not None else inbox_service.all_inboxes()
     agent.set_password(password)
     db.session.add(agent)
     db.session.flush()

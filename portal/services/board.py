@@ -35,9 +35,16 @@ def column_cap(status: ConversationStatus) -> int:
     return CLOSED_COLUMN_CAP if status in ConversationStatus.closed_states() else OPEN_COLUMN_CAP
 
 
-def _cards(agent: Agent, status: ConversationStatus, *, limit: int, offset: int = 0) -> list[Conversation]:
+def _visible(agent: Agent, inbox_id: int | None):
+    query = conversations.visible_to(agent)
+    return query.where(Conversation.inbox_id == inbox_id) if inbox_id is not None else query
+
+
+def _cards(
+    agent: Agent, status: ConversationStatus, inbox_id: int | None, *, limit: int, offset: int = 0
+) -> list[Conversation]:
     query = (
-        conversations.visible_to(agent)
+        _visible(agent, inbox_id)
         .where(Conversation.status == status)
         .options(joinedload(Conversation.contact), joinedload(Conversation.assignee))
         .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
@@ -47,29 +54,32 @@ def _cards(agent: Agent, status: ConversationStatus, *, limit: int, offset: int 
     return list(db.session.scalars(query))
 
 
-def _totals(agent: Agent) -> dict[ConversationStatus, int]:
+def _totals(agent: Agent, inbox_id: int | None) -> dict[ConversationStatus, int]:
     query = (
-        conversations.visible_to(agent)
+        _visible(agent, inbox_id)
         .with_only_columns(Conversation.status, func.count(Conversation.id))
         .group_by(Conversation.status)
     )
     return {ConversationStatus(status): count for status, count in db.session.execute(query)}
 
 
-def columns(agent: Agent) -> list[Column]:
-    """One column per status, in pipeline order, with the cards this agent may see."""
-    totals = _totals(agent)
+def columns(agent: Agent, inbox_id: int | None = None) -> list[Column]:
+    """One column per status, in pipeline order, with the cards this agent may see (of one inbox,
+    when `inbox_id` is given)."""
+    totals = _totals(agent, inbox_id)
     return [
-        Column(status, _cards(agent, status, limit=column_cap(status)), totals.get(status, 0))
+        Column(status, _cards(agent, status, inbox_id, limit=column_cap(status)), totals.get(status, 0))
         for status in ConversationStatus
     ]
 
 
-def column_page(agent: Agent, status: ConversationStatus, page: int) -> Column:
+def column_page(agent: Agent, status: ConversationStatus, page: int, inbox_id: int | None = None) -> Column:
     """Page `page` (from 1) of one column, for the "more" link."""
     offset = (max(page, 1) - 1) * COLUMN_PAGE_SIZE
     return Column(
-        status, _cards(agent, status, limit=COLUMN_PAGE_SIZE, offset=offset), _totals(agent).get(status, 0)
+        status,
+        _cards(agent, status, inbox_id, limit=COLUMN_PAGE_SIZE, offset=offset),
+        _totals(agent, inbox_id).get(status, 0),
     )
 
 

@@ -249,7 +249,7 @@ def plan_merge(survivor: Contact, other: Contact) -> MergePlan:
     moving = list(other.conversations)
     folds = []
     for theirs in moving:
-        mine = conversations.open_conversation_for(survivor, theirs.channel) if theirs.is_open else None
+        mine = conversations.open_conversation_for(survivor, theirs.inbox_id) if theirs.is_open else None
         if mine is not None:
             older, newer = sorted((mine, theirs), key=lambda c: (c.started_at or c.created_at, c.id))
             folds.append((newer, older))

@@ -14,42 +14,41 @@ from sqlalchemy import Select, or_, select
 from portal.extensions import db
 from portal.models import (
     Agent,
-    Channel,
     Contact,
     Conversation,
     ConversationStatus,
+    Inbox,
     Priority,
     Role,
     Tag,
     utcnow,
 )
-from portal.services import audit, events
+from portal.services import audit, events, inboxes
 
 
 class ConversationError(ValueError):
     """A readable reason a conversation change was refused."""
 
 
-def open_conversation_for(contact: Contact, channel: Channel = Channel.whatsapp) -> Conversation | None:
+def open_conversation_for(contact: Contact, inbox_id: int) -> Conversation | None:
     return db.session.scalars(
         select(Conversation).where(
             Conversation.contact_id == contact.id,
-            Conversation.channel == channel,
+            Conversation.inbox_id == inbox_id,
             Conversation.status.notin_(ConversationStatus.closed_states()),
         )
     ).first()
 
 
-def open_or_reuse(
-    contact: Contact, *, at: datetime, channel: Channel = Channel.whatsapp
-) -> tuple[Conversation, bool]:
-    """The contact's open conversation on this channel, or a new one (status `new`) started at `at`."""
-    conversation = open_conversation_for(contact, channel)
+def open_or_reuse(contact: Contact, *, inbox: Inbox, at: datetime) -> tuple[Conversation, bool]:
+    """The contact's open conversation in this inbox, or a new one (status `new`) started at `at`."""
+    conversation = open_conversation_for(contact, inbox.id)
     if conversation is not None:
         return conversation, False
     conversation = Conversation(
         contact=contact,
-        channel=channel,
+        inbox=inbox,
+        channel=inbox.channel,
         status=ConversationStatus.new,
         priority=Priority.normal,
         started_at=at,
@@ -62,15 +61,29 @@ def open_or_reuse(
 
 
 def visible_to(agent: Agent) -> Select:
-    """Conversations this agent may see: agents see their own and unassigned ones; supervisors all."""
+    """Conversations this agent may see: agents see their own and unassigned ones in the inboxes
+    they are members of; supervisors and admins see all."""
     query = select(Conversation)
-    if not agent.has_role(Role.supervisor):
-        query = query.where(or_(Conversation.assigned_to == agent.id, Conversation.assigned_to.is_(None)))
+    if not inboxes.sees_every_inbox(agent):
+        query = query.where(
+            or_(Conversation.assigned_to == agent.id, Conversation.assigned_to.is_(None)),
+            Conversation.inbox_id.in_(inboxes.member_inbox_ids(agent)),
+        )
     return query
 
 
 def can_see(agent: Agent, conversation: Conversation) -> bool:
-    return agent.has_role(Role.supervisor) or conversation.assigned_to in (None, agent.id)
+    return refusal_status(agent, conversation) is None
+
+
+def refusal_status(agent: Agent, conversation: Conversation) -> int | None:
+    """None when `agent` may open the conversation, else the HTTP status to answer: 404 outside
+    their inboxes (its existence is not even told), 403 when it is assigned to another agent."""
+    if inboxes.sees_every_inbox(agent):
+        return None
+    if not inboxes.is_member(agent, conversation.inbox_id):
+        return 404
+    return None if conversation.assigned_to in (None, agent.id) else 403
 
 
 def change_status(conversation: Conversation, status: ConversationStatus, *, by: Agent | None) -> bool:
@@ -80,7 +93,7 @@ def change_status(conversation: Conversation, status: ConversationStatus, *, by:
     if old == status:
         return False
     if status not in ConversationStatus.closed_states() and old in ConversationStatus.closed_states():
-        other = open_conversation_for(conversation.contact, conversation.channel)
+        other = open_conversation_for(conversation.contact, conversation.inbox_id)
         if other is not None and other.id != conversation.id:
             raise ConversationError(
                 f"The contact already has an open conversation (#{other.id}); reopen is not possible."

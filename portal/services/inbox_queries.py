@@ -47,6 +47,7 @@ class InboxFilter:
     tag: str = ""
     assignee: str = ALL
     channel: str = ""
+    inbox: str = ""  # an inbox id; the agent's scope still applies
     q: str = ""
 
     @classmethod
@@ -55,12 +56,14 @@ class InboxFilter:
         assignee = args.get("assignee", ALL)
         priority = args.get("priority", "")
         channel = args.get("channel", "")
+        inbox = args.get("inbox", "")
         return cls(
             status=status if status in (OPEN, ALL, *ConversationStatus) else OPEN,
             priority=priority if priority in Priority.__members__ else "",
             tag=conversations.normalize_tag_name(args.get("tag", "")),
             assignee=assignee if assignee in ASSIGNEE_CHOICES else ALL,
             channel=channel if channel in Channel.__members__ else "",
+            inbox=inbox if inbox.isascii() and inbox.isdigit() and len(inbox) < 19 else "",
             q=args.get("q", "").strip()[:200],
         )
 
@@ -127,6 +130,8 @@ def filtered(agent: Agent, filters: InboxFilter) -> Select:
         query = query.where(Conversation.priority == Priority(filters.priority))
     if filters.channel:
         query = query.where(Conversation.channel == Channel(filters.channel))
+    if filters.inbox:
+        query = query.where(Conversation.inbox_id == int(filters.inbox))
     if filters.tag:
         query = query.where(Conversation.tags.any(Tag.name == filters.tag))
     if filters.assignee == MINE:

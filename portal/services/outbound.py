@@ -33,7 +33,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import audit, events, message_status, templates
+from portal.services import audit, events, inboxes, message_status, templates
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def window_refusal(conversation: Conversation) -> str | None:
     adapter = channels.adapter_for(conversation)
     if adapter is None:
         return _("Replies cannot be sent on this conversation's channel.")
-    return adapter.reply_refusal(conversation)
+    return inboxes.send_refusal(conversation.inbox) or adapter.reply_refusal(conversation)
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,10 @@ def failure(message: Message) -> Failure | None:
     adapter = channels.adapter_for(message.conversation)
     if adapter is None:
         return Failure(message.error_title or "", Remedy.resend, "")
+    refusal = inboxes.send_refusal(message.conversation.inbox) if message.error_code is None else None
+    if refusal:
+        # Failed (or stuck) because its inbox refuses sends: that, not the channel, is the reason.
+        return Failure(refusal, Remedy.resend, message.error_title or "")
     return Failure(
         adapter.describe_failure(message.error_code, message.error_title) or "",
         adapter.failure_remedy(message.error_code),
@@ -132,6 +136,9 @@ def queue_template(
     adapter = channels.adapter_for(conversation)
     if adapter is None or not adapter.sends_templates:
         raise OutboundError(_("Templates cannot be sent on this conversation's channel."))
+    refusal = inboxes.send_refusal(conversation.inbox) or templates.inbox_refusal(template, conversation.inbox)
+    if refusal:
+        raise OutboundError(refusal)
     params = [p.strip() for p in params]
     expected = templates.placeholder_count(template.body)
     if len(params) != expected or not all(params):
@@ -203,6 +210,12 @@ def send(message: Message, *, save_attempt: Callable[[], None]) -> bool:
             only_from=[MessageStatus.queued],
             error_code=None,
             error_title=_("Replies cannot be sent on this conversation's channel."),
+        )
+    refusal = inboxes.send_refusal(message.conversation.inbox)
+    if refusal:
+        # Queued before the inbox was disabled: it ends failed with the reason, never sent.
+        return _set_status(
+            message, MessageStatus.failed, only_from=[MessageStatus.queued], error_code=None, error_title=refusal
         )
     if not _claim(message, adapter.send_timeout() + CLAIM_MARGIN):
         return False
@@ -306,6 +319,9 @@ def send_read_receipt(message: Message) -> None:
     blue tick is not worth a dead letter; transient ones raise so the job retries."""
     adapter = channels.adapter_for(message.conversation)
     if adapter is None or message.direction != Direction.inbound or not message.external_id:
+        return
+    inbox = message.conversation.inbox
+    if inboxes.send_refusal(inbox):
         return
     try:
         adapter.mark_read(message)

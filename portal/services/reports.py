@@ -50,6 +50,7 @@ class ReportFilter:
     agent_id: int | None = None
     tag_id: int | None = None
     priority: Priority | None = None
+    inbox_id: int | None = None
 
     @property
     def days(self) -> list[date]:
@@ -135,6 +136,8 @@ def _scoped(query, filters: ReportFilter):
         query = query.where(Conversation.assigned_to == filters.agent_id)
     if filters.priority is not None:
         query = query.where(Conversation.priority == filters.priority)
+    if filters.inbox_id is not None:
+        query = query.where(Conversation.inbox_id == filters.inbox_id)
     if filters.tag_id is not None:
         query = query.where(
             exists().where(
@@ -308,6 +311,7 @@ def csv_rows(report: Report) -> list[list[str]]:
         ["filter", "", "agent_id", fmt(f.agent_id)],
         ["filter", "", "tag_id", fmt(f.tag_id)],
         ["filter", "", "priority", f.priority.value if f.priority else ""],
+        ["filter", "", "inbox_id", fmt(f.inbox_id)],
     ]
     rows += figure_rows("total", "", report.total)
     for row in report.per_agent:

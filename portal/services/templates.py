@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Agent, AutoRule, Message, MessageTemplate, TemplateStatus
+from portal.models import Agent, AutoRule, Inbox, Message, MessageTemplate, TemplateStatus
 from portal.services import audit
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
@@ -107,8 +107,9 @@ def can_send(template: MessageTemplate) -> bool:
     return TemplateStatus(template.status).can_send
 
 
-def sendable_templates() -> list[MessageTemplate]:
-    return [t for t in list_templates() if can_send(t)]
+def sendable_templates(inbox: Inbox) -> list[MessageTemplate]:
+    """What a conversation of `inbox` may send: its business account's templates WhatsApp allows now."""
+    return [t for t in for_inbox(inbox) if can_send(t)]
 
 
 def apply_review(key: str, language: str | None, status: TemplateStatus, *, reason: str | None) -> bool:
@@ -124,6 +125,28 @@ def apply_review(key: str, language: str | None, status: TemplateStatus, *, reas
         template.status = status
         audit.record("template.status_changed", target=template, old=old.value, new=status.value, reason=reason)
     return True
+
+
+def for_inbox(inbox: Inbox) -> list[MessageTemplate]:
+    """The templates the inbox's number can send: those of its WhatsApp business account."""
+    return list(
+        db.session.scalars(
+            select(MessageTemplate)
+            .where(MessageTemplate.waba_id.is_not_distinct_from(inbox.waba_id))
+            .order_by(MessageTemplate.template_key)
+        )
+    )
+
+
+def inbox_refusal(template: MessageTemplate, inbox: Inbox) -> str | None:
+    """Why the inbox cannot send this template (it belongs to another business account), or None."""
+    if template.waba_id == inbox.waba_id:
+        return None
+    return _(
+        "The template %(key)s belongs to another WhatsApp business account than the inbox %(inbox)s.",
+        key=template.template_key,
+        inbox=inbox.name,
+    )
 
 
 def rules_using(template: MessageTemplate) -> list[AutoRule]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -57,6 +58,25 @@ class UnprocessableEvent(Exception):
 
 def register_processor(provider: str, processor: Processor) -> None:
     PROCESSORS[provider] = processor
+
+
+# Errors stored in English and shown in the reader's language: a pattern of the stored text and
+# the translatable message it was made from (the pattern's named groups fill its placeholders).
+READABLE_ERRORS: list[tuple[re.Pattern[str], Any]] = []
+
+
+def register_readable_error(stored: re.Pattern[str], message: Any) -> None:
+    if (stored, message) not in READABLE_ERRORS:
+        READABLE_ERRORS.append((stored, message))
+
+
+def readable_error(text: str | None) -> str:
+    """An event's error in the current language, where it is one of the registered errors."""
+    if not text:
+        return ""
+    for stored, message in READABLE_ERRORS:
+        text = stored.sub(lambda m, message=message: str(message % m.groupdict()), text)
+    return text
 
 
 _INSERT = (

@@ -38,6 +38,7 @@ class GraphSimulator:
     def __init__(self, url: str, state: SimulatorState) -> None:
         self.url = url
         self.state = state
+        self._numbers = dict(state.numbers)
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -61,18 +62,23 @@ class GraphSimulator:
         with self.state.lock:
             self.state.latency = seconds
 
+    def add_number(self, phone_number_id: str, access_token: str) -> None:
+        """Serve another business number (an inbox's), with its own token, until the test ends."""
+        self.state.add_number(phone_number_id, access_token)
+
     def add_media(self, data: bytes, mime_type: str, media_id: str | None = None, sha256: str | None = None) -> Media:
         return self.state.add_media(data, mime_type, media_id, sha256)
 
     def reset(self) -> None:
+        """Forget requests, failures and media, and serve only the session's own number again."""
         self.state.reset()
+        with self.state.lock:
+            self.state.numbers = dict(self._numbers)
 
 
 @pytest.fixture(scope="session")
 def _graph_simulator_server(app) -> Iterator[GraphSimulator]:
-    simulator = create_simulator(
-        access_token=app.config["WHATSAPP_ACCESS_TOKEN"], phone_number_id=app.config["WHATSAPP_PHONE_NUMBER_ID"]
-    )
+    simulator = create_simulator(numbers={app.config["WHATSAPP_PHONE_NUMBER_ID"]: app.config["WHATSAPP_ACCESS_TOKEN"]})
     server = make_server("127.0.0.1", 0, simulator, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="graph-simulator", daemon=True)
     thread.start()

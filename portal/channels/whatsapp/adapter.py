@@ -23,6 +23,7 @@ class WhatsAppChannel(ChannelAdapter):
 
     def init_app(self, app: Flask) -> None:
         webhook_events.register_processor("whatsapp", inbound.process_event)
+        webhook_events.register_readable_error(inbound.UNKNOWN_NUMBER_STORED, inbound.UNKNOWN_NUMBER)
         app.register_blueprint(views.bp)
 
     def reply_refusal(self, conversation: Conversation) -> str | None:
@@ -74,7 +75,8 @@ class WhatsAppChannel(ChannelAdapter):
         return failures.details(code, title)
 
     def _client(self, message: Message) -> GraphClient:
-        return graph_client()
+        # Every call is made as the conversation's inbox: its number and its access token.
+        return graph_client(message.conversation.inbox)
 
 
 def _recipient(message: Message) -> str:

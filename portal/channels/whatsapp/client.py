@@ -16,6 +16,8 @@ from flask import current_app
 
 from portal.channels.base import ChannelError
 from portal.channels.whatsapp import failures
+from portal.models import Inbox
+from portal.services import inboxes
 
 # Transient: rate limits, "something went wrong", service unavailable.
 RETRYABLE_CODES = frozenset({130429, 131056, 4, 80007, 131000, 131016, 2})
@@ -210,6 +212,13 @@ def timeout_seconds(config: Mapping[str, Any]) -> float:
     return float(config.get("WHATSAPP_API_TIMEOUT", DEFAULT_TIMEOUT_SECONDS))
 
 
-def graph_client() -> GraphClient:
-    """A client for the running app's configuration."""
-    return GraphClient.from_config(current_app.config)
+def graph_client(inbox: Inbox) -> GraphClient:
+    """A client that calls as the inbox's number, with its access token."""
+    config = current_app.config
+    return GraphClient(
+        base_url=config["WHATSAPP_API_BASE"],
+        version=config["WHATSAPP_API_VERSION"],
+        access_token=inboxes.access_token(inbox) or "",
+        phone_number_id=inbox.phone_number_id or "",
+        timeout=timeout_seconds(config),
+    )

@@ -15,15 +15,22 @@ caller's transaction, so a crash leaves all of it or none (docs/architecture.md,
   interleaving of the workers applying them (portal.services.message_status).
   `failed` is terminal, and only a message WhatsApp has not yet delivered can fail: a late
   `failed` for a delivered or read message, or a late `sent` for a failed one, is ignored.
+- Each change is routed to the inbox of the number it names (`metadata.phone_number_id`). A
+  change for a number no inbox knows is kept only in the stored event: when no change of the event
+  names a known number the event fails with that reason (replay it once the inbox exists); in a
+  batch that also holds known numbers, the event is processed and the unknown number is noted.
 - What cannot be applied but is no failure (a status for a message we never sent, errors
   WhatsApp reports about our number) is noted on the event, which is still processed.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.channels.whatsapp import contacts, template_reviews, webhook
@@ -36,9 +43,16 @@ from portal.channels.whatsapp.webhook import (
     StatusUpdate,
 )
 from portal.extensions import db
-from portal.models import Direction, Message, MessageStatus, WebhookEvent, utcnow
+from portal.models import Direction, Inbox, Message, MessageStatus, WebhookEvent, utcnow
 from portal.phones import InvalidPhone, from_wa_id
-from portal.services import conversations, events, media_files, message_status, webhook_events
+from portal.services import conversations, events, inboxes, media_files, message_status, webhook_events
+
+# Stored in English on the event, shown translated on the webhook event log (webhook_events.readable_error).
+UNKNOWN_NUMBER = _l(
+    "No inbox has the WhatsApp number ID %(number)s, so nothing was shown in any inbox: add an inbox "
+    "with this number under Admin > Inboxes, then replay this event."
+)
+UNKNOWN_NUMBER_STORED = re.compile(r"No inbox has the WhatsApp number ID (?P<number>\S*), so nothing was shown in any inbox[^;]*")
 
 
 def process_event(event: WebhookEvent) -> None:
@@ -48,40 +62,56 @@ def process_event(event: WebhookEvent) -> None:
     except PayloadError as exc:
         raise webhook_events.UnprocessableEvent(str(exc)) from None
     notes: list[str] = []
+    routed = unknown = 0
     for change in changes:
-        for message in change.messages:
-            notes.extend(filter(None, [apply_message(message)]))
+        if change.messages or change.statuses:
+            inbox = _inbox_for(change)
+            if inbox is None:
+                unknown += 1
+                with force_locale("en"):
+                    notes.append(str(UNKNOWN_NUMBER % {"number": change.phone_number_id or ""}))
+                continue
+            routed += 1
+            for message in change.messages:
+                notes.extend(filter(None, [apply_message(message, inbox)]))
+            for status in change.statuses:
+                notes.extend(filter(None, [apply_status(status)]))
         for update in change.template_statuses:
             notes.extend(filter(None, [template_reviews.apply(update)]))
-        for status in change.statuses:
-            notes.extend(filter(None, [apply_status(status)]))
         for error in change.errors:
             notes.append(f"WhatsApp reported error {error.get('code')}: {error.get('title') or error.get('message')}")
         notes.extend(change.ignored)
+    if unknown and not routed:
+        raise webhook_events.UnprocessableEvent("; ".join(notes))
     event.error = webhook_events.clean_error("; ".join(notes)) or None
 
 
-def apply_message(inbound: InboundMessage) -> str | None:
-    """Store an inbound message, or apply it to the message it changes; a note when it names
-    nothing we hold."""
+def _inbox_for(change) -> Inbox | None:
+    return inboxes.by_phone_number_id(change.phone_number_id) if change.phone_number_id else None
+
+
+def apply_message(inbound: InboundMessage, inbox: Inbox) -> str | None:
+    """Store an inbound message in `inbox`, or apply it to the message it changes; a note when it
+    names nothing we hold."""
     if inbound.type == REACTION:
         return _react(inbound)
     if inbound.type in (EDIT, REVOKE):
         return _change_earlier(inbound)
     if inbound.new_wa_id is not None:
         return _change_number(inbound)
-    receive(inbound)
+    receive(inbound, inbox)
     return None
 
 
-def receive(inbound: InboundMessage) -> Message | None:
-    """Store an inbound message in its contact's open conversation; None when it is already stored."""
+def receive(inbound: InboundMessage, inbox: Inbox) -> Message | None:
+    """Store an inbound message in its contact's open conversation in `inbox`; None when it is
+    already stored."""
     if _by_external_id(inbound.wamid) is not None:
         return None
     e164 = _e164(inbound, inbound.wa_id, "the sender's WhatsApp id")
     at = inbound.timestamp or utcnow()
     contact, _ = contacts.get_or_create(e164, inbound.wa_id, inbound.profile_name)
-    conversation, _ = conversations.open_or_reuse(contact, at=at)
+    conversation, _ = conversations.open_or_reuse(contact, inbox=inbox, at=at)
     if inbound.referral is not None and conversation.referral is None:
         conversation.referral = inbound.referral
     message = Message(

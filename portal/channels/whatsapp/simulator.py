@@ -1,9 +1,11 @@
 """A local stand-in for the WhatsApp Cloud (Graph) API, used by the tests and by scripts/run.
 
 It answers like the real API (docs/architecture.md, "WhatsApp"): sends, read receipts,
-media lookups and media bytes, all behind the bearer token. It records every request, can be told
-to fail, and, given the portal's webhook URL and app secret, posts signed `sent`, `delivered` and
-`read` status webhooks for each accepted send, so the ticks move in a local demo.
+media lookups and media bytes, all behind the bearer token. It serves several business numbers,
+each with its own phone_number_id and access token: a send must use the token of the number it
+names. It records every request (with the number and the token it used), can be told to fail, and,
+given the portal's webhook URL and app secret, posts signed `sent`, `delivered` and `read` status
+webhooks for each accepted send, from the number that sent it, so the ticks move in a local demo.
 
 Control API (no token):
   GET  /_sim/requests   every recorded Graph request, oldest first, with the answer given
@@ -25,7 +27,8 @@ Control API (no token):
   POST /_sim/reset      forget requests, failures, latency and media
 
 Run: python -m portal.channels.whatsapp.simulator --host 127.0.0.1 --port 5001
-         [--webhook-url URL --app-secret SECRET] [--access-token TOKEN] [--phone-number-id ID]
+         [--webhook-url URL --app-secret SECRET] [--number PHONE_NUMBER_ID:TOKEN ...]
+Without --number any number id and any bearer token are accepted.
 """
 
 from __future__ import annotations
@@ -107,8 +110,7 @@ class Media:
 class SimulatorState:
     """What the simulator remembers; shared by its request threads."""
 
-    access_token: str | None
-    phone_number_id: str | None
+    numbers: dict[str, str]  # phone_number_id -> its access token; empty: any number, any token
     webhook_url: str | None
     app_secret: str | None
     status_delay: float
@@ -118,11 +120,13 @@ class SimulatorState:
     media: dict[str, Media] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, endpoint: str) -> dict[str, Any]:
+    def record(self, endpoint: str, phone_number_id: str | None = None) -> dict[str, Any]:
         entry = {
             "endpoint": endpoint,
             "method": request.method,
             "path": request.path,
+            "phone_number_id": phone_number_id,
+            "token": bearer_token(),
             "authorization": request.headers.get("Authorization"),
             "json": request.get_json(silent=True),
             "at": time.time(),
@@ -152,6 +156,10 @@ class SimulatorState:
         with self.lock:
             self.media[media.id] = media
         return media
+
+    def add_number(self, phone_number_id: str, access_token: str) -> None:
+        with self.lock:
+            self.numbers[phone_number_id] = access_token
 
     def reset(self) -> None:
         with self.lock:
@@ -220,11 +228,16 @@ def _validate_send(body: Any) -> str | None:
     return None
 
 
-def _post_statuses(state: SimulatorState, wamid: str, recipient: str) -> None:
-    """Play the status webhooks a real send produces, signed like Meta's."""
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+
+
+def _post_statuses(state: SimulatorState, wamid: str, recipient: str, phone_number_id: str) -> None:
+    """Play the status webhooks a real send produces, signed like Meta's, from the sending number."""
     for status in ("sent", "delivered", "read"):
         time.sleep(state.status_delay)
-        payload = status_webhook(wamid, recipient, status, state.phone_number_id or "")
+        payload = status_webhook(wamid, recipient, status, phone_number_id)
         raw = json.dumps(payload).encode()
         try:
             requests.post(
@@ -258,27 +271,32 @@ def status_webhook(wamid: str, recipient: str, status: str, phone_number_id: str
 def create_simulator(
     app_secret: str | None = None,
     webhook_url: str | None = None,
-    access_token: str | None = None,
-    phone_number_id: str | None = None,
+    numbers: dict[str, str] | None = None,
     status_delay: float = 0.5,
 ) -> Flask:
-    """The simulator as a Flask app. Without `access_token` any bearer token is accepted; without
-    `phone_number_id` any number id is. Status webhooks need both `webhook_url` and `app_secret`."""
+    """The simulator as a Flask app serving `numbers` ({phone_number_id: access token}); without
+    numbers any number id and any bearer token are accepted. Status webhooks need both
+    `webhook_url` and `app_secret`."""
     app = Flask(__name__)
-    state = SimulatorState(access_token, phone_number_id, webhook_url, app_secret, status_delay)
+    state = SimulatorState(dict(numbers or {}), webhook_url, app_secret, status_delay)
     app.extensions["graph_simulator"] = state
 
-    def authorized() -> bool:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        return bool(token) and (state.access_token is None or secrets.compare_digest(token, state.access_token))
+    def authorized(phone_number_id: str | None) -> bool:
+        """A send must carry its number's token (an unknown number has none); a media call, the
+        token of any number."""
+        token = bearer_token()
+        with state.lock:
+            if not state.numbers:
+                return bool(token)
+            expected = [state.numbers.get(phone_number_id, "")] if phone_number_id else list(state.numbers.values())
+        return bool(token) and any(secrets.compare_digest(token, e) for e in expected if e)
 
-    def guarded(endpoint: str) -> tuple[Response, int] | None:
+    def guarded(endpoint: str, phone_number_id: str | None = None) -> tuple[Response, int] | None:
         """Record the call, then answer an auth error or an injected failure, if any."""
-        g.sim_request = state.record(endpoint)
+        g.sim_request = state.record(endpoint, phone_number_id)
         if state.latency:
             time.sleep(state.latency)
-        if not authorized():
+        if not authorized(phone_number_id):
             return _error(190, "Invalid OAuth access token.", 401)
         body = request.get_json(silent=True)
         to = str(body.get("to", "")).lstrip("+") if isinstance(body, dict) else None
@@ -307,11 +325,9 @@ def create_simulator(
 
     @app.post("/<version>/<phone_number_id>/messages")
     def messages(version: str, phone_number_id: str):
-        refused = guarded("messages")
+        refused = guarded("messages", phone_number_id)
         if refused:
             return refused
-        if state.phone_number_id is not None and phone_number_id != state.phone_number_id:
-            return _error(100, f"Unsupported post request. Object with ID '{phone_number_id}' does not exist.")
         body = request.get_json(silent=True)
         problem = _validate_send(body)
         if problem:
@@ -324,7 +340,9 @@ def create_simulator(
             sent["message_status"] = "accepted"
         recipient = body["to"].lstrip("+")
         if state.webhook_url and state.app_secret:
-            threading.Thread(target=_post_statuses, args=(state, wamid, recipient), daemon=True).start()
+            threading.Thread(
+                target=_post_statuses, args=(state, wamid, recipient, phone_number_id), daemon=True
+            ).start()
         return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": recipient}], messages=[sent])
 
     @app.get("/<version>/<media_id>")
@@ -414,11 +432,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5001)
     parser.add_argument("--webhook-url", help="the portal's /webhooks/whatsapp, to receive status webhooks")
     parser.add_argument("--app-secret", help="signs the status webhooks (the portal's WHATSAPP_APP_SECRET)")
-    parser.add_argument("--access-token", help="the only bearer token accepted (default: any)")
-    parser.add_argument("--phone-number-id", help="the only phone number id accepted (default: any)")
+    parser.add_argument(
+        "--number",
+        action="append",
+        default=[],
+        metavar="PHONE_NUMBER_ID:TOKEN",
+        help="a number served and its access token; repeat for several (default: any number, any token)",
+    )
     parser.add_argument("--status-delay", type=float, default=1.0, help="seconds between status webhooks")
     args = parser.parse_args()
-    app = create_simulator(args.app_secret, args.webhook_url, args.access_token, args.phone_number_id, args.status_delay)
+    numbers = dict(number.split(":", 1) for number in args.number)
+    app = create_simulator(args.app_secret, args.webhook_url, numbers, args.status_delay)
     app.run(host=args.host, port=args.port, threaded=True)
 
 

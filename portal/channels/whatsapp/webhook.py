@@ -98,6 +98,7 @@ class StatusUpdate:
 @dataclass
 class Change:
     field: str
+    phone_number_id: str | None = None  # our number the change is for (`metadata`): names the inbox
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -117,6 +118,7 @@ def parse(payload: Any) -> list[Change]:
         if change.field == "messages":
             if not isinstance(value, dict):
                 raise PayloadError("a messages change has no value object")
+            change.phone_number_id = _text(value.get("metadata"), "phone_number_id")
             _parse_messages_value(value, change)
         elif change.field == TEMPLATE_STATUS_FIELD:
             change.template_statuses.append(_parse_template_status(value))
