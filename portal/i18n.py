@@ -14,9 +14,11 @@ from flask_babel import (
     format_percent,
     format_timedelta,
     get_locale,
+    to_user_timezone,
 )
 from flask_login import current_user
 from flask_wtf.i18n import translations as wtforms_translations
+from markupsafe import Markup
 
 from portal import labels
 from portal.labels import label, message_type_label
@@ -64,6 +66,17 @@ def ago_filter(value: datetime | None) -> str:
     return format_timedelta(_as_utc(value) - datetime.now(UTC), add_direction=True, threshold=0.9)
 
 
+def when_filter(value: datetime | None) -> Markup:
+    """How every page shows a moment: "3 minutes ago" (or "in 2 hours"), the full date and time
+    on hover, and the machine-readable instant (in the same zone) for scripts."""
+    if not value:
+        return Markup("")
+    moment = _as_utc(value)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        to_user_timezone(moment).isoformat(timespec="seconds"), datetime_filter(moment), ago_filter(moment)
+    )
+
+
 def date_filter(value: date | None, fmt: str = "short") -> str:
     return format_date(value, fmt) if value else ""
 
@@ -98,6 +111,7 @@ def phone_filter(e164: str | None) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = datetime_filter
     app.jinja_env.filters["ago"] = ago_filter
+    app.jinja_env.filters["when"] = when_filter
     app.jinja_env.filters["phone"] = phone_filter
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["message_type"] = message_type_label

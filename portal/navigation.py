@@ -16,19 +16,20 @@ class NavItem:
     endpoint: str
     label: object
     role: Role
+    icon: str
 
 
 NAV_ITEMS = (
-    NavItem("inbox.index", _l("Inbox"), Role.agent),
-    NavItem("contacts.index", _l("Contacts"), Role.agent),
-    NavItem("board.index", _l("Pipeline"), Role.supervisor),
-    NavItem("incidents.index", _l("Incidents"), Role.supervisor),
-    NavItem("reports.index", _l("Reports"), Role.supervisor),
-    NavItem("sla.index", _l("SLA"), Role.supervisor),
-    NavItem("rules.index", _l("Auto-rules"), Role.supervisor),
-    NavItem("templates.index", _l("Templates"), Role.supervisor),
-    NavItem("admin.index", _l("Admin"), Role.admin),
-    NavItem("crm.deliveries", _l("CRM"), Role.admin),
+    NavItem("inbox.index", _l("Inbox"), Role.agent, "inbox"),
+    NavItem("contacts.index", _l("Contacts"), Role.agent, "users"),
+    NavItem("board.index", _l("Pipeline"), Role.supervisor, "kanban"),
+    NavItem("incidents.index", _l("Incidents"), Role.supervisor, "triangle-alert"),
+    NavItem("reports.index", _l("Reports"), Role.supervisor, "chart-column"),
+    NavItem("sla.index", _l("SLA"), Role.supervisor, "timer"),
+    NavItem("rules.index", _l("Auto-rules"), Role.supervisor, "workflow"),
+    NavItem("templates.index", _l("Templates"), Role.supervisor, "file-text"),
+    NavItem("admin.index", _l("Admin"), Role.admin, "settings"),
+    NavItem("crm.deliveries", _l("CRM"), Role.admin, "plug"),
 )
 
 

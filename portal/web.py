@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
 from portal.access import wants_json
+from portal.icons import icon
 from portal.navigation import visible_items
 from portal.services.webhook_events import DatabaseUnavailable
 
@@ -136,3 +137,4 @@ def register(app: Flask) -> None:
     app.after_request(_add_headers)
     app.jinja_env.globals["nav_items"] = visible_items
     app.jinja_env.globals["filter_args"] = filter_args
+    app.jinja_env.globals["icon"] = icon
