@@ -42,7 +42,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -405,8 +405,9 @@ def main() -> None:
         verdict.check("no message stuck in queued", not stuck,
                       f"{len(stuck)} queued {args.timeout:.0f} s after the last reply"
                       + (f", e.g. reply {stuck[0][0]} after {stuck[0][1][4]} attempts" if stuck else ""))
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(Counter(plan.kind(n) for n in unexcused).items()))
         verdict.check("no message accepted twice by the Graph API (simulator's log)", not unexcused,
-                      f"{len(unexcused)} accepted twice or more"
+                      f"{len(unexcused)} accepted twice or more{f' ({kinds})' if kinds else ''}"
                       + (f", e.g. reply {unexcused[0]} ({len(twice[unexcused[0]])} times)" if unexcused else "")
                       + f"; {len(excused)} more whose first answer a SIGKILL cut off (at-least-once edge)")
         verdict.check("every message that ends sent was accepted, its wamid stored", not sent_wrong,

@@ -1,15 +1,18 @@
 """Drill: stop Redis for 30 s during a burst; every webhook is answered 200 and processed after it returns.
 
-    python -m bench.drills.redis_outage [--messages 1200] [--outage 30]
+    python -m bench.drills.redis_outage [--messages 600] [--copies 2] [--outage 30]
 
 A portal under gunicorn and two workers (`python worker.py`) run on a private PostgreSQL cluster
-and a private redis-server. Webhooks are posted at a steady rate for about a minute, without retries (any
-non-200 is a FAIL). A few seconds in, the redis-server is stopped for --outage seconds, then
-started again on the same port, empty (no persistence): the jobs enqueued before the outage are
-lost too. The web app keeps committing events while Redis is down; the workers, never restarted,
-reconnect, and their scheduled sweep re-enqueues events pending for over 60 s. The wait ends when
-every event is processed or finally failed (a failed one waiting for its retry is not done); then
-each posted wamid must be stored exactly once. Prints PASS/FAIL per check and exits 1 on a FAIL.
+and a private redis-server. Webhooks are posted at a steady rate for about a minute, each --copies
+times in a row as Meta redelivers, without retries (any non-200 is a FAIL). Two copies processed
+at once race on the insert: the loser's event fails and RQ schedules its retry. Five seconds in,
+as soon as at least one such retry is waiting, the redis-server is stopped for --outage seconds,
+then started again on the same port, empty (no persistence): the queued jobs and the scheduled
+retries are lost with it. The web app keeps committing events while Redis is down; the workers,
+never restarted, reconnect, and their scheduled sweep must pick up both the events still pending
+and the failed ones whose retry was lost. The wait ends when every event is processed or finally
+failed (a failed one waiting for its retry, or whose retry was lost, is not done); then each
+posted wamid must be stored exactly once. Prints PASS/FAIL per check and exits 1 on a FAIL.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import argparse
 import threading
 import time
 
+from redis import Redis
+
 from bench import harness
 from bench.drills import evidence
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=1200)
+    parser.add_argument("--messages", type=int, default=600, help="customer messages")
+    parser.add_argument("--copies", type=int, default=2, help="times each webhook is posted, back to back")
     parser.add_argument("--rate", type=float, default=20, help="webhooks per second")
     parser.add_argument("--outage", type=float, default=30, help="seconds Redis stays down")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for processing")
@@ -36,12 +42,23 @@ def main() -> None:
         stack.start_web()
         for _ in range(2):
             stack.start_worker()
-        requests = harness.text_burst("drill.redis", args.messages, customers=400)
+        requests = [request for request in harness.text_burst("drill.redis", args.messages, customers=400)
+                    for _ in range(args.copies)]
         timeline: dict[str, float] = {}
         started = time.perf_counter()
+        retries = Redis.from_url(stack.redis.url)
+
+        def retries_waiting() -> int:
+            return retries.zcard("rq:scheduled:webhooks")
 
         def outage() -> None:
             time.sleep(5)
+            try:
+                harness.wait_for(lambda: retries_waiting() > 0, timeout=20, interval=0.05,
+                                 what="a failed event waiting for its retry")
+            except TimeoutError:
+                pass
+            timeline["retries_waiting"] = retries_waiting()
             stack.redis.stop()
             timeline["down"] = time.perf_counter() - started
             time.sleep(args.outage)
@@ -62,12 +79,17 @@ def main() -> None:
               f"answer time p50/p99 {harness.percentile(during_ms, 50):.0f}/{harness.percentile(during_ms, 99):.0f} ms "
               f"during the outage, {harness.percentile(outside_ms, 50):.0f}/{harness.percentile(outside_ms, 99):.0f} ms "
               "outside it", flush=True)
-        settled = evidence.settle(stack, args.messages, timeout=args.timeout, since=started)
+        settled = evidence.settle(stack, len(requests), timeout=args.timeout, since=started)
+        retried = stack.count("SELECT count(*) FROM webhook_events WHERE attempts > 1")
         finished = time.perf_counter() - started
         alive = [w.poll() is None for w in stack.workers]
         verdict.check("every webhook answered 200 on the first try", all(r.status == 200 for r in results),
                       harness.status_histogram(results))
         verdict.check("webhooks arrived while Redis was down", len(during) > 0, f"{len(during)}")
+        if args.copies > 1:
+            verdict.check("failed events were waiting for their retry when Redis stopped",
+                          timeline["retries_waiting"] > 0,
+                          f"{timeline['retries_waiting']} waiting; {retried} events took more than one attempt")
         if not verdict.check("workers survived the outage without a restart", all(alive),
                              f"{sum(alive)} of {len(alive)} alive"):
             print(stack.worker_logs_tail())
