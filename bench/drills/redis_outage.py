@@ -5,12 +5,13 @@
 A portal under gunicorn and two workers (`python worker.py`) run on a private PostgreSQL cluster
 and a private redis-server. Webhooks are posted at a steady rate for about a minute, each --copies
 times in a row as Meta redelivers, without retries (any non-200 is a FAIL). Two copies processed
-at once race on the insert: the loser's event fails and RQ schedules its retry. Five seconds in,
-as soon as at least one such retry is waiting, the redis-server is stopped for --outage seconds,
-then started again on the same port, empty (no persistence): the queued jobs and the scheduled
-retries are lost with it. The web app keeps committing events while Redis is down; the workers,
-never restarted, reconnect, and their scheduled sweep must pick up both the events still pending
-and the failed ones whose retry was lost. The wait ends when every event is processed or finally
+at once race on the insert: the loser's event fails and waits for its retry. Five seconds in, the
+redis-server is stopped for --outage seconds, then started again on the same port, empty (no
+persistence): the queued jobs and the scheduled retries are lost with it, and so is the retry of
+any event that fails while Redis is away (a job running at the stop goes on draining events). The
+web app keeps committing events while Redis is down; the workers, never restarted, reconnect, and
+their scheduled sweep must pick up both the events still pending and the failed ones whose retry
+was lost. The wait ends when every event is processed or finally
 failed (a failed one waiting for its retry, or whose retry was lost, is not done); then each
 posted wamid must be stored exactly once. Prints PASS/FAIL per check and exits 1 on a FAIL.
 """
@@ -53,11 +54,6 @@ def main() -> None:
 
         def outage() -> None:
             time.sleep(5)
-            try:
-                harness.wait_for(lambda: retries_waiting() > 0, timeout=20, interval=0.05,
-                                 what="a failed event waiting for its retry")
-            except TimeoutError:
-                pass
             timeline["retries_waiting"] = retries_waiting()
             stack.redis.stop()
             timeline["down"] = time.perf_counter() - started
@@ -87,9 +83,9 @@ def main() -> None:
                       harness.status_histogram(results))
         verdict.check("webhooks arrived while Redis was down", len(during) > 0, f"{len(during)}")
         if args.copies > 1:
-            verdict.check("failed events were waiting for their retry when Redis stopped",
-                          timeline["retries_waiting"] > 0,
-                          f"{timeline['retries_waiting']} waiting; {retried} events took more than one attempt")
+            verdict.check("the copies raced: events failed and needed another attempt", retried > 0,
+                          f"{retried} events took more than one attempt; {timeline['retries_waiting']} retries "
+                          "were waiting when Redis stopped")
         if not verdict.check("workers survived the outage without a restart", all(alive),
                              f"{sum(alive)} of {len(alive)} alive"):
             print(stack.worker_logs_tail())
