@@ -243,12 +243,14 @@ def main() -> None:
             time.sleep(1.0)
             second()
 
+        retried: set[int] = set()
+        wanted = set(plan.dead_letter + plan.refused_retried)
+        retry_pairs: list[threading.Thread] = []
+
         def retrier() -> None:
             """Agents retry the refused sends once failed; for each dead letter, an agent's "Send
             again" and an admin's requeue one second apart, the order alternating."""
-            retried: set[int] = set()
             failed_since: dict[int, float] = {}
-            wanted = set(plan.dead_letter + plan.refused_retried)
             while not stop.is_set() and retried != wanted:
                 time.sleep(0.5)
                 with app.app_context():
@@ -276,7 +278,9 @@ def main() -> None:
                         steps = [lambda n=number: retry_as_agent(n), lambda j=jobs[message_id]: requeue_as_admin(j)]
                         if plan.dead_letter.index(number) % 2:
                             steps.reverse()
-                        threading.Thread(target=one_second_apart, args=steps, daemon=True).start()
+                        pair = threading.Thread(target=one_second_apart, args=steps, daemon=True)
+                        retry_pairs.append(pair)
+                        pair.start()
                     else:
                         continue
                     retried.add(number)
@@ -358,11 +362,24 @@ def main() -> None:
         def queued() -> int:
             return stack.count("SELECT count(*) FROM messages WHERE status = 'queued'")
 
+        def retries_due() -> int:
+            """Replies an agent or admin is yet to retry: failed and not retried yet (a reply
+            that never failed, its refusal taken by an attempt a kill cut short, is not due)."""
+            due = [message_ids[n] for n in wanted - retried if n in message_ids]
+            return stack.count(f"SELECT count(*) FROM messages WHERE status = 'failed' AND id IN ({','.join(map(str, due))})"
+                               ) if due else 0
+
+        def jobs_waiting() -> int:
+            """Send jobs queued or scheduled for a retry (the requeued dead letters among them)."""
+            redis = stack_redis()
+            return redis.llen("rq:queue:outbound") + redis.zcard("rq:scheduled:outbound")
+
         def in_flight() -> int:
             return sum(1 for r in simulator.sends() if "answer_status" not in r)
 
         try:
-            harness.wait_for(lambda: queued() == 0 and in_flight() == 0 and not threads[0].is_alive(),
+            harness.wait_for(lambda: queued() == 0 and in_flight() == 0 and retries_due() == 0 and jobs_waiting() == 0
+                             and not any(pair.is_alive() for pair in retry_pairs),
                              timeout=args.timeout, interval=1.0, what="every message to leave queued")
         except TimeoutError:
             pass
