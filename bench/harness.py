@@ -30,6 +30,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psutil
+from redis import Redis
+from rq import Worker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -566,6 +568,16 @@ class Stack:
         self._worker_logs[proc.pid] = log_path
         self.workers.append(proc)
         return proc
+
+    def wait_for_workers(self, timeout: float = 60) -> None:
+        """Until every started worker has registered with Redis (booting takes seconds under load,
+        and a drill that pulls Redis away before then tests the boot, not the outage)."""
+        connection = Redis.from_url(self.redis.url)
+        try:
+            wait_for(lambda: Worker.count(connection=connection) >= len(self.workers), timeout=timeout,
+                     interval=0.2, what="the workers to register")
+        finally:
+            connection.close()
 
     def worker_log(self, proc: subprocess.Popen) -> Path:
         return self._worker_logs[proc.pid]

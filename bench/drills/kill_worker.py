@@ -51,6 +51,7 @@ def main() -> None:
         stack.start_web()
         for _ in range(2):
             stack.start_worker()
+        stack.wait_for_workers()
         requests = harness.text_burst("drill.kill", args.messages, customers=700)
         kills: list[float] = []  # when each proven mid-job kill happened
         unproven: list[str] = []

@@ -42,6 +42,7 @@ def main() -> None:
         stack.start_web()
         for _ in range(2):
             stack.start_worker()
+        stack.wait_for_workers()
         web_pids = stack.web_worker_pids()
         worker_pids = [w.pid for w in stack.workers]
         requests = harness.text_burst("drill.pg", args.messages, customers=400)

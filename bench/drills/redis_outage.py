@@ -43,6 +43,7 @@ def main() -> None:
         stack.start_web()
         for _ in range(2):
             stack.start_worker()
+        stack.wait_for_workers()
         requests = [request for request in harness.text_burst("drill.redis", args.messages, customers=400)
                     for _ in range(args.copies)]
         timeline: dict[str, float] = {}
