@@ -54,6 +54,7 @@ READ_BLOCK_MS = 10_000
 CLIENT_QUEUE_LIMIT = 1_000
 CATCH_UP_LIMIT = 2_000
 RECONNECT_MS = 2_000
+REDIS_CONNECTIONS = 20
 
 
 @dataclass(eq=False)
@@ -89,6 +90,8 @@ class StreamApp:
         self.clients: set[Client] = set()
         self.redis: aioredis.Redis | None = None
         self._tasks: list[asyncio.Task] = []
+        # The newest entry of EVENTS_KEY the reader has taken: a new tab's live part starts there.
+        self.events_cursor: str | None = None
 
     # --- ASGI -----------------------------------------------------------------------------
     async def __call__(self, scope, receive, send) -> None:
@@ -109,8 +112,12 @@ class StreamApp:
                 return
 
     async def start(self) -> None:
-        url = redis_url_for(self.flask_app)
-        self.redis = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=READ_BLOCK_MS / 1000 + 5)
+        # A bounded pool that makes a burst of reconnecting tabs wait for a connection rather than fail.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            redis_url_for(self.flask_app), max_connections=REDIS_CONNECTIONS, timeout=10,
+            socket_connect_timeout=2, socket_timeout=READ_BLOCK_MS / 1000 + 5,
+        )
+        self.redis = aioredis.Redis(connection_pool=pool)
         self._tasks = [asyncio.create_task(self._read_forever()), asyncio.create_task(self._recheck_forever())]
 
     async def stop(self) -> None:
@@ -139,6 +146,9 @@ class StreamApp:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         last_seen = headers.get("last-event-id") or (query.get("last_event_id") or [None])[0]
         client = Client(*session)
+        # Read with the registration, in one step: every batch the reader takes after this
+        # includes this tab and lies past `live_from`; every batch before lies at or before it.
+        live_from = self.events_cursor
         self.clients.add(client)
         watcher = asyncio.create_task(self._watch_disconnect(receive, client))
         try:
@@ -149,10 +159,12 @@ class StreamApp:
                 *cors,
             ]})
             await send({"type": "http.response.body", "body": f"retry: {RECONNECT_MS}\n\n".encode(), "more_body": True})
-            sent_through = await self._catch_up(client, parse_event_id(last_seen), send)
+            sent_through = await self._catch_up(client, parse_event_id(last_seen), live_from, send)
             await self._pump(client, sent_through, send)
         except OSError:  # the tab went away mid-write
             pass
+        except RedisError as exc:  # the stream ends; the browser reconnects with its Last-Event-ID
+            log.warning("live stream: catch-up failed (%s)", type(exc).__name__)
         finally:
             self.clients.discard(client)
             watcher.cancel()
@@ -184,11 +196,14 @@ class StreamApp:
         await send({"type": "http.response.body", "body": body})
 
     # --- one tab ----------------------------------------------------------------------------
-    async def _catch_up(self, client: Client, last_seen: tuple[int, int] | None, send) -> str:
-        """Replay what the tab missed after `last_seen`, then a `ready` event whose id marks where
-        its live part starts. Returns that id."""
-        head = await self.redis.xrevrange(EVENTS_KEY, count=1)
-        head_id = head[0][0].decode() if head else "0-0"
+    async def _catch_up(self, client: Client, last_seen: tuple[int, int] | None, live_from: str | None,
+                        send) -> str:
+        """Replay what the tab missed after `last_seen` up to `live_from` (the reader's position
+        when the tab registered), then a `ready` event with that id. Returns it."""
+        head_id = live_from
+        if head_id is None:  # the reader has not started yet
+            head = await self.redis.xrevrange(EVENTS_KEY, count=1)
+            head_id = head[0][0].decode() if head else "0-0"
         chunks: list[bytes] = []
         if last_seen is not None and last_seen < _id_key(head_id):
             first = await self.redis.xrange(EVENTS_KEY, count=1)
@@ -208,18 +223,25 @@ class StreamApp:
         return head_id
 
     async def _pump(self, client: Client, sent_through: str, send) -> None:
+        """Send what the reader queued, everything waiting in one write (a burst of events costs
+        one write per tab, not one per event)."""
         floor = _id_key(sent_through)
         while True:
             try:
-                item = await asyncio.wait_for(client.queue.get(), KEEPALIVE_SECONDS)
+                items = [await asyncio.wait_for(client.queue.get(), KEEPALIVE_SECONDS)]
             except TimeoutError:
-                item = (None, b": keepalive\n\n")
-            if item is None:
-                return
-            event_id, chunk = item
-            if event_id is not None and _id_key(event_id) <= floor:
-                continue  # already sent by the catch-up
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                items = [(None, b": keepalive\n\n")]
+            while not client.queue.empty():
+                items.append(client.queue.get_nowait())
+            chunks = []
+            for item in items:
+                if item is None:
+                    return
+                event_id, chunk = item
+                if event_id is None or _id_key(event_id) > floor:  # else the catch-up sent it
+                    chunks.append(chunk)
+            if chunks:
+                await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
 
     # --- the reader and the agent check ---------------------------------------------------------
     async def _read_forever(self) -> None:
@@ -230,6 +252,7 @@ class StreamApp:
                     for key in (EVENTS_KEY, PRESENCE_KEY):
                         newest = await self.redis.xrevrange(key, count=1)
                         cursors[key] = newest[0][0].decode() if newest else "0-0"
+                    self.events_cursor = cursors[EVENTS_KEY]
                 result = await self.redis.xread(cursors, block=READ_BLOCK_MS, count=500)
             except (RedisError, OSError) as exc:
                 log.warning("live stream: Redis unavailable (%s); retrying", type(exc).__name__)
@@ -244,6 +267,8 @@ class StreamApp:
                     event = decode_entry(key, entry_id, fields)
                     if event is not None:
                         events.append(event)
+            # Tabs that register from now on start after these entries; `clients` will get them.
+            self.events_cursor = cursors[EVENTS_KEY]
             if not events or not clients:
                 continue
             try:
