@@ -224,7 +224,7 @@ def thread_changes(conversation_id: int):
 def mark_read(conversation_id: int):
     """Posted by the open thread while its page is visible: read up to the newest message shown."""
     conversation = _visible_conversation(conversation_id)
-    up_to = request.form.get("up_to", type=int)
+    up_to = row_id(request.form.get("up_to"))
     if up_to is None:
         abort(400)
     read_state.mark_read(current_user, conversation, up_to)
