@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "portal.reports:bp",
     "portal.media:bp",
     "portal.message_templates:bp",
+    "portal.quick_replies:bp",
     "portal.rules:bp",
     "portal.board:bp",
     "portal.api:bp",

@@ -90,7 +90,11 @@ crm_deliveries (outbound CRM events with their attempts), api_tokens (hashed per
 conversation_reads (how far each agent has read each conversation: unread counts are per agent,
 and a supervisor looking at someone else's conversation changes nothing for its assignee;
 messages.read_at stays the seed's "opened by the agent answering it", and counts for an agent
-who has no row yet).
+who has no row yet),
+quick_replies (saved replies an agent inserts with `/shortcut`: shared ones, owner_id null, kept by
+supervisors; personal ones, owner_id the agent's; a shortcut is unique among the shared ones and
+among one agent's own, by two partial unique indexes, and portal.services.quick_replies also keeps
+a personal shortcut from repeating a shared one, so `/x` means one reply to each agent).
 """
 
 from __future__ import annotations
@@ -654,3 +658,33 @@ class ConversationRead(db.Model):
     )
     last_read_message_id: Mapped[int] = mapped_column(BigId, nullable=False, default=0)
     last_read_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class QuickReply(TimestampMixin, db.Model):
+    __tablename__ = "quick_replies"
+    __table_args__ = (
+        Index(
+            "uq_quick_replies_shared_shortcut",
+            "shortcut",
+            unique=True,
+            sqlite_where=text("owner_id IS NULL"),
+            postgresql_where=text("owner_id IS NULL"),
+        ),
+        Index(
+            "uq_quick_replies_personal_shortcut",
+            "owner_id",
+            "shortcut",
+            unique=True,
+            sqlite_where=text("owner_id IS NOT NULL"),
+            postgresql_where=text("owner_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shortcut: Mapped[str] = mapped_column(String(40), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+
+    @property
+    def shared(self) -> bool:
+        return self.owner_id is None

@@ -28,6 +28,7 @@ NAV_ITEMS = (
     NavItem("sla.index", _l("SLA"), Role.supervisor, "timer"),
     NavItem("rules.index", _l("Auto-rules"), Role.supervisor, "workflow"),
     NavItem("templates.index", _l("Templates"), Role.supervisor, "file-text"),
+    NavItem("quick_replies.shared_index", _l("Quick replies"), Role.supervisor, "message-circle"),
     NavItem("admin.index", _l("Admin"), Role.admin, "settings"),
     NavItem("crm.deliveries", _l("CRM"), Role.admin, "plug"),
 )

@@ -8,7 +8,6 @@ from wtforms import FieldList, HiddenField, SearchField, SelectField, StringFiel
 
 from portal.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS
 from portal.services import inbox_queries
-from portal.services.outbound import MAX_TEXT_LENGTH
 
 ASSIGNEE_LABELS = {
     inbox_queries.ALL: _l("Everyone I can see"),
@@ -27,7 +26,9 @@ class InlineForm(FlaskForm):
 class ReplyForm(InlineForm):
     body = TextAreaField(
         _l("Reply"),
-        render_kw={"rows": 3, "maxlength": MAX_TEXT_LENGTH, "data-submit-on-ctrl-enter": ""},
+        # No maxlength: the browser would cut a long paste silently. The counter warns and the
+        # server refuses a text over the channel's limit (portal/static/quick_replies.js).
+        render_kw={"rows": 3, "data-submit-on-ctrl-enter": ""},
         description=_l("Ctrl+Enter sends."),
     )
     reply_to = HiddenField()

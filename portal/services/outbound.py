@@ -104,7 +104,9 @@ def attempts_shown(message: Message) -> tuple[int, int]:
 
 def queue_reply(conversation: Conversation, body: str, *, by: Agent, reply_to: Message | None = None) -> Message:
     """Store the agent's free-text reply as `queued` and send it once the transaction commits."""
-    body = (body or "").strip()
+    # Browsers post a textarea's line breaks as CRLF: one break is one character, as the
+    # composer's counter and WhatsApp count it.
+    body = (body or "").replace("\r\n", "\n").strip()
     if not body:
         raise OutboundError(_("Write a message before sending."))
     refusal = window_refusal(conversation)
