@@ -118,3 +118,25 @@ def test_after_a_stream_server_restart_the_tab_catches_up(stream_server, page, d
     _connected(page)
     # The cut stream and the refused reconnection attempts were logged while the server was down.
     del page.console_errors[errors_before:]
+
+
+def test_a_live_update_keeps_the_older_rows_and_the_focus(stream_server, page, db, browser_login):
+    first = factories.conversation(factories.contact(name="Primeira Cliente"))
+    for _ in range(30):
+        factories.conversation()
+    agent = factories.agent()
+    db.session.commit()
+    browser_login(agent)
+    page.goto("/inbox")
+    _connected(page)
+    page.get_by_role("link", name="Older conversations").click()
+    expect(page.locator(".conversation-row")).to_have_count(31)
+    page.locator(f"#conversation-link-{first.id}").focus()
+
+    factories.message(first, body="Chegou agora")
+    conversations.change_status(first, ConversationStatus.triage, by=None)
+    db.session.commit()
+
+    expect(page.locator(f'li[data-conversation-id="{first.id}"]')).to_contain_text("Chegou agora")
+    expect(page.locator(".conversation-row")).to_have_count(31)
+    expect(page.locator(f"#conversation-link-{first.id}")).to_be_focused()
