@@ -4,6 +4,7 @@ runtime switches, and a test message through the Graph API."""
 from portal.extensions import db as _db
 from portal.models import AuditLog, Role
 from portal.services import settings
+from tests import factories
 
 
 def test_secrets_show_only_whether_set_and_at_most_four_characters(app, client, login_as, db):
@@ -49,7 +50,7 @@ def test_a_test_message_is_sent_through_the_graph_api(client, login_as, db, grap
     login_as(Role.admin)
     response = client.post(
         "/admin/settings/test-message",
-        data={"phone": "+55 11 98765-4321", "text": "Teste do Atende"},
+        data={"inbox": factories.default_inbox().id, "phone": "+55 11 98765-4321", "text": "Teste do Atende"},
         headers={"HX-Request": "true"},
     )
     html = response.get_data(as_text=True)
@@ -63,7 +64,8 @@ def test_a_test_message_is_sent_through_the_graph_api(client, login_as, db, grap
 def test_a_refused_test_message_shows_the_graph_error(client, login_as, db, graph_simulator):
     login_as(Role.admin)
     graph_simulator.fail(131047)
-    response = client.post("/admin/settings/test-message", data={"phone": "+5511987654321", "text": "oi"})
+    data = {"inbox": factories.default_inbox().id, "phone": "+5511987654321", "text": "oi"}
+    response = client.post("/admin/settings/test-message", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "The Graph API refused the message: More than 24 hours since the customer" in html
@@ -72,6 +74,19 @@ def test_a_refused_test_message_shows_the_graph_error(client, login_as, db, grap
 
 def test_an_invalid_phone_is_answered_without_calling_the_api(client, login_as, db, graph_simulator):
     login_as(Role.admin)
-    html = client.post("/admin/settings/test-message", data={"phone": "12", "text": "oi"}).get_data(as_text=True)
+    data = {"inbox": factories.default_inbox().id, "phone": "12", "text": "oi"}
+    html = client.post("/admin/settings/test-message", data=data).get_data(as_text=True)
     assert "not a valid phone number" in html
     assert graph_simulator.sends() == []
+
+
+def test_a_test_message_leaves_from_the_chosen_inbox(client, login_as, db, graph_simulator):
+    from portal.services import inboxes
+
+    sales = inboxes.create_whatsapp_inbox(name="Vendas", phone_number_id="209876543210987", access_token="token-b", by=None)
+    _db.session.commit()
+    graph_simulator.add_number("209876543210987", "token-b")
+    login_as(Role.admin)
+    client.post("/admin/settings/test-message", data={"inbox": sales.id, "phone": "+5511987654321", "text": "oi"})
+    [send] = [r for r in graph_simulator.requests if r["endpoint"] == "messages"]
+    assert (send["phone_number_id"], send["token"]) == ("209876543210987", "token-b")

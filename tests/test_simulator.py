@@ -12,13 +12,25 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from portal.channels.whatsapp.client import GraphClient, GraphError
+from portal.channels.whatsapp.client import GraphClient, GraphError, timeout_seconds
 from portal.channels.whatsapp.simulator import create_simulator
+
+
+def _client(app) -> GraphClient:
+    """A client as the app's configured number (the simulator fixture's)."""
+    config = app.config
+    return GraphClient(
+        config["WHATSAPP_API_BASE"],
+        config["WHATSAPP_API_VERSION"],
+        config["WHATSAPP_ACCESS_TOKEN"],
+        config["WHATSAPP_PHONE_NUMBER_ID"],
+        timeout=timeout_seconds(config),
+    )
 
 
 def test_send_text_returns_the_wamid_and_the_simulator_records_the_body(app, graph_simulator):
     with app.app_context():
-        result = GraphClient.from_config(app.config).send_text("5521998765432", "Olá!", reply_to="wamid.ABC")
+        result = _client(app).send_text("5521998765432", "Olá!", reply_to="wamid.ABC")
     assert result.message_id.startswith("wamid.")
     assert result.message_status is None
     [sent] = graph_simulator.sends()
@@ -38,7 +50,7 @@ def test_send_text_returns_the_wamid_and_the_simulator_records_the_body(app, gra
 
 def test_send_template_carries_name_language_and_parameters(app, graph_simulator):
     with app.app_context():
-        result = GraphClient.from_config(app.config).send_template("5521998765432", "boas_vindas", "pt_BR", ["Maria"])
+        result = _client(app).send_template("5521998765432", "boas_vindas", "pt_BR", ["Maria"])
     assert result.message_status == "accepted"
     template = graph_simulator.sends()[0]["template"]
     assert template == {
@@ -50,7 +62,7 @@ def test_send_template_carries_name_language_and_parameters(app, graph_simulator
 
 def test_send_media_by_id_and_mark_read(app, graph_simulator):
     with app.app_context():
-        client = GraphClient.from_config(app.config)
+        client = _client(app)
         client.send_media("5521998765432", "document", media_id="123", filename="nf.pdf", caption="NF")
         client.mark_read("wamid.IN1")
     assert graph_simulator.sends()[0]["document"] == {"id": "123", "caption": "NF", "filename": "nf.pdf"}
@@ -59,7 +71,7 @@ def test_send_media_by_id_and_mark_read(app, graph_simulator):
 
 def test_a_text_longer_than_4096_characters_is_refused_as_a_permanent_parameter_error(app, graph_simulator):
     with app.app_context(), pytest.raises(GraphError) as failure:
-        GraphClient.from_config(app.config).send_text("5521998765432", "x" * 4097)
+        _client(app).send_text("5521998765432", "x" * 4097)
     assert failure.value.code == 100
     assert failure.value.retryable is False
 
@@ -82,7 +94,7 @@ def test_a_text_longer_than_4096_characters_is_refused_as_a_permanent_parameter_
 def test_injected_errors_are_classified(app, graph_simulator, code, http_status, retryable, admin_alert):
     graph_simulator.fail(code)
     with app.app_context(), pytest.raises(GraphError) as failure:
-        GraphClient.from_config(app.config).send_text("5521998765432", "Olá")
+        _client(app).send_text("5521998765432", "Olá")
     error = failure.value
     assert error.http_status == http_status
     assert error.retryable is retryable
@@ -95,7 +107,7 @@ def test_injected_errors_are_classified(app, graph_simulator, code, http_status,
 def test_the_131047_error_keeps_its_title_and_details(app, graph_simulator):
     graph_simulator.fail(131047)
     with app.app_context(), pytest.raises(GraphError) as failure:
-        GraphClient.from_config(app.config).send_text("5521998765432", "Olá")
+        _client(app).send_text("5521998765432", "Olá")
     assert failure.value.title == "(#131047) Re-engagement message"
     assert "24 hours" in failure.value.details
 
@@ -103,7 +115,7 @@ def test_the_131047_error_keeps_its_title_and_details(app, graph_simulator):
 def test_an_injected_failure_lasts_only_the_given_number_of_calls(app, graph_simulator):
     graph_simulator.fail(130429, times=2)
     with app.app_context():
-        client = GraphClient.from_config(app.config)
+        client = _client(app)
         for _ in range(2):
             with pytest.raises(GraphError):
                 client.send_text("5521998765432", "Olá")
@@ -113,7 +125,7 @@ def test_an_injected_failure_lasts_only_the_given_number_of_calls(app, graph_sim
 def test_a_slow_api_is_a_retryable_timeout_and_the_send_was_still_accepted(app, graph_simulator):
     graph_simulator.fail("timeout", delay=1.5)
     with app.app_context(), pytest.raises(GraphError) as failure:
-        GraphClient.from_config(app.config).send_text("5521998765432", "Olá")
+        _client(app).send_text("5521998765432", "Olá")
     assert failure.value.code is None and failure.value.http_status is None
     assert failure.value.retryable is True
     assert len(graph_simulator.sends()) == 1
@@ -136,7 +148,7 @@ def test_a_wrong_access_token_gets_error_190(app, graph_simulator):
 def test_media_lookup_and_download_need_the_bearer_token(app, graph_simulator):
     media = graph_simulator.add_media(b"%PDF-1.4 fake", "application/pdf")
     with app.app_context():
-        client = GraphClient.from_config(app.config)
+        client = _client(app)
         info = client.media_info(media.id)
         data = client.download_media(info["url"])
     assert data == b"%PDF-1.4 fake"
@@ -147,7 +159,7 @@ def test_media_lookup_and_download_need_the_bearer_token(app, graph_simulator):
 
 def test_an_unknown_media_id_is_a_permanent_error(app, graph_simulator):
     with app.app_context(), pytest.raises(GraphError) as failure:
-        GraphClient.from_config(app.config).media_info("999")
+        _client(app).media_info("999")
     assert failure.value.code == 100 and not failure.value.retryable
 
 

@@ -94,6 +94,7 @@ class RuntimeSettingsForm(FlaskForm):
 
 
 class TestMessageForm(FlaskForm):
+    inbox = SelectField(_l("From the inbox"), coerce=int)  # choices: the enabled inboxes (admin views)
     phone = StringField(_l("Phone number"), validators=[DataRequired(), Length(max=40)])
     text = TextAreaField(
         _l("Text"), validators=[DataRequired(), Length(max=4096)], default=_l("Atende test message")

@@ -23,7 +23,7 @@ from portal.admin.forms import (
 from portal.admin.inboxes import chosen_inboxes, offer_inboxes
 from portal.channels.whatsapp import test_send
 from portal.extensions import db
-from portal.models import Agent, Role, WebhookEvent, WebhookStatus
+from portal.models import Agent, Inbox, Role, WebhookEvent, WebhookStatus
 from portal.pii import mask_text
 from portal.services import admin_settings, agent_admin, api_tokens, audit, dead_letters, settings, two_factor
 from portal.services import inboxes as inbox_service
@@ -363,7 +363,7 @@ def _render_settings(runtime_form=None, test_form=None, test_outcome=None):
         verify_token_set=bool(current_app.config.get("WHATSAPP_VERIFY_TOKEN")),
         app_secret_set=bool(current_app.config.get("WHATSAPP_APP_SECRET")),
         runtime_form=runtime_form or RuntimeSettingsForm(send_read_receipts=settings.send_read_receipts()),
-        test_form=test_form or TestMessageForm(),
+        test_form=test_form or _test_form(),
         test_outcome=test_outcome,
     )
 
@@ -386,13 +386,20 @@ def settings_runtime():
     return _render_settings(runtime_form=form)
 
 
+def _test_form() -> TestMessageForm:
+    form = TestMessageForm()
+    form.inbox.choices = [(i.id, i.name) for i in inbox_service.all_inboxes() if i.enabled]
+    return form
+
+
 @bp.route("/settings/test-message", methods=["POST"])
 @role_required(Role.admin)
 def settings_test_message():
-    form = TestMessageForm()
+    form = _test_form()
     outcome = None
     if form.validate_on_submit():
-        outcome = test_send.send_test_message(form.phone.data, form.text.data, by=current_user)
+        inbox = db.session.get(Inbox, form.inbox.data)
+        outcome = test_send.send_test_message(form.phone.data, form.text.data, inbox=inbox, by=current_user)
         db.session.commit()
     if wants_fragment():
         return render_template("admin/_test_message.html", test_form=form, test_outcome=outcome)

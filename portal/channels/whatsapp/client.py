@@ -107,16 +107,6 @@ class GraphClient:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {access_token}"
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> GraphClient:
-        return cls(
-            base_url=config["WHATSAPP_API_BASE"],
-            version=config["WHATSAPP_API_VERSION"],
-            access_token=config["WHATSAPP_ACCESS_TOKEN"],
-            phone_number_id=config["WHATSAPP_PHONE_NUMBER_ID"],
-            timeout=timeout_seconds(config),
-        )
-
     def send_text(self, to: str, body: str, reply_to: str | None = None) -> SendResult:
         return self._send(to, "text", {"body": body, "preview_url": False}, reply_to)
 

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 
 from portal import phones
 from portal.channels.whatsapp import failures
-from portal.channels.whatsapp.client import GraphClient, GraphError
-from portal.models import Agent
+from portal.channels.whatsapp.client import GraphError, graph_client
+from portal.models import Agent, Inbox
 from portal.pii import mask_phone
 from portal.services import audit
 
@@ -23,14 +23,14 @@ class TestSendOutcome:
     details: str = ""  # WhatsApp's own code and words, for a tooltip
 
 
-def send_test_message(phone: str, text: str, *, by: Agent) -> TestSendOutcome:
-    """Send `text` to `phone` now and say what the Graph API answered."""
+def send_test_message(phone: str, text: str, *, inbox: Inbox, by: Agent) -> TestSendOutcome:
+    """Send `text` to `phone` now from `inbox` (its number and token) and say what the Graph API answered."""
     try:
         to = phones.normalize(phone, current_app.config["DEFAULT_COUNTRY"])
     except phones.InvalidPhone:
         return TestSendOutcome(False, _("This is not a valid phone number."))
     try:
-        result = GraphClient.from_config(current_app.config).send_text(to.lstrip("+"), text)
+        result = graph_client(inbox).send_text(to.lstrip("+"), text)
     except GraphError as exc:
         audit.record("settings.test_message_failed", actor=by, to=mask_phone(to), code=exc.code)
         return TestSendOutcome(
