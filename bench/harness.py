@@ -607,7 +607,10 @@ class Stack:
                 drop_database(self.database_url)
             except Exception as exc:  # the server may be gone already (restart drill cleanup)
                 print(f"  (could not drop {self.database_url}: {type(exc).__name__})")
-        shutil.rmtree(self.log_dir, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_LOGS"):
+            print(f"  logs kept in {self.log_dir}")
+        else:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
 
 
 class Verdict:

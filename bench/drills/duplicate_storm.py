@@ -48,9 +48,9 @@ def seed_sent_messages(database_url: str, count: int) -> list[tuple[int, str, in
             SELECT 'Drill ' || i, '+55119' || lpad(i::text, 8, '0'), '55119' || lpad(i::text, 8, '0'), now(), now()
             FROM generate_series(90000, 90000 + :n - 1) i"""), {"n": count})
         conn.execute(text("""
-            INSERT INTO conversations (contact_id, channel, status, priority, started_at, last_message_at,
+            INSERT INTO conversations (contact_id, inbox_id, channel, status, priority, started_at, last_message_at,
                                        last_inbound_at, created_at, updated_at)
-            SELECT id, 'whatsapp', 'active', 'normal', now(), now(), now(), now(), now() FROM contacts"""))
+            SELECT id, (SELECT min(id) FROM inboxes), 'whatsapp', 'active', 'normal', now(), now(), now(), now(), now() FROM contacts"""))
         conn.execute(text("""
             INSERT INTO messages (conversation_id, direction, body, sent_at, status, external_id, is_automatic,
                                   message_type, send_attempts, status_at)

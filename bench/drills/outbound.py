@@ -111,9 +111,9 @@ def seed_customers(database_url: str, count: int) -> list[tuple[int, str]]:
             SELECT 'Drill ' || i, '+55119' || lpad(i::text, 8, '0'), '55119' || lpad(i::text, 8, '0'), now(), now()
             FROM generate_series(1, :n) i"""), {"n": count})
         conn.execute(text("""
-            INSERT INTO conversations (contact_id, channel, status, priority, started_at, last_message_at,
+            INSERT INTO conversations (contact_id, inbox_id, channel, status, priority, started_at, last_message_at,
                                        last_inbound_at, created_at, updated_at)
-            SELECT id, 'whatsapp', 'active', 'normal', now(), now(), now() - interval '1 minute', now(), now()
+            SELECT id, (SELECT min(id) FROM inboxes), 'whatsapp', 'active', 'normal', now(), now(), now() - interval '1 minute', now(), now()
             FROM contacts ORDER BY id"""))
         rows = conn.execute(text(
             "SELECT c.id, ct.wa_id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id ORDER BY c.id")).all()
@@ -188,8 +188,8 @@ def main() -> None:
         from portal.services import agents, dead_letters, outbound
 
         app = create_app()
-        # The replies queued while Redis is down each log a warning here; the count is printed.
-        logging.getLogger("portal.queue").setLevel(logging.ERROR)
+        # Each reply queued while Redis is down logs warnings here (no job, no live event); the count is printed.
+        logging.getLogger("portal").setLevel(logging.ERROR)
         with app.app_context():
             agent = agents.create(email="agent@drill.test", name="Drill Agent", role=Role.agent, password=secrets.token_urlsafe(16))
             admin = agents.create(email="admin@drill.test", name="Drill Admin", role=Role.admin, password=secrets.token_urlsafe(16))
