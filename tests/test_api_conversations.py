@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from rq import Queue
 
 from portal.models import (
@@ -15,6 +16,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import OUTBOUND, redis_connection
+from portal.services import conversations
 from tests import factories
 from tests.api_support import api_as
 
@@ -97,26 +99,34 @@ def test_bad_values_are_422_and_change_nothing(client, db):
     assert conversation.status == ConversationStatus.new
 
 
-def test_agent_may_take_an_unassigned_conversation_but_not_give_it_to_others(client, db):
+def test_agent_may_take_a_conversation_and_hand_it_to_a_colleague(client, db):
     agent, api = api_as(client, Role.agent)
     colleague = factories.agent()
     conversation = factories.conversation()
-    response = api.patch(f"/api/v1/conversations/{conversation.id}", json={"assigned_to": colleague.id})
-    assert response.status_code == 403
-    assert conversation.assigned_to is None
     response = api.patch(f"/api/v1/conversations/{conversation.id}", json={"assigned_to": agent.id})
     assert response.status_code == 200
     assert response.get_json()["assigned_to"] == agent.id
+    response = api.patch(f"/api/v1/conversations/{conversation.id}", json={"assigned_to": colleague.id})
+    assert response.status_code == 200
+    assert conversation.assigned_to == colleague.id
+
+
+def test_agent_may_not_move_a_colleagues_conversation(db):
+    agent, colleague = factories.agent(), factories.agent()
+    conversation = factories.conversation(assigned_to=colleague.id)
+    with pytest.raises(conversations.NotYoursToMove):
+        conversations.assign(conversation, agent, by=agent)
+    assert conversation.assigned_to == colleague.id
 
 
 def test_a_refused_change_undoes_the_rest_of_the_patch(client, db):
     _agent, api = api_as(client, Role.agent)
-    colleague = factories.agent()
+    colleague = factories.agent(active=False)
     conversation = factories.conversation()
     response = api.patch(
         f"/api/v1/conversations/{conversation.id}", json={"assigned_to": colleague.id, "priority": "urgent"}
     )
-    assert response.status_code == 403
+    assert response.status_code == 422
     assert conversation.priority == Priority.normal
 
 

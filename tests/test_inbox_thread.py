@@ -196,26 +196,45 @@ def test_invalid_status_is_a_400(client, db, login_as):
     assert client.post(f"/conversations/{conversation.id}/status", data={"status": "bogus"}).status_code == 400
 
 
-def test_agent_can_self_assign_and_release_but_not_assign_others(client, db, login_as):
+def test_agent_takes_releases_and_hands_a_conversation_to_a_colleague(client, db, login_as):
     me = login_as(Role.agent)
-    colleague = factories.agent()
+    colleague = factories.agent(name="Colega Ativa")
+    factories.agent(name="Colega Inativa", active=False)
     conversation = factories.conversation()
     db.session.commit()
     url = f"/conversations/{conversation.id}/assignee"
-
-    refused = client.post(url, data={"assignee": str(colleague.id)}, headers=HTMX).get_data(as_text=True)
-    assert "Only supervisors can assign" in refused
-    db.session.expire_all()
-    assert conversation.assigned_to is None
+    page = client.get(f"/conversations/{conversation.id}").get_data(as_text=True)
+    assert "Colega Ativa" in page and "Colega Inativa" not in page
 
     client.post(url, data={"assignee": "me"}, headers=HTMX)
     db.session.expire_all()
     assert conversation.assigned_to == me.id
-    assert "Release" in client.get(f"/conversations/{conversation.id}").get_data(as_text=True)
 
     client.post(url, data={"assignee": ""}, headers=HTMX)
     db.session.expire_all()
     assert conversation.assigned_to is None
+
+    client.post(url, data={"assignee": str(colleague.id)}, headers=HTMX)
+    db.session.expire_all()
+    assert conversation.assigned_to == colleague.id
+    assert client.post(url, data={"assignee": "me"}, headers=HTMX).status_code == 403
+
+
+def test_a_refused_assignment_shows_the_reason_inline_and_keeps_the_saved_assignee(client, db, login_as):
+    login_as(Role.supervisor)
+    gone = factories.agent(name="Saiu", active=False)
+    keeper = factories.agent(name="Fica")
+    conversation = factories.conversation(assigned_to=keeper.id)
+    db.session.commit()
+
+    body = client.post(
+        f"/conversations/{conversation.id}/assignee", data={"assignee": str(gone.id)}, headers=HTMX
+    ).get_data(as_text=True)
+
+    assert "An inactive agent cannot receive conversations." in body
+    assert f'<option selected value="{keeper.id}">Fica' in body
+    db.session.expire_all()
+    assert conversation.assigned_to == keeper.id
 
 
 def test_supervisor_assigns_anyone_from_a_list_of_active_agents(client, db, login_as):

@@ -120,8 +120,8 @@ class ConversationChanges:
             try:
                 conversations.assign(conversation, self.assignee, by=by)
             except conversations.ConversationError as exc:
-                # Agents may only take or release conversations; anything else is out of their scope.
-                status = 422 if by.has_role(Role.supervisor) else 403
+                # Moving a colleague's conversation is out of an agent's scope; anything else is bad input.
+                status = 403 if isinstance(exc, conversations.NotYoursToMove) else 422
                 raise ApiError(status, "validation_error" if status == 422 else "forbidden", str(exc)) from None
         if self.status is not None:
             try:

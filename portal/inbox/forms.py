@@ -10,10 +10,12 @@ from portal.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS
 from portal.services import inbox_queries
 
 ASSIGNEE_LABELS = {
-    inbox_queries.ALL: _l("Everyone I can see"),
+    inbox_queries.ALL: _l("All"),
     inbox_queries.MINE: _l("Mine"),
     inbox_queries.UNASSIGNED: _l("Unassigned"),
 }
+# The list's tabs, left to right.
+TAB_ORDER = (inbox_queries.MINE, inbox_queries.UNASSIGNED, inbox_queries.ALL)
 
 
 class InlineForm(FlaskForm):
@@ -64,6 +66,5 @@ class FilterForm(InlineForm):
     )
     priority = SelectField(_l("Priority"), choices=[("", _l("Any"))] + list(PRIORITY_LABELS.items()))
     tag = SelectField(_l("Tag"))
-    assignee = SelectField(_l("Assignee"), choices=list(ASSIGNEE_LABELS.items()))
     channel = SelectField(_l("Channel"), choices=[("", _l("Any"))] + list(CHANNEL_LABELS.items()))
     inbox = SelectField(_l("Inbox"))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,9 +15,11 @@ from portal.access import role_required
 from portal.extensions import db
 from portal.inbox import bp, bubbles, times
 from portal.inbox.forms import (
+    ASSIGNEE_LABELS,
     CHANNEL_LABELS,
     PRIORITY_LABELS,
     STATUS_LABELS,
+    TAB_ORDER,
     AssignForm,
     FilterForm,
     PriorityForm,
@@ -25,7 +28,7 @@ from portal.inbox.forms import (
     TagsForm,
     TemplateForm,
 )
-from portal.models import Agent, Conversation, Message, MessageTemplate, Role
+from portal.models import Agent, Conversation, ConversationStatus, Message, MessageTemplate, Role
 from portal.services import (
     conversations,
     inbox_queries,
@@ -57,19 +60,51 @@ def _labels():
     }
 
 
+@dataclass(frozen=True)
+class Tab:
+    value: str
+    label: str
+    count: int
+
+
+def _list_context(filters: InboxFilter, cursor: str | None = None) -> dict:
+    counts = inbox_queries.tab_counts(current_user, filters)
+    return {
+        "filters": filters,
+        "page": inbox_queries.list_page(current_user, filters, cursor),
+        "version": inbox_queries.list_version(),
+        "tabs": [Tab(value, str(ASSIGNEE_LABELS[value]), counts[value]) for value in TAB_ORDER],
+    }
+
+
+def _filter_form(filters: InboxFilter) -> FilterForm:
+    form = FilterForm(formdata=None, data=asdict(filters))
+    form.tag.choices = [("", _("Any"))] + [(name, name) for name in inbox_queries.tag_names()]
+    form.inbox.choices = [("", _("Any"))] + [(str(i.id), i.name) for i in inboxes.visible_inboxes(current_user)]
+    for f in (form.status, form.priority, form.tag, form.channel, form.inbox):
+        # The details pane beside the list has its own #status and #priority.
+        f.id = f.label.field_id = f"filter-{f.name}"
+    return form
+
+
 @bp.route("/inbox")
 @role_required(Role.agent)
 def index():
     filters = InboxFilter.from_args(request.args)
     cursor = request.args.get("after")
-    page = inbox_queries.list_page(current_user, filters, cursor)
-    context = {"filters": filters, "page": page, "version": inbox_queries.list_version()}
     if wants_fragment():
-        return render_template("inbox/_rows.html" if cursor else "inbox/_list.html", **context)
-    filter_form = FilterForm(formdata=None, data=asdict(filters))
-    filter_form.tag.choices = [("", _("Any"))] + [(name, name) for name in inbox_queries.tag_names()]
-    filter_form.inbox.choices = [("", _("Any"))] + [(str(i.id), i.name) for i in inboxes.visible_inboxes(current_user)]
-    return render_template("inbox/index.html", filter_form=filter_form, **context)
+        if cursor:
+            page = inbox_queries.list_page(current_user, filters, cursor)
+            return render_template("inbox/_rows.html", filters=filters, page=page)
+        return render_template("inbox/_list_update.html", **_list_context(filters), tabs_oob=True)
+    return render_template("inbox/index.html", filter_form=_filter_form(filters), **_list_context(filters))
+
+
+@bp.route("/inbox/tabs")
+@role_required(Role.agent)
+def tabs():
+    """Mine / Unassigned / All with their counts for the list's filters (refreshed by live updates)."""
+    return render_template("inbox/_tabs.html", **_list_context(InboxFilter.from_args(request.args)))
 
 
 @bp.route("/inbox/changes")
@@ -103,20 +138,21 @@ def _media_url(message: Message) -> str | None:
 
 
 def _assign_form(conversation: Conversation) -> AssignForm:
-    form = AssignForm(assignee=str(conversation.assigned_to or ""))
-    if current_user.has_role(Role.supervisor):
-        agents = inbox_queries.assignable_agents()
-        form.assignee.choices = [("", _("Unassigned"))] + [(str(a.id), a.name) for a in agents]
+    form = AssignForm(formdata=None, assignee=str(conversation.assigned_to or ""))
+    agents = inbox_queries.assignable_agents(conversation)
+    form.assignee.choices = [("", _("Unassigned"))] + [(str(a.id), a.name) for a in agents]
     return form
 
 
 def _details_context(conversation: Conversation, error: str | None = None) -> dict:
     return {
         "conversation": conversation,
-        "status_form": StatusForm(status=conversation.status),
-        "priority_form": PriorityForm(priority=conversation.priority),
-        "tags_form": TagsForm(tags=", ".join(t.name for t in conversation.tags)),
+        # formdata=None: the controls show what is saved, so a refused change reverts on screen.
+        "status_form": StatusForm(formdata=None, status=conversation.status),
+        "priority_form": PriorityForm(formdata=None, priority=conversation.priority),
         "assign_form": _assign_form(conversation),
+        "tag_options": inbox_queries.tag_names(),
+        "earlier_conversations": inbox_queries.earlier_conversations(current_user, conversation),
         "details_error": error,
     }
 
@@ -174,16 +210,45 @@ def _messages_context(conversation: Conversation, start: str | None = None) -> d
     }
 
 
+def _list_args_of_current_page() -> dict[str, str]:
+    """The filters of the list the agent came from, for the back link that works without script."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path != url_for("inbox.index"):
+        return {}
+    return InboxFilter.from_args(dict(parse_qsl(current.query))).query_args()
+
+
 @bp.route("/conversations/<int:conversation_id>")
 @role_required(Role.agent)
 def thread(conversation_id: int):
+    """The conversation in the workspace: only its panes when the list swaps them in, else the
+    whole page (a deep link) with the list beside it."""
     conversation = _visible_conversation(conversation_id)
     context = (
         _messages_context(conversation, request.args.get("from"))
         | _details_context(conversation)
         | _composer_context(conversation)
     )
-    return render_template("inbox/thread.html", **context)
+    if wants_fragment() and request.headers.get("HX-Target") == "conversation-pane":
+        return render_template("inbox/_conversation_pane.html", list_args=_list_args_of_current_page(), **context)
+    filters = InboxFilter()
+    return render_template(
+        "inbox/index.html",
+        filter_form=_filter_form(filters),
+        list_args={},
+        current_id=conversation.id,
+        **_list_context(filters),
+        **context,
+    )
+
+
+@bp.route("/conversations/<int:conversation_id>/history")
+@role_required(Role.agent)
+def history(conversation_id: int):
+    """An earlier conversation of the contact, read in place in the details pane."""
+    conversation = _visible_conversation(conversation_id)
+    page = inbox_queries.thread_messages(conversation)
+    return render_template("inbox/_history_messages.html", **_page_context(conversation, page, ""), read_only=True)
 
 
 @bp.route("/conversations/<int:conversation_id>/earlier")
@@ -333,6 +398,25 @@ def change_status(conversation_id: int):
     return _apply(conversation, lambda: conversations.change_status(conversation, status, by=current_user))
 
 
+@bp.route("/conversations/<int:conversation_id>/reopen", methods=["POST"])
+@role_required(Role.agent)
+def reopen(conversation_id: int):
+    """"Reopen and reply" from a closed conversation's composer: back to active, composer ready."""
+    conversation = _visible_conversation(conversation_id)
+    error = None
+    try:
+        conversations.change_status(conversation, ConversationStatus.active, by=current_user)
+    except ConversationError as exc:
+        db.session.rollback()
+        error = str(exc)
+    else:
+        db.session.commit()
+    if not wants_fragment():
+        return redirect(url_for("inbox.thread", conversation_id=conversation.id))
+    context = _composer_context(conversation, error=error) | _details_context(conversation)
+    return render_template("inbox/_reopened.html", **context, details_oob=True)
+
+
 @bp.route("/conversations/<int:conversation_id>/priority", methods=["POST"])
 @role_required(Role.agent)
 def change_priority(conversation_id: int):
@@ -345,7 +429,13 @@ def change_priority(conversation_id: int):
 @role_required(Role.agent)
 def change_tags(conversation_id: int):
     conversation = _visible_conversation(conversation_id)
-    names = (TagsForm().tags.data or "").split(",")
+    names = [tag.name for tag in conversation.tags]
+    if request.form.get("add_tag"):
+        names.append(request.form["add_tag"])
+    elif request.form.get("remove_tag"):
+        names = [name for name in names if name != request.form["remove_tag"]]
+    else:
+        names = (TagsForm().tags.data or "").split(",")
     return _apply(conversation, lambda: conversations.set_tags(conversation, names, by=current_user))
 
 

@@ -30,6 +30,10 @@ class ConversationError(ValueError):
     """A readable reason a conversation change was refused."""
 
 
+class NotYoursToMove(ConversationError):
+    """An agent tried to reassign a colleague's conversation."""
+
+
 def open_conversation_for(contact: Contact, inbox_id: int) -> Conversation | None:
     return db.session.scalars(
         select(Conversation).where(
@@ -117,23 +121,29 @@ def set_priority(conversation: Conversation, priority: Priority, *, by: Agent | 
 
 
 def assign(conversation: Conversation, agent: Agent | None, *, by: Agent) -> bool:
-    """Assign to `agent` (None unassigns). Agents may only take a conversation for themselves
-    or release their own; assigning to others needs a supervisor (docs/architecture.md, "Roles and scopes")."""
+    """Assign to `agent` (None unassigns). An agent may take an unassigned conversation, hand
+    their own or an unassigned one to a colleague who may see it, or release their own; moving a
+    colleague's conversation needs a supervisor (docs/architecture.md, "Roles and scopes")."""
     new_id = agent.id if agent is not None else None
     if conversation.assigned_to == new_id:
         return False
-    if not by.has_role(Role.supervisor):
-        taking = new_id == by.id and conversation.assigned_to is None
-        releasing = new_id is None and conversation.assigned_to == by.id
-        if not (taking or releasing):
-            raise ConversationError(_("Only supervisors can assign conversations to other agents."))
+    if not by.has_role(Role.supervisor) and conversation.assigned_to not in (None, by.id):
+        raise NotYoursToMove(_("Only supervisors can move a conversation assigned to someone else."))
     if agent is not None and not agent.active:
         raise ConversationError(_("An inactive agent cannot receive conversations."))
+    if agent is not None and not may_receive(agent, conversation):
+        raise ConversationError(_("%(name)s does not work in this conversation's inbox.", name=agent.name))
     old_id = conversation.assigned_to
     conversation.assigned_to = new_id
     audit.record("conversation.assigned", actor=by, target=conversation, old=old_id, new=new_id)
     events.emit("conversation.assigned", conversation=conversation, old_agent_id=old_id, by=by)
     return True
+
+
+def may_receive(agent: Agent, conversation: Conversation) -> bool:
+    """Whether the conversation may be assigned to `agent`: an active agent who would see it once
+    assigned to them (a member of its inbox, or a supervisor or admin)."""
+    return agent.active and (inboxes.sees_every_inbox(agent) or inboxes.is_member(agent, conversation.inbox_id))
 
 
 def normalize_tag_name(name: str) -> str:

@@ -5,7 +5,7 @@ list and the open thread poll."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select
@@ -24,6 +24,7 @@ from portal.models import (
     Message,
     MessageStatus,
     Priority,
+    SlaMetric,
     Tag,
     utcnow,
 )
@@ -209,7 +210,12 @@ def last_messages(conversation_ids: list[int]) -> dict[int, Message]:
         .where(Message.conversation_id.in_(conversation_ids))
         .subquery()
     )
-    newest = select(Message).join(ranked, ranked.c.id == Message.id).where(ranked.c.rank == 1)
+    newest = (
+        select(Message)
+        .join(ranked, ranked.c.id == Message.id)
+        .where(ranked.c.rank == 1)
+        .options(selectinload(Message.sender))
+    )
     return {m.conversation_id: m for m in db.session.scalars(newest)}
 
 
@@ -237,34 +243,40 @@ def _ends_first_response_wait():
 
 
 def waiting_since(conversation_rows) -> dict[int, datetime]:
-    """Open conversations still waiting for a person's first reply, and since when (docs/architecture.md, "SLA")."""
-    candidates = {
-        c.id: c
-        for c in conversation_rows
-        if c.is_open and not (c.sla is not None and c.sla.first_response_at is not None)
-    }
-    if not candidates:
+    """Open conversations whose customer waits for a person's answer, and since when: the
+    customer's oldest message after the last reply a person sent (docs/architecture.md, "SLA")."""
+    ids = [c.id for c in conversation_rows if c.is_open]
+    if not ids:
         return {}
-    ids = list(candidates)
-    answered = set(
-        db.session.scalars(
-            select(Message.conversation_id).where(Message.conversation_id.in_(ids), _ends_first_response_wait())
-        )
+    last_answer = (
+        select(Message.conversation_id, func.max(Message.sent_at).label("at"))
+        .where(Message.conversation_id.in_(ids), _ends_first_response_wait())
+        .group_by(Message.conversation_id)
+        .subquery()
     )
-    first_inbound = dict(
-        db.session.execute(
-            select(Message.conversation_id, func.min(Message.sent_at))
-            .where(Message.conversation_id.in_(ids), Message.direction == Direction.inbound)
-            .group_by(Message.conversation_id)
+    rows = db.session.execute(
+        select(Message.conversation_id, func.min(Message.sent_at))
+        .outerjoin(last_answer, last_answer.c.conversation_id == Message.conversation_id)
+        .outerjoin(SlaMetric, SlaMetric.conversation_id == Message.conversation_id)
+        .where(
+            Message.conversation_id.in_(ids),
+            Message.direction == Direction.inbound,
+            or_(last_answer.c.at.is_(None), Message.sent_at > last_answer.c.at),
+            # A first response the SLA recorded (as services.sla counts it) answered what came before.
+            or_(SlaMetric.first_response_at.is_(None), Message.sent_at > SlaMetric.first_response_at),
         )
-        .tuples()
-        .all()
+        .group_by(Message.conversation_id)
     )
-    return {
-        cid: candidates[cid].started_at or first_inbound[cid]
-        for cid in ids
-        if cid in first_inbound and cid not in answered
-    }
+    return dict(rows.tuples().all())
+
+
+def tab_counts(agent: Agent, filters: InboxFilter) -> dict[str, int]:
+    """How many conversations each of Mine / Unassigned / All holds under the other filters."""
+    counts = {}
+    for choice in ASSIGNEE_CHOICES:
+        query = filtered(agent, replace(filters, assignee=choice)).with_only_columns(Conversation.id)
+        counts[choice] = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return counts
 
 
 def list_version() -> str:
@@ -387,5 +399,21 @@ def tag_names() -> list[str]:
     return list(db.session.scalars(select(Tag.name).order_by(Tag.name)))
 
 
-def assignable_agents() -> list[Agent]:
-    return list(db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name)))
+def assignable_agents(conversation: Conversation) -> list[Agent]:
+    """Who the conversation may be handed to (services.conversations.may_receive)."""
+    active = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))
+    return [agent for agent in active if conversations.may_receive(agent, conversation)]
+
+
+EARLIER_CONVERSATIONS_SHOWN = 10
+
+
+def earlier_conversations(agent: Agent, conversation: Conversation) -> list[Conversation]:
+    """The contact's other conversations this agent may see, newest first."""
+    query = (
+        conversations.visible_to(agent)
+        .where(Conversation.contact_id == conversation.contact_id, Conversation.id != conversation.id)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(EARLIER_CONVERSATIONS_SHOWN)
+    )
+    return list(db.session.scalars(query))

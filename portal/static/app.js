@@ -82,7 +82,7 @@
     if (moved) { moved.focus(); }
   });
 })();
-// Inbox thread: answer a specific message, and open a thread at its newest message.
+// Inbox thread: answer a specific message.
 (function () {
   "use strict";
   // A button marked data-reply-to puts that message's id in the reply form's reply_to field and
@@ -97,10 +97,6 @@
     note.querySelector("[data-reply-quote]").textContent = replying ? button.getAttribute("data-quote") : "";
     note.hidden = !replying;
     form.elements.body.focus();
-  });
-  document.addEventListener("DOMContentLoaded", function () {
-    var composer = document.getElementById("composer");
-    if (composer && document.getElementById("messages")) { composer.scrollIntoView({block: "end"}); }
   });
 })();
 // Live updates (docs/architecture.md, "Live updates"): one Server-Sent Events stream per tab,
@@ -370,5 +366,105 @@
       var day = separator.getAttribute("data-day");
       if (seen[day]) { separator.remove(); } else { seen[day] = true; }
     });
+  });
+})();
+// Phone width: the header's menu button shows and hides the navigation.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-menu-toggle]");
+    if (!toggle) { return; }
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.closest(".topbar").classList.toggle("menu-open", open);
+  });
+})();
+// Inbox workspace: choosing a conversation swaps #conversation-pane (HTMX pushes its URL). The
+// list pane is never re-rendered, so its filters, loaded pages and scroll stay; HTMX's history
+// snapshot carries them back on "back" (typed values and scroll written into the snapshot here).
+(function () {
+  "use strict";
+  function workspace() { return document.getElementById("workspace"); }
+  function scrollThreadToNewest() {
+    var messages = document.querySelector(".conversation-pane .messages");
+    if (messages) { messages.scrollTop = messages.scrollHeight; }
+    var composer = document.getElementById("composer");
+    if (composer && window.matchMedia("(max-width: 800px)").matches) { composer.scrollIntoView({block: "end"}); }
+  }
+  function markCurrentRow(id) {
+    document.querySelectorAll(".conversation-row[aria-current]").forEach(function (row) { row.removeAttribute("aria-current"); });
+    var row = id && document.querySelector('.conversation-row[data-conversation-id="' + id + '"]');
+    if (row) { row.setAttribute("aria-current", "true"); }
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "conversation-pane") { return; }
+    var thread = event.detail.target.querySelector("[data-conversation-id]");
+    workspace().classList.add("showing-conversation");
+    workspace().classList.remove("showing-details");
+    markCurrentRow(thread && thread.getAttribute("data-conversation-id"));
+    scrollThreadToNewest();
+    window.scrollTo(0, 0);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    if (workspace()) { scrollThreadToNewest(); }
+  });
+  // The search box already searches as one types; the "change" it fires on losing focus (say,
+  // by clicking "Older conversations") would reload the first page over the loaded ones.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-list-pane] input[type=search]")) { event.stopPropagation(); }
+  }, true);
+  // Back on a phone: when the list is the page we came from, go back to it (HTMX restores it as
+  // it was); a deep link has no such page behind it, so the link opens the inbox.
+  // On a phone the details replace the thread and back; without script the links' #targets do it.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-show-details], [data-show-thread]");
+    if (!toggle || !workspace()) { return; }
+    event.preventDefault();
+    workspace().classList.toggle("showing-details", toggle.hasAttribute("data-show-details"));
+    window.scrollTo(0, 0);
+  });
+  document.addEventListener("click", function (event) {
+    var back = event.target.closest && event.target.closest("[data-back-to-list]");
+    if (back && history.state && history.state.htmx) {
+      event.preventDefault();
+      history.back();
+    }
+  });
+  document.addEventListener("htmx:beforeHistorySave", function (event) {
+    var saved = event.detail.historyElt;
+    saved.querySelectorAll("input").forEach(function (input) {
+      if (input.type === "radio" || input.type === "checkbox") {
+        input.toggleAttribute("checked", input.checked);
+      } else if (input.type !== "hidden" && input.type !== "file") {
+        input.setAttribute("value", input.value);
+      }
+    });
+    saved.querySelectorAll("select option").forEach(function (option) {
+      option.toggleAttribute("selected", option.selected);
+    });
+    saved.querySelectorAll("[data-list-pane]").forEach(function (pane) {
+      pane.setAttribute("data-scroll-top", String(pane.scrollTop));
+    });
+  });
+  document.addEventListener("htmx:historyRestore", function () {
+    document.querySelectorAll("[data-list-pane][data-scroll-top]").forEach(function (pane) {
+      pane.scrollTop = Number(pane.getAttribute("data-scroll-top"));
+    });
+  });
+})();
+// Details pane: a control marked data-autosave saves on change; when the request itself fails
+// (no answer, an error page), the control goes back to the saved value and says so inline.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-autosave]");
+    if (!form || event.detail.successful) { return; }
+    form.reset();
+    var box = form.closest("[data-save-failed]");
+    var note = box && box.querySelector("[data-save-error]");
+    if (note) {
+      note.textContent = box.getAttribute("data-save-failed");
+      note.hidden = false;
+    }
   });
 })();
