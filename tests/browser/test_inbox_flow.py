@@ -171,7 +171,9 @@ def test_the_whole_reply_works_with_the_keyboard_alone(page, db, browser_login):
     _tab_until(page, "#priority")
     page.keyboard.press("ArrowDown")
     expect(page.locator("#conversation-details .badges")).to_contain_text("High")
-    page.keyboard.press("ArrowDown")  # each change saves at once, and the control keeps focus
+    expect(page.locator("#priority")).to_be_focused()  # each change saves at once; the control keeps focus
+    _tab_until(page, "#priority")
+    page.keyboard.press("ArrowDown")
     expect(page.locator("#conversation-details .badges")).to_contain_text("Urgent")
 
 
