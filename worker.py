@@ -8,6 +8,7 @@ import sys
 
 from portal import create_app
 from portal.config import ConfigError
+from portal.ops.schema import refuse_mismatched_schema
 from portal.queue import ALL_QUEUES
 from portal.worker_process import run
 
@@ -22,6 +23,7 @@ def main() -> None:
         sys.exit(f"atende worker: unknown queue(s): {', '.join(sorted(unknown))}")
     try:
         app = create_app()
+        refuse_mismatched_schema(app)
     except ConfigError as exc:
         sys.exit(str(exc))
     run(app, tuple(args.queues), burst=args.burst)

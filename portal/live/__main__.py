@@ -12,6 +12,7 @@ import uvicorn
 from portal import create_app
 from portal.config import ConfigError
 from portal.live.stream import StreamApp
+from portal.ops.schema import refuse_mismatched_schema
 
 
 def main() -> None:
@@ -21,6 +22,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         app = create_app()
+        refuse_mismatched_schema(app)
     except ConfigError as exc:
         sys.exit(str(exc))
     # Open streams never finish by themselves: on stop, give them a second, then cut them (the

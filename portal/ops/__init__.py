@@ -1,0 +1,1 @@
+"""Operations: the schema check at start, Prometheus metrics, the health page, JSON logs, backups."""
