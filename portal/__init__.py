@@ -62,12 +62,14 @@ def create_app(config: dict | None = None) -> Flask:
     import portal.models  # noqa: F401  (tables must be known to Alembic and create_all)
     from portal import access, channels, security, subscribers, web
     from portal.channels.whatsapp.adapter import WhatsAppChannel
+    from portal.ops import metrics
 
     channels.register(app, WhatsAppChannel())
     subscribers.register()
     access.register(app)
     web.register(app)
     security.register(app)
+    metrics.register(app)
     for dotted in BLUEPRINTS:
         module_name, attr = dotted.split(":")
         module = __import__(module_name, fromlist=[attr])
