@@ -98,12 +98,16 @@ def _allowed() -> bool:
         return False
 
 
+def http_collector() -> Collector:
+    """This process's HTTP histogram, or every gunicorn worker's in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return multiprocess.MultiProcessCollector(None)
+    return HTTP_REQUEST_SECONDS
+
+
 def registry() -> CollectorRegistry:
     found = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(found)
-    else:
-        found.register(HTTP_REQUEST_SECONDS)
+    found.register(http_collector())
     found.register(FiguresCollector())
     return found
 
