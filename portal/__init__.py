@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import config as config_module
 from portal import pii
 from portal.extensions import babel, csrf, db, login_manager, migrate
+from portal.ops import logs
 
 BLUEPRINTS = (
     "portal.auth:bp",
@@ -46,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.load(Path(app.instance_path), config))
 
     _configure_logging(app)
+    logs.register(app)  # first request hook: every later log line of a request carries its id
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -122,6 +122,7 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         or f"sqlite:///{instance_path / 'atende.db'}",
         "REDIS_URL": os.environ.get("REDIS_URL"),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text").strip().lower() or "text",
         "WHATSAPP_APP_SECRET": os.environ.get("WHATSAPP_APP_SECRET"),
         "WHATSAPP_VERIFY_TOKEN": os.environ.get("WHATSAPP_VERIFY_TOKEN"),
         "WHATSAPP_ACCESS_TOKEN": os.environ.get("WHATSAPP_ACCESS_TOKEN"),
