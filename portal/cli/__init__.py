@@ -8,6 +8,7 @@ COMMAND_MODULES = (
     "portal.cli.setup",
     "portal.cli.demo",
     "portal.cli.webhooks",
+    "portal.cli.backup",
 )
 
 
