@@ -64,11 +64,13 @@ def stop_with_children(process: subprocess.Popen, sig: int = signal.SIGKILL) -> 
 
 @contextmanager
 def event_row_locked(database_url: str, event_id: int) -> Iterator[None]:
-    """Hold a lock that makes a worker touching the event wait, from another connection."""
+    """Hold a lock that makes a worker writing the event wait, from another connection. On SQLite
+    a write lock (BEGIN IMMEDIATE): reads go on, as beside PostgreSQL's row lock, so a worker still
+    passes its schema check at start (portal/ops/schema.py)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         conn = sqlite3.connect(url.database, isolation_level=None)
-        conn.execute("BEGIN EXCLUSIVE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         finally:
