@@ -188,6 +188,8 @@
     source.addEventListener("reset", function () { refreshAll(); });
     source.addEventListener("presence", function (e) { presence.heard(JSON.parse(e.data)); });
   });
+  // Reading a thread, or "Mark as unread", changes the count in the title.
+  document.addEventListener("atende:read-changed", function () { later("unread", 300, updateUnread); });
   document.addEventListener("htmx:sseError", function () {
     connected = false;
     if (live) { live.removeAttribute("data-live-connected"); }
@@ -298,8 +300,8 @@
       box.hidden = parts.length === 0;
     }
   };
+  // Set up on every page: a thread may arrive later by an HTMX swap; beats need a presence box.
   document.addEventListener("DOMContentLoaded", function () {
-    if (!presence.box()) { return; }
     presence.beat("viewing");
     window.setInterval(function () { presence.beat("viewing"); }, 5000);
     window.setInterval(presence.render, 1000);
@@ -339,7 +341,10 @@
     var body = new URLSearchParams({up_to: String(newest)});
     fetch(url, {method: "POST", body: body, credentials: "same-origin",
                 headers: {"X-CSRFToken": csrfToken(), "HX-Request": "true"}})
-      .then(function (response) { if (!response.ok) { delete posted[url]; } })
+      .then(function (response) {
+        if (!response.ok) { delete posted[url]; return; }
+        document.dispatchEvent(new CustomEvent("atende:read-changed"));
+      })
       .catch(function () { delete posted[url]; });
   }
   document.addEventListener("DOMContentLoaded", markShownRead);
@@ -358,6 +363,7 @@
     }
     var note = form.querySelector("[data-marked-unread]");
     if (note) { note.hidden = false; }
+    document.dispatchEvent(new CustomEvent("atende:read-changed"));
   });
   // Earlier messages put above the shown ones may repeat the first day's separator.
   document.addEventListener("htmx:afterSwap", function () {
