@@ -542,9 +542,14 @@ class Stack:
                  **env: str) -> None:
         self.own_postgres = postgres is None
         self.postgres = postgres or PostgresServer().start()
-        self.redis = RedisServer().start()
-        self.database_url = create_database(name, self.postgres.url)
-        migrate(self.database_url, self.redis.url)
+        try:
+            self.redis = RedisServer().start()
+            self.database_url = create_database(name, self.postgres.url)
+            migrate(self.database_url, self.redis.url)
+        except BaseException:  # a cluster started here must not outlive a failed setup
+            if self.own_postgres:
+                self.postgres.close()
+            raise
         self.env = portal_env(self.database_url, self.redis.url, **env)
         self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="atende-bench-logs-"))
         self.port = free_port()
