@@ -169,3 +169,18 @@ def test_a_clashing_shortcut_and_a_bad_body_are_both_shown_at_once(client, db, l
     page = client.post("/quick-replies/new", data={"shortcut": "boleto", "body": "Oi {{cliente}}"}).get_data(as_text=True)
     assert "The shared shortcut /boleto already exists." in page
     assert "Unknown variable: {{cliente}}." in page
+
+
+def test_api_lists_shared_and_own_quick_replies_unfilled(client, db):
+    from tests.api_support import bearer, token_for
+
+    agent = factories.agent()
+    other = factories.agent()
+    _shared(db, "oi", "Oi {{contact.first_name}}")
+    db.session.add_all([QuickReply(shortcut="meu", body="meu", owner_id=agent.id),
+                        QuickReply(shortcut="dele", body="dele", owner_id=other.id)])
+    db.session.commit()
+    response = client.get("/api/v1/quick-replies", headers=bearer(token_for(agent)))
+    assert response.status_code == 200
+    items = [(r["shortcut"], r["body"], r["shared"]) for r in response.get_json()["data"]]
+    assert items == [("oi", "Oi {{contact.first_name}}", True), ("meu", "meu", False)]

@@ -215,6 +215,21 @@ SCHEMAS: dict[str, Schema] = {
         },
     },
     "TagPage": page_of("Tag"),
+    "QuickReply": {
+        "type": "object",
+        "required": ["id", "shortcut", "body", "shared"],
+        "properties": {
+            "id": ID,
+            "shortcut": {"type": "string", "description": "Typed after / in the portal's reply box."},
+            "body": {
+                "type": "string",
+                "description": "With its variables unfilled: {{contact.first_name}}, {{contact.name}}, "
+                "{{agent.name}}, {{agent.first_name}}.",
+            },
+            "shared": {"type": "boolean", "description": "Kept by supervisors for everyone; false: the agent's own."},
+        },
+    },
+    "QuickReplyPage": page_of("QuickReply"),
 }
 
 
@@ -392,6 +407,16 @@ PATHS: dict[str, Schema] = {
             "responses": {"201": json_body(ref("Tag"), "Created."), **errors(400, 401, 409, 422)},
         },
     },
+    "/quick-replies": {
+        "get": {
+            "operationId": "listQuickReplies",
+            "tags": ["quick replies"],
+            "summary": "List the quick replies the agent may insert",
+            "description": "The shared ones and the token's agent's own.",
+            "parameters": PAGE_PARAMETERS,
+            "responses": {"200": json_body(ref("QuickReplyPage"), "A page of quick replies."), **errors(401, 422)},
+        },
+    },
     "/openapi.json": {
         "get": {
             "operationId": "getOpenApiDocument",
@@ -422,7 +447,7 @@ DOCUMENT: Schema = {
     },
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearerAuth": []}],
-    "tags": [{"name": name} for name in ("contacts", "conversations", "messages", "tags", "meta")],
+    "tags": [{"name": name} for name in ("contacts", "conversations", "messages", "tags", "quick replies", "meta")],
     "paths": PATHS,
     "components": {
         "securitySchemes": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.models import Contact, Conversation, Message, Tag
+from portal.models import Contact, Conversation, Message, QuickReply, Tag
 from portal.services import representations
 from portal.services.representations import utc_timestamp
 
@@ -15,6 +15,10 @@ def contact_json(contact: Contact) -> dict[str, Any]:
 
 def tag_json(tag: Tag) -> dict[str, Any]:
     return {"id": tag.id, "name": tag.name}
+
+
+def quick_reply_json(reply: QuickReply) -> dict[str, Any]:
+    return {"id": reply.id, "shortcut": reply.shortcut, "body": reply.body, "shared": reply.shared}
 
 
 def conversation_json(conversation: Conversation) -> dict[str, Any]:

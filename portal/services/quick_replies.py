@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -117,14 +117,13 @@ def body_errors(body: str) -> list[str]:
     return errors
 
 
+def usable_stmt(agent: Agent) -> Select:
+    """The replies the agent may insert: the shared ones and their own."""
+    return select(QuickReply).where(or_(QuickReply.owner_id.is_(None), QuickReply.owner_id == agent.id))
+
+
 def usable_by(agent: Agent) -> list[QuickReply]:
-    """Every reply the agent may insert: the shared ones and their own, by shortcut."""
-    stmt = (
-        select(QuickReply)
-        .where(or_(QuickReply.owner_id.is_(None), QuickReply.owner_id == agent.id))
-        .order_by(QuickReply.shortcut)
-    )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(usable_stmt(agent).order_by(QuickReply.shortcut)))
 
 
 def listed(owner: Agent | None, query: str = "") -> list[QuickReply]:
