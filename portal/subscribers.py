@@ -27,3 +27,4 @@ def register() -> None:
     for name, handler in SUBSCRIPTIONS:
         events.subscribe(name)(handler)
     webhook_events.register_processor(crm_inbound.PROVIDER, crm_inbound.process)
+    webhook_events.register_readable_errors(*crm_inbound.NOTES)

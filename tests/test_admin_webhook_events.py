@@ -122,3 +122,24 @@ def test_replaying_one_event_returns_to_its_page(client, login_as, db, run_jobs,
     run_jobs(WEBHOOKS)
     db.session.refresh(event)
     assert event.status == WebhookStatus.processed and len(counting_provider) == 1
+
+
+def test_notes_stored_in_english_read_in_the_admins_language(client, login_as, db):
+    """Processing stores its notes in English; the event page shows them translated, note by note,
+    and a note it does not know as it is."""
+    from portal.channels.whatsapp import notes
+
+    stored = "; ".join(
+        [
+            webhook_events.stored_text(notes.UNKNOWN_STATUS, wamid="wamid.ABC"),
+            webhook_events.stored_text(notes.WHATSAPP_ERROR, code=131042, title="Business eligibility payment issue"),
+            "something no processor registered",
+        ]
+    )
+    event = _event(status=WebhookStatus.processed, error=stored)
+    db.session.commit()
+    login_as(Role.admin, locale="pt_BR")
+    html = client.get(f"/admin/webhook-events/{event.id}").get_data(as_text=True)
+    assert "wamid.ABC" in html and "A status update for message" not in html
+    assert "código 131042" in html and "Business eligibility payment issue" in html
+    assert "something no processor registered" in html

@@ -183,7 +183,7 @@ def test_a_message_without_a_sender_fails_the_event_with_a_reason_and_stores_not
     del payload["entry"][0]["changes"][0]["value"]["messages"][0]["from"]
     [event] = deliver(payload)
     assert event.status == WebhookStatus.failed
-    assert "no sender wa_id" in event.error
+    assert "no sender WhatsApp id" in event.error
     assert _count(db, Message) == 0 and _count(db, Contact) == 0
 
 
@@ -212,7 +212,7 @@ def test_errors_about_our_number_are_noted_on_a_processed_event(db, deliver, wha
     value["errors"] = [{"code": 131042, "title": "Business eligibility payment issue"}]
     [event] = deliver(payload)
     assert event.status == WebhookStatus.processed
-    assert event.error == "WhatsApp reported error 131042: Business eligibility payment issue"
+    assert event.error == "WhatsApp reported a problem with the number (code 131042): Business eligibility payment issue"
 
 
 @pytest.mark.parametrize(

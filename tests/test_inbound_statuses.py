@@ -101,7 +101,9 @@ def test_failed_is_final_and_never_overrides_a_delivered_message(db, outbound_me
 def test_a_status_for_an_unknown_message_is_noted_and_the_event_processed(db, deliver_statuses):
     [event] = deliver_statuses("status_delivered")
     assert event.status == WebhookStatus.processed
-    assert event.error == f"delivered status for unknown message {WAMID}"
+    assert event.error == (
+        f"A status update for message {WAMID}, which Atende did not send or has not yet recorded as sent, was not applied."
+    )
 
 
 def test_each_change_emits_status_changed_with_the_old_status(db, outbound_message, deliver_statuses):

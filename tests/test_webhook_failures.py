@@ -81,7 +81,7 @@ def test_a_payload_that_can_never_be_processed_fails_at_once(db, post_whatsapp, 
     run_jobs("webhooks")
     event = _event(db)
     assert event.status == WebhookStatus.failed
-    assert event.error == "the payload has no entry list"
+    assert event.error == "The notification has no entry list."
     assert event.attempts == 1
     assert _failed_jobs() == []
 

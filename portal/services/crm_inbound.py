@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from portal.models import Contact, WebhookEvent
 from portal.queue import redis_connection
 from portal.services import contact_admin, contacts, conversations, crm, webhook_events
@@ -37,6 +39,14 @@ from portal.services.contact_admin import ContactValidationError
 PROVIDER = "crm"
 UPSERT_TYPES = frozenset({"contact.upsert", "contact.created", "contact.updated"})
 DEFAULT_TYPE = "contact.upsert"
+
+# Notes and errors stored on the event in English, shown translated (webhook_events.readable_error).
+TYPE_NOT_HANDLED = _l("Events of type %(type)s are stored only: Atende does not act on them.")
+DATA_WITHOUT_PHONE = _l("The event's data must be an object with at least a phone.")
+INVALID_PHONE = _l("The event's phone (data.phone) is not a valid phone number.")
+INVALID_EMAIL = _l("The event's e-mail is not a valid address and was ignored.")
+TAGS_WITHOUT_CONVERSATION = _l("The contact has no open conversation, so these tags were not applied: %(tags)s.")
+NOTES = (TYPE_NOT_HANDLED, DATA_WITHOUT_PHONE, INVALID_PHONE, INVALID_EMAIL, TAGS_WITHOUT_CONVERSATION)
 
 
 # A timestamp may be up to the window old or ahead, so a signature stays valid for twice the window.
@@ -79,15 +89,15 @@ def _text(data: dict[str, Any], key: str) -> str | None:
 def process(event: WebhookEvent) -> None:
     payload = event.payload_json if isinstance(event.payload_json, dict) else {}
     if event.event_type not in UPSERT_TYPES:
-        event.error = f"event type {event.event_type!r} is not handled; stored only"
+        event.error = webhook_events.stored_text(TYPE_NOT_HANDLED, type=event.event_type)
         return
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise webhook_events.UnprocessableEvent("`data` must be an object with at least a phone")
+        raise webhook_events.UnprocessableEvent(webhook_events.stored_text(DATA_WITHOUT_PHONE))
     try:
         phone = contact_admin.clean_phone(_text(data, "phone") or "")
     except ContactValidationError:
-        raise webhook_events.UnprocessableEvent("invalid phone: data.phone is not a valid phone number") from None
+        raise webhook_events.UnprocessableEvent(webhook_events.stored_text(INVALID_PHONE)) from None
     notes: list[str] = []
     present = {key: _text(data, key) for key in ("name", "email", "city")}
     fields = {key: value for key, value in present.items() if value is not None}
@@ -95,7 +105,7 @@ def process(event: WebhookEvent) -> None:
         try:
             contact_admin.clean_email(fields["email"])
         except ContactValidationError:
-            notes.append("invalid e-mail ignored")
+            notes.append(webhook_events.stored_text(INVALID_EMAIL))
             del fields["email"]
     contact = _upsert(phone, fields)
     tags = [t for t in data.get("tags") or [] if isinstance(t, str) and t.strip()]
@@ -119,7 +129,7 @@ def _upsert(phone: str, fields: dict[str, str]) -> Contact:
 def _add_tags(contact: Contact, tags: list[str]) -> list[str]:
     open_conversations = [c for c in contact.conversations if c.is_open]
     if not open_conversations:
-        return [f"no open conversation; tags not applied: {', '.join(sorted(set(tags)))}"]
+        return [webhook_events.stored_text(TAGS_WITHOUT_CONVERSATION, tags=", ".join(sorted(set(tags))))]
     for conversation in open_conversations:
         conversations.set_tags(conversation, [t.name for t in conversation.tags] + tags, by=None)
     return []

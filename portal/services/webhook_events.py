@@ -17,6 +17,7 @@ killed) is still processed.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
@@ -26,6 +27,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, insert, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -46,6 +49,9 @@ Processor = Callable[[WebhookEvent], None]
 PROCESSORS: dict[str, Processor] = {}
 
 
+NO_PROCESSOR = _l("No processor handles events from %(provider)s.")
+
+
 class DatabaseUnavailable(Exception):
     """The database stayed unreachable for longer than a webhook may wait: nothing was stored,
     and the sender must deliver the webhook again (Meta does, for days)."""
@@ -60,23 +66,45 @@ def register_processor(provider: str, processor: Processor) -> None:
     PROCESSORS[provider] = processor
 
 
-# Errors stored in English and shown in the reader's language: a pattern of the stored text and
-# the translatable message it was made from (the pattern's named groups fill its placeholders).
-READABLE_ERRORS: list[tuple[re.Pattern[str], Any]] = []
+# Notes and errors are stored on the event in English (one text for every reader and for support)
+# and shown in the reader's language: each is made by stored_text() from a translatable message
+# registered here, whose English text, placeholders read as groups, finds it again. Notes on one
+# event are joined with "; ".
+READABLE_MESSAGES: list[Any] = [NO_PROCESSOR]
+_PLACEHOLDER = re.compile(r"%\\\((\w+)\\\)s")
 
 
-def register_readable_error(stored: re.Pattern[str], message: Any) -> None:
-    if (stored, message) not in READABLE_ERRORS:
-        READABLE_ERRORS.append((stored, message))
+def register_readable_errors(*messages: Any) -> None:
+    """Register translatable (lazy_gettext) notes and errors a processor stores."""
+    READABLE_MESSAGES.extend(m for m in messages if m not in READABLE_MESSAGES)
+
+
+def stored_text(message: Any, **params: Any) -> str:
+    """The English text of a registered note or error, as stored in the `error` column."""
+    return _english(message) % params
 
 
 def readable_error(text: str | None) -> str:
-    """An event's error in the current language, where it is one of the registered errors."""
-    if not text:
-        return ""
-    for stored, message in READABLE_ERRORS:
-        text = stored.sub(lambda m, message=message: str(message % m.groupdict()), text)
-    return text
+    """An event's error in the current language, note by note, where a note is a registered one."""
+    return "; ".join(_readable_note(note) for note in (text or "").split("; ")) if text else ""
+
+
+def _readable_note(note: str) -> str:
+    for message in READABLE_MESSAGES:
+        found = _stored_pattern(_english(message)).fullmatch(note)
+        if found:
+            return str(message) % found.groupdict()
+    return note
+
+
+def _english(message: Any) -> str:
+    with force_locale("en"):
+        return str(message)
+
+
+@functools.cache
+def _stored_pattern(english: str) -> re.Pattern[str]:
+    return re.compile(_PLACEHOLDER.sub(r"(?P<\1>.*?)", re.escape(english)), re.DOTALL)
 
 
 _INSERT = (
@@ -138,7 +166,7 @@ def process(event_id: int) -> WebhookEvent | None:
         return event
     processor = PROCESSORS.get(event.provider)
     if processor is None:
-        raise UnprocessableEvent(f"no processor for provider {event.provider!r}")
+        raise UnprocessableEvent(stored_text(NO_PROCESSOR, provider=event.provider))
     event.error = None
     event.retry_at = None
     processor(event)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 
 from portal.channels.base import ChannelAdapter, FetchedMedia, Remedy
-from portal.channels.whatsapp import failures, inbound, media, views, window
+from portal.channels.whatsapp import failures, inbound, media, notes, views, window
 from portal.channels.whatsapp.client import GraphClient, graph_client, timeout_seconds
 from portal.models import Channel, Conversation, Message
 from portal.services import webhook_events
@@ -23,7 +23,7 @@ class WhatsAppChannel(ChannelAdapter):
 
     def init_app(self, app: Flask) -> None:
         webhook_events.register_processor("whatsapp", inbound.process_event)
-        webhook_events.register_readable_error(inbound.UNKNOWN_NUMBER_STORED, inbound.UNKNOWN_NUMBER)
+        webhook_events.register_readable_errors(*notes.ALL)
         app.register_blueprint(views.bp)
 
     def reply_refusal(self, conversation: Conversation) -> str | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from portal.channels.whatsapp import notes
 from portal.extensions import db
 from portal.models import Contact
-from portal.services import audit, contact_admin, contacts, events
+from portal.services import audit, contact_admin, contacts, events, webhook_events
 
 
 def get_or_create(e164: str, wa_id: str, profile_name: str | None) -> tuple[Contact, bool]:
@@ -46,7 +47,7 @@ def change_number(
         already = contacts.find_by_phone(new_e164)
         if already is not None and already.wa_id == new_wa_id:
             return None  # a redelivered notice: the move is done
-        return "number change for a customer we have no contact for"
+        return webhook_events.stored_text(notes.NO_CONTACT_FOR_NUMBER_CHANGE)
     newer = contacts.find_by_phone(new_e164)
     merged_id = None
     if newer is not None and newer.id != contact.id:

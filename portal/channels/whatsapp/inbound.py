@@ -25,15 +25,12 @@ caller's transaction, so a crash leaves all of it or none (docs/architecture.md,
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
-from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.channels.whatsapp import contacts, template_reviews, webhook
+from portal.channels.whatsapp import contacts, notes, template_reviews, webhook
 from portal.channels.whatsapp.webhook import (
     EDIT,
     REACTION,
@@ -47,13 +44,6 @@ from portal.models import Direction, Inbox, Message, MessageStatus, WebhookEvent
 from portal.phones import InvalidPhone, from_wa_id
 from portal.services import conversations, events, inboxes, media_files, message_status, webhook_events
 
-# Stored in English on the event, shown translated on the webhook event log (webhook_events.readable_error).
-UNKNOWN_NUMBER = _l(
-    "No inbox has the WhatsApp number ID %(number)s, so nothing was shown in any inbox: add an inbox "
-    "with this number under Admin > Inboxes, then replay this event."
-)
-UNKNOWN_NUMBER_STORED = re.compile(r"No inbox has the WhatsApp number ID (?P<number>\S*), so nothing was shown in any inbox[^;]*")
-
 
 def process_event(event: WebhookEvent) -> None:
     """The "whatsapp" processor of portal.services.webhook_events (registered by the adapter)."""
@@ -61,29 +51,32 @@ def process_event(event: WebhookEvent) -> None:
         changes = webhook.parse(event.payload_json)
     except PayloadError as exc:
         raise webhook_events.UnprocessableEvent(str(exc)) from None
-    notes: list[str] = []
+    remarks: list[str] = []
     routed = unknown = 0
     for change in changes:
         if change.messages or change.statuses:
             inbox = _inbox_for(change)
             if inbox is None:
                 unknown += 1
-                with force_locale("en"):
-                    notes.append(str(UNKNOWN_NUMBER % {"number": change.phone_number_id or ""}))
+                remarks.append(webhook_events.stored_text(notes.UNKNOWN_NUMBER, number=change.phone_number_id or ""))
                 continue
             routed += 1
             for message in change.messages:
-                notes.extend(filter(None, [apply_message(message, inbox)]))
+                remarks.extend(filter(None, [apply_message(message, inbox)]))
             for status in change.statuses:
-                notes.extend(filter(None, [apply_status(status)]))
+                remarks.extend(filter(None, [apply_status(status)]))
         for update in change.template_statuses:
-            notes.extend(filter(None, [template_reviews.apply(update)]))
+            remarks.extend(filter(None, [template_reviews.apply(update)]))
         for error in change.errors:
-            notes.append(f"WhatsApp reported error {error.get('code')}: {error.get('title') or error.get('message')}")
-        notes.extend(change.ignored)
+            remarks.append(
+                webhook_events.stored_text(
+                    notes.WHATSAPP_ERROR, code=error.get("code"), title=error.get("title") or error.get("message")
+                )
+            )
+        remarks.extend(change.ignored)
     if unknown and not routed:
-        raise webhook_events.UnprocessableEvent("; ".join(notes))
-    event.error = webhook_events.clean_error("; ".join(notes)) or None
+        raise webhook_events.UnprocessableEvent("; ".join(remarks))
+    event.error = webhook_events.clean_error("; ".join(remarks)) or None
 
 
 def _inbox_for(change) -> Inbox | None:
@@ -108,7 +101,7 @@ def receive(inbound: InboundMessage, inbox: Inbox) -> Message | None:
     already stored."""
     if _by_external_id(inbound.wamid) is not None:
         return None
-    e164 = _e164(inbound, inbound.wa_id, "the sender's WhatsApp id")
+    e164 = _e164(inbound, inbound.wa_id, notes.SENDER_ID_NOT_PHONE)
     at = inbound.timestamp or utcnow()
     contact, _ = contacts.get_or_create(e164, inbound.wa_id, inbound.profile_name)
     conversation, _ = conversations.open_or_reuse(contact, inbox=inbox, at=at)
@@ -148,7 +141,7 @@ def _react(inbound: InboundMessage) -> str | None:
     removes it. A redelivered older reaction changes nothing."""
     message = _by_external_id(inbound.target) if inbound.target else None
     if message is None:
-        return f"reaction to unknown message {inbound.target}"
+        return webhook_events.stored_text(notes.UNKNOWN_REACTION, wamid=inbound.target)
     at = inbound.timestamp or utcnow()
     if message.reaction_at is not None and at < message.reaction_at:
         return None
@@ -162,7 +155,8 @@ def _change_earlier(inbound: InboundMessage) -> str | None:
     deleted by the customer. Only the customer's own messages change."""
     message = _by_external_id(inbound.target) if inbound.target else None
     if message is None or message.direction != Direction.inbound:
-        return f"{inbound.type} of unknown message {inbound.target}"
+        unknown = notes.UNKNOWN_DELETION if inbound.type == REVOKE else notes.UNKNOWN_EDIT
+        return webhook_events.stored_text(unknown, wamid=inbound.target)
     at = inbound.timestamp or utcnow()
     if inbound.type == REVOKE:
         message.deleted_at = message.deleted_at or at
@@ -175,19 +169,19 @@ def _change_earlier(inbound: InboundMessage) -> str | None:
 def _change_number(inbound: InboundMessage) -> str | None:
     new_wa_id = inbound.new_wa_id or ""
     return contacts.change_number(
-        _e164(inbound, inbound.wa_id, "the old WhatsApp id"),
-        _e164(inbound, new_wa_id, "the new WhatsApp id"),
+        _e164(inbound, inbound.wa_id, notes.OLD_ID_NOT_PHONE),
+        _e164(inbound, new_wa_id, notes.NEW_ID_NOT_PHONE),
         new_wa_id,
         at=inbound.timestamp or utcnow(),
         notice_id=inbound.wamid,
     )
 
 
-def _e164(inbound: InboundMessage, wa_id: str, which: str) -> str:
+def _e164(inbound: InboundMessage, wa_id: str, not_a_phone) -> str:
     try:
         return from_wa_id(wa_id)
     except InvalidPhone:
-        raise webhook_events.UnprocessableEvent(f"message {inbound.wamid}: {which} is not a phone number") from None
+        raise webhook_events.UnprocessableEvent(webhook_events.stored_text(not_a_phone, wamid=inbound.wamid)) from None
 
 
 def _payload(inbound: InboundMessage) -> Any:
@@ -203,7 +197,7 @@ def apply_status(update: StatusUpdate) -> str | None:
     """Move an outbound message's status forward; returns a note when the update names no message."""
     message = _by_external_id(update.wamid)
     if message is None or message.direction != Direction.outbound:
-        return f"{update.status} status for unknown message {update.wamid}"
+        return webhook_events.stored_text(notes.UNKNOWN_STATUS, wamid=update.wamid)
     new = MessageStatus.read if update.status == "played" else MessageStatus(update.status)
     values = {"status_at": update.timestamp or utcnow()}
     if new == MessageStatus.failed:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from portal.channels.whatsapp import notes
 from portal.channels.whatsapp.webhook import TemplateStatusUpdate
 from portal.models import TemplateStatus
-from portal.services import templates
+from portal.services import templates, webhook_events
 
 # WhatsApp's events that are not a state of their own: a reinstated template is approved again.
 _EVENT_STATUS = {"REINSTATED": TemplateStatus.approved}
@@ -18,7 +19,7 @@ def apply(update: TemplateStatusUpdate) -> str | None:
         try:
             status = TemplateStatus(update.event.lower())
         except ValueError:
-            return f"template {update.name}: status {update.event} not known"
+            return webhook_events.stored_text(notes.UNKNOWN_TEMPLATE_STATUS, name=update.name, event=update.event)
     if not templates.apply_review(update.name, update.language, status, reason=update.reason):
-        return f"status {update.event} for unknown template {update.name} ({update.language or '?'})"
+        return webhook_events.stored_text(notes.UNKNOWN_TEMPLATE, name=update.name, language=update.language or "?")
     return None

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from portal.channels.whatsapp import notes
+from portal.services.webhook_events import stored_text
+
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
 REACTION, EDIT, REVOKE, SYSTEM = "reaction", "edit", "revoke", "system"
@@ -109,7 +112,7 @@ class Change:
 def parse(payload: Any) -> list[Change]:
     """Every change in a notification, with its messages and statuses in the order sent."""
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
-        raise PayloadError("the payload has no entry list")
+        raise PayloadError(stored_text(notes.NO_ENTRY))
     changes = []
     for raw in _raw_changes(payload, strict=True):
         name = raw.get("field")
@@ -117,7 +120,7 @@ def parse(payload: Any) -> list[Change]:
         value = raw.get("value")
         if change.field == "messages":
             if not isinstance(value, dict):
-                raise PayloadError("a messages change has no value object")
+                raise PayloadError(stored_text(notes.CHANGE_WITHOUT_VALUE))
             change.phone_number_id = _text(value.get("metadata"), "phone_number_id")
             _parse_messages_value(value, change)
         elif change.field == TEMPLATE_STATUS_FIELD:
@@ -133,13 +136,13 @@ def _raw_changes(payload: Any, strict: bool = False) -> list[dict[str, Any]]:
         changes = entry.get("changes") if isinstance(entry, dict) else None
         if not isinstance(changes, list):
             if strict:
-                raise PayloadError("an entry has no changes list")
+                raise PayloadError(stored_text(notes.ENTRY_WITHOUT_CHANGES))
             continue
         for change in changes:
             if isinstance(change, dict):
                 found.append(change)
             elif strict:
-                raise PayloadError("a change is not an object")
+                raise PayloadError(stored_text(notes.CHANGE_NOT_OBJECT))
     return found
 
 
@@ -155,7 +158,8 @@ def _parse_messages_value(value: dict[str, Any], change: Change) -> None:
     for raw in _list(value, "statuses"):
         status = _parse_status(raw)
         if status is None:
-            change.ignored.append(f"status {_text(raw, 'status') if isinstance(raw, dict) else '?'} ignored")
+            status = _text(raw, "status") if isinstance(raw, dict) else None
+            change.ignored.append(stored_text(notes.STATUS_NOT_UNDERSTOOD, status=status or "?"))
         else:
             change.statuses.append(status)
     change.errors = [e for e in _list(value, "errors") if isinstance(e, dict)]
@@ -163,13 +167,13 @@ def _parse_messages_value(value: dict[str, Any], change: Change) -> None:
 
 def _parse_message(raw: Any, profiles: dict[str, str | None]) -> InboundMessage:
     if not isinstance(raw, dict):
-        raise PayloadError("a message is not an object")
+        raise PayloadError(stored_text(notes.MESSAGE_NOT_OBJECT))
     wamid = _text(raw, "id")
     if not wamid:
-        raise PayloadError("a message has no id")
+        raise PayloadError(stored_text(notes.MESSAGE_WITHOUT_ID))
     wa_id = _text(raw, "from")
     if not wa_id:
-        raise PayloadError(f"message {wamid} has no sender wa_id (username-only senders are not supported)")
+        raise PayloadError(stored_text(notes.MESSAGE_WITHOUT_SENDER, wamid=wamid))
     message_type = _text(raw, "type") or "unknown"
     content = raw.get(message_type)
     context = raw.get("context")
@@ -209,7 +213,7 @@ def _parse_template_status(value: Any) -> TemplateStatusUpdate:
     name = _text(value, "message_template_name")
     event = _text(value, "event")
     if not name or not event:
-        raise PayloadError("a template status update has no template name or event")
+        raise PayloadError(stored_text(notes.TEMPLATE_UPDATE_INCOMPLETE))
     return TemplateStatusUpdate(
         name=name[:120],
         language=(_text(value, "message_template_language") or "")[:10] or None,
@@ -220,10 +224,10 @@ def _parse_template_status(value: Any) -> TemplateStatusUpdate:
 
 def _parse_status(raw: Any) -> StatusUpdate | None:
     if not isinstance(raw, dict):
-        raise PayloadError("a status is not an object")
+        raise PayloadError(stored_text(notes.STATUS_NOT_OBJECT))
     wamid = _text(raw, "id")
     if not wamid:
-        raise PayloadError("a status has no message id")
+        raise PayloadError(stored_text(notes.STATUS_WITHOUT_ID))
     status = _text(raw, "status")
     if status not in STATUS_VALUES:
         return None
