@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,13 +71,21 @@ def backoff(max_tries: int, base_seconds: float | None = None) -> Retry | None:
     return Retry(max=max_tries, interval=intervals)
 
 
+OVERDUE_RETRY_SECONDS = 60
+
+
 def waiting_rows(queue_name: str, func: str) -> set[Any]:
     """The row ids (first argument) of the `func` jobs waiting on the queue or scheduled for a
-    retry, so a sweep can tell a job that is only late from one that was lost. Empty when Redis is
-    unreachable (nothing can be enqueued then anyway)."""
+    retry, so a sweep can tell a job that is only late from one that was lost. A retry more than
+    OVERDUE_RETRY_SECONDS past its time counts as lost: RQ's scheduler, which moves it to the
+    queue, can die in a Redis outage and is restarted only by the worker's maintenance, minutes
+    later (docs/architecture.md, durability rule 6). Empty when Redis is unreachable (nothing can
+    be enqueued then anyway)."""
     queue = get_queue(queue_name)
+    registry = ScheduledJobRegistry(queue=queue)
     try:
-        ids = queue.get_job_ids() + ScheduledJobRegistry(queue=queue).get_job_ids(cleanup=False)
+        scheduled = queue.connection.zrangebyscore(registry.key, time.time() - OVERDUE_RETRY_SECONDS, "+inf")
+        ids = queue.get_job_ids() + [job_id.decode() if isinstance(job_id, bytes) else job_id for job_id in scheduled]
         jobs = Job.fetch_many(ids, connection=queue.connection)
     except Exception as exc:  # any Redis failure
         log.warning("could not list the jobs on %s: %s", queue_name, type(exc).__name__)

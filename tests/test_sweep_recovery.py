@@ -160,3 +160,20 @@ def test_the_sweep_leaves_replies_alone_while_their_job_waits_in_the_queue_or_fo
 
     assert sweep_pending()["messages"] == 1
     assert [job.args for job in queue.jobs] == [(waiting.id,), (lost.id,)]
+
+
+def test_a_retry_overdue_in_the_schedule_counts_as_lost_when_no_scheduler_moves_it(db):
+    """RQ's scheduler can die in a Redis outage and comes back only with the worker's maintenance,
+    minutes later: a retry more than a minute past its time is treated as lost, and the reply gets
+    a job now (the send claim keeps a late second job from sending it twice)."""
+    long_ago = utcnow() - timedelta(minutes=5)
+    reply = factories.message(
+        factories.conversation(), Direction.outbound, status=MessageStatus.queued, external_id=None,
+        sent_at=long_ago, send_attempts=1, send_attempted_at=long_ago,
+    )
+    db.session.commit()
+    queue = Queue(OUTBOUND, connection=redis_connection())
+    queue.enqueue_in(timedelta(minutes=-2), outbound.SEND_JOB, reply.id)
+
+    assert sweep_pending()["messages"] == 1
+    assert [job.args for job in queue.jobs] == [(reply.id,)]
