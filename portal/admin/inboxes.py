@@ -57,24 +57,9 @@ def inbox_list():
 @role_required(Role.admin)
 def inbox_new():
     form = _form(None)
-    if form.validate_on_submit():
-        try:
-            inbox = inboxes.create_whatsapp_inbox(
-                name=form.name.data,
-                phone_number_id=form.phone_number_id.data,
-                access_token=form.access_token.data,
-                waba_id=form.waba_id.data,
-                display_phone=form.display_phone.data,
-                by=current_user,
-            )
-            inboxes.set_members(inbox, _members(form), by=current_user)
-        except inboxes.InboxError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name").errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("The inbox %(name)s was created.", name=inbox.name), "success")
-            return redirect(url_for("admin.inbox_list"))
+    if form.validate_on_submit() and (inbox := _save(form, None)) is not None:
+        flash(_("The inbox %(name)s was created.", name=inbox.name), "success")
+        return redirect(url_for("admin.inbox_list"))
     return render_template("admin/inbox_form.html", form=form, inbox=None)
 
 
@@ -83,26 +68,34 @@ def inbox_new():
 def inbox_edit(inbox_id: int):
     inbox = _inbox_or_404(inbox_id)
     form = _form(inbox)
-    if form.validate_on_submit():
-        try:
-            inboxes.update_whatsapp_inbox(
-                inbox,
-                name=form.name.data,
-                phone_number_id=form.phone_number_id.data,
-                waba_id=form.waba_id.data,
-                display_phone=form.display_phone.data,
-                access_token=form.access_token.data,
-                by=current_user,
-            )
-            inboxes.set_members(inbox, _members(form), by=current_user)
-        except inboxes.InboxError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name").errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("The inbox %(name)s was saved.", name=inbox.name), "success")
-            return redirect(url_for("admin.inbox_list"))
+    if form.validate_on_submit() and _save(form, inbox) is not None:
+        flash(_("The inbox %(name)s was saved.", name=inbox.name), "success")
+        return redirect(url_for("admin.inbox_list"))
     return render_template("admin/inbox_form.html", form=form, inbox=inbox, enabled_form=InboxEnabledForm())
+
+
+def _save(form, inbox: Inbox | None) -> Inbox | None:
+    """Create (inbox None) or update the inbox from the form and commit; None, with the reason on
+    its field, when the service refuses."""
+    fields = {
+        "name": form.name.data,
+        "phone_number_id": form.phone_number_id.data,
+        "waba_id": form.waba_id.data,
+        "display_phone": form.display_phone.data,
+        "access_token": form.access_token.data,
+    }
+    try:
+        if inbox is None:
+            inbox = inboxes.create_whatsapp_inbox(**fields, by=current_user)
+        else:
+            inboxes.update_whatsapp_inbox(inbox, **fields, by=current_user)
+        inboxes.set_members(inbox, _members(form), by=current_user)
+    except inboxes.InboxError as exc:
+        db.session.rollback()
+        getattr(form, exc.field or "name").errors.append(str(exc))
+        return None
+    db.session.commit()
+    return inbox
 
 
 @bp.route("/inboxes/<int:inbox_id>/enabled", methods=["POST"])
