@@ -68,11 +68,12 @@ class Tab:
 
 
 def _list_context(filters: InboxFilter, cursor: str | None = None) -> dict:
+    version = inbox_queries.list_version()  # before the rows, as in _messages_context
     counts = inbox_queries.tab_counts(current_user, filters)
     return {
         "filters": filters,
         "page": inbox_queries.list_page(current_user, filters, cursor),
-        "version": inbox_queries.list_version(),
+        "version": version,
         "tabs": [Tab(value, str(ASSIGNEE_LABELS[value]), counts[value]) for value in TAB_ORDER],
     }
 
@@ -204,10 +205,12 @@ def _page_context(conversation: Conversation, page: inbox_queries.ThreadPage, st
 def _messages_context(conversation: Conversation, start: str | None = None) -> dict:
     """The thread from the `start` cursor (as far back as the reader's "Show earlier messages"
     got), else its newest page."""
+    # The version is read before the messages: a message committed between the two reads then
+    # makes the next poll see a change, instead of a version that already counts a message the
+    # page does not show (each SELECT sees the latest commit).
+    version = inbox_queries.thread_version(conversation).encode()
     page = inbox_queries.thread_messages(conversation, start=start or None)
-    return _page_context(conversation, page, start or "") | {
-        "thread_version": inbox_queries.thread_version(conversation).encode(),
-    }
+    return _page_context(conversation, page, start or "") | {"thread_version": version}
 
 
 def _list_args_of_current_page() -> dict[str, str]:
