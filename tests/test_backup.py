@@ -43,7 +43,8 @@ def _wipe_database() -> None:
         else:
             for name in inspect(conn).get_table_names():
                 conn.execute(text(f'DROP TABLE "{name}"'))
-    engine.dispose()
+    for pooled in _db.engines.values():
+        pooled.dispose()
 
 
 def _wipe_media(root: Path) -> None:

@@ -162,7 +162,7 @@ def _load_database(url: URL, dump: Path) -> None:
         _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
               f"--dbname={dsn}", str(dump)], env)
         return
-    db.engine.dispose()  # no pooled connection may hold the file while it is replaced
+    _dispose_engines()  # no pooled connection may hold the file while it is replaced
     source = sqlite3.connect(dump)
     target = sqlite3.connect(url.database)
     try:
@@ -193,5 +193,12 @@ def restore(path: Path) -> Outcome:
             target = media_root / name.removeprefix(f"{MEDIA}/")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(folder / name, target)
-    db.engine.dispose()
+    _dispose_engines()
     return Outcome(path, len(media))
+
+
+def _dispose_engines() -> None:
+    """Close every pooled connection, the webhooks bind's too: a restored PostgreSQL database has
+    new type OIDs, and a connection's prepared statements would still name the old ones."""
+    for engine in db.engines.values():
+        engine.dispose()
