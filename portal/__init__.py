@@ -63,10 +63,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     import portal.models  # noqa: F401  (tables must be known to Alembic and create_all)
     from portal import access, channels, security, subscribers, web
+    from portal.channels.email.adapter import EmailChannel
     from portal.channels.whatsapp.adapter import WhatsAppChannel
     from portal.ops import metrics
 
     channels.register(app, WhatsAppChannel())
+    channels.register(app, EmailChannel())
     subscribers.register()
     access.register(app)
     web.register(app)

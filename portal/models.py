@@ -11,6 +11,10 @@ inboxes (new)     one row per connected account: a WhatsApp number today (phone_
 agent_inboxes (new)  which agents work which inboxes: an agent sees only their inboxes'
                    conversations; supervisors and admins see every inbox.
 contacts
+  phone            nullable: a customer who only ever wrote by e-mail has no number. Unique when
+                   present (both databases let any number of rows have none), so a WhatsApp sender
+                   is still one contact.
+  email            indexed: the e-mail channel matches senders by address (stored lowercased).
   wa_id            the id WhatsApp reports for the customer; for Brazilian mobiles it may lack the
                    ninth digit, and replies must go to the id WhatsApp knows.
 conversations
@@ -91,6 +95,11 @@ conversation_reads (how far each agent has read each conversation: unread counts
 and a supervisor looking at someone else's conversation changes nothing for its assignee;
 messages.read_at stays the seed's "opened by the agent answering it", and counts for an agent
 who has no row yet),
+email_receipts (one row per mail fetched from an e-mail inbox's IMAP folder: its UID, the folder's
+UIDVALIDITY and the Message-ID, and the webhook event that carries it to processing; unique on
+(inbox, folder, uidvalidity, uid), committed with the event, so a fetch that crashed before its
+commit fetches the mail again and one that committed never stores it twice; the highest UID is
+where the next fetch starts. docs/architecture.md, "E-mail"),
 quick_replies (saved replies an agent inserts with `/shortcut`: shared ones, owner_id null, kept by
 supervisors; personal ones, owner_id the agent's; a shortcut is unique among the shared ones and
 among one agent's own, by two partial unique indexes, and portal.services.quick_replies also keeps
@@ -271,8 +280,8 @@ class Contact(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    phone: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
-    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
     city: Mapped[str | None] = mapped_column(String(120))
     wa_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
@@ -688,3 +697,20 @@ class QuickReply(TimestampMixin, db.Model):
     @property
     def shared(self) -> bool:
         return self.owner_id is None
+
+
+class EmailReceipt(db.Model):
+    __tablename__ = "email_receipts"
+    __table_args__ = (
+        UniqueConstraint("inbox_id", "folder", "uidvalidity", "uid", name="uq_email_receipts_uid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="CASCADE"), nullable=False)
+    folder: Mapped[str] = mapped_column(String(200), nullable=False)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    uid: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    message_id_header: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    event_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("webhook_events.id", ondelete="SET NULL"))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -15,7 +15,7 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 
 from portal.extensions import db
-from portal.jobs.schedule import SCHEDULE, Scheduled
+from portal.jobs.schedule import Scheduled, scheduled
 from portal.queue import ALL_QUEUES, redis_connection
 
 log = logging.getLogger(__name__)
@@ -99,10 +99,10 @@ def build_worker(app: Flask, queue_names: tuple[str, ...] = ALL_QUEUES, name: st
     return worker
 
 
-def enqueue_due(connection: Redis, schedule: tuple[Scheduled, ...] = SCHEDULE) -> list[str]:
+def enqueue_due(connection: Redis, schedule: tuple[Scheduled, ...] | None = None) -> list[str]:
     """Enqueue each scheduled job whose interval has passed; a Redis key makes one worker win."""
     sent = []
-    for item in schedule:
+    for item in schedule if schedule is not None else scheduled():
         if connection.set(f"atende:schedule:{item.func}", "1", nx=True, ex=item.every_seconds):
             Queue(item.queue, connection=connection).enqueue_call(item.func)
             sent.append(item.func)

@@ -33,7 +33,7 @@ from portal.queue import redis_connection
 from portal.worker_process import build_worker
 from tests import factories
 
-pytest_plugins = ["tests.plugins.simulator"]
+pytest_plugins = ["tests.plugins.simulator", "tests.plugins.mail"]
 
 TEST_PASSWORD = "correct-horse-battery"
 

@@ -63,7 +63,16 @@ def test_create_app_registers_the_whatsapp_adapter(app):
         assert isinstance(channels.registered()[Channel.whatsapp], WhatsAppChannel)
 
 
-def test_a_conversation_on_a_channel_without_an_adapter_cannot_be_answered(db):
+@pytest.fixture
+def without_email(app):
+    """An install whose e-mail channel is not registered."""
+    registry = app.extensions["atende.channels"]
+    real = registry.pop(Channel.email)
+    yield
+    registry[Channel.email] = real
+
+
+def test_a_conversation_on_a_channel_without_an_adapter_cannot_be_answered(db, without_email):
     conversation = factories.conversation(channel=Channel.email)
     assert channels.adapter_for(conversation) is None
     assert outbound.window_refusal(conversation) == "Replies cannot be sent on this conversation's channel."
@@ -111,10 +120,12 @@ class PostCard(ChannelAdapter):
 
 @pytest.fixture
 def post_card(app):
+    """PostCard standing in for the e-mail channel for one test."""
+    real = app.extensions["atende.channels"][Channel.email]
     adapter = PostCard()
     channels.register(app, adapter)
     yield adapter
-    del app.extensions["atende.channels"][Channel.email]
+    app.extensions["atende.channels"][Channel.email] = real
 
 
 def test_a_registered_channel_sends_through_the_same_lifecycle(db, post_card, run_jobs):

@@ -1,4 +1,5 @@
-"""Admin > Inboxes: connect, edit, disable and staff the WhatsApp numbers (portal.services.inboxes)."""
+"""Admin > Inboxes: connect, edit, disable and staff the WhatsApp numbers (portal.services.inboxes);
+an e-mail inbox's page is its channel's (portal.channels.email.views)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from portal.access import role_required
 from portal.admin import bp
 from portal.admin.forms import InboxEnabledForm, InboxForm
 from portal.extensions import db
-from portal.models import Agent, Inbox, Role
+from portal.models import Agent, Channel, Inbox, Role
 from portal.services import inboxes
 
 
@@ -67,6 +68,8 @@ def inbox_new():
 @role_required(Role.admin)
 def inbox_edit(inbox_id: int):
     inbox = _inbox_or_404(inbox_id)
+    if inbox.channel == Channel.email:
+        return redirect(url_for("email.inbox_edit", inbox_id=inbox.id))
     form = _form(inbox)
     if form.validate_on_submit() and _save(form, inbox) is not None:
         flash(_("The inbox %(name)s was saved.", name=inbox.name), "success")

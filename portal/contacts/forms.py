@@ -11,8 +11,8 @@ class ContactForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     phone = StringField(
         _l("Phone"),
-        validators=[DataRequired(), Length(max=40)],
-        description=_l("Any format; Brazilian numbers may omit +55."),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Any format; Brazilian numbers may omit +55. May stay empty for a contact who only writes by e-mail."),
     )
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])

@@ -17,8 +17,9 @@ from flask_babel import lazy_gettext as _l
 
 from portal.models import Conversation, Message
 
-# Message types drawn by a partial of their own, inbox/_message_<type>.html.
-OWN_PARTIAL = frozenset({"location", "order", "unsupported"})
+# Message types drawn by a partial of their own, inbox/_message_<type>.html (an e-mail: its channel's
+# view, portal.channels.email.render).
+OWN_PARTIAL = frozenset({"location", "order", "unsupported", "email"})
 
 # WhatsApp's `unsupported.type`: what the customer did that the Cloud API does not deliver.
 UNSUPPORTED_KINDS = {

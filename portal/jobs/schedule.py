@@ -19,3 +19,15 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("portal.jobs.rules.fire_timed_rules", 60),
     Scheduled("portal.jobs.maintenance.sweep_pending", 30),
 )
+
+# Jobs a channel brings (its adapter's init_app registers them), e.g. the e-mail channel's fetch.
+_REGISTERED: list[Scheduled] = []
+
+
+def register(item: Scheduled) -> None:
+    if item not in _REGISTERED:
+        _REGISTERED.append(item)
+
+
+def scheduled() -> tuple[Scheduled, ...]:
+    return SCHEDULE + tuple(_REGISTERED)

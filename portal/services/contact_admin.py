@@ -2,7 +2,8 @@
 
 Used by the /contacts pages, the CSV import, the inbound CRM webhook and the REST API, so the
 same rules hold everywhere: phones are stored in E.164 and unique (a Brazilian mobile with and
-without the ninth digit is one number), e-mails are checked with email-validator.
+without the ninth digit is one number), e-mails are checked with email-validator. A contact needs
+a phone or an e-mail: one who only writes by e-mail has no phone.
 
 Changing a phone (docs: the red-team probe's conversation hijack): only a supervisor, or an agent
 who may see every open conversation of the contact, may do it, and it is audited. It never
@@ -118,12 +119,19 @@ def clean(
     values: dict[str, str | None] = {"name": (name or "").strip()[:200], "city": (city or "").strip()[:120] or None}
     if not values["name"]:
         errors["name"] = _("A name is required.")
-    for key, cleaner in (("phone", clean_phone), ("email", clean_email)):
+    try:
+        values["email"] = clean_email(email)
+    except ContactValidationError as exc:
+        errors.update(exc.errors)
+    values["phone"] = None
+    if (phone or "").strip():
         try:
-            values[key] = cleaner(phone if key == "phone" else email)
+            values["phone"] = clean_phone(phone)
         except ContactValidationError as exc:
             errors.update(exc.errors)
-    if "phone" not in errors:
+    elif "email" not in errors and values["email"] is None:
+        errors["phone"] = _("Give a phone or an e-mail.")
+    if "phone" not in errors and values.get("phone") is not None:
         other = find_duplicate(values["phone"], exclude_id=exclude_id)
         if other is not None:
             errors["phone"] = _("Another contact (%(name)s) already has this number.", name=other.name)
@@ -133,10 +141,10 @@ def clean(
 
 
 def create(
-    *, name: str, phone: str, email: str | None = None, city: str | None = None, by: Agent | None = None
+    *, name: str, phone: str | None, email: str | None = None, city: str | None = None, by: Agent | None = None
 ) -> Contact:
     values = clean(name=name, phone=phone, email=email, city=city)
-    contact = Contact(wa_id=values["phone"].lstrip("+"), **values)
+    contact = Contact(wa_id=values["phone"].lstrip("+") if values["phone"] else None, **values)
     db.session.add(contact)
     db.session.flush()
     audit.record("contact.created", actor=by, target=contact)
@@ -189,7 +197,7 @@ def drop_stale_whatsapp_id(_name: str, *, conversation: Conversation, **_data) -
     if conversation.is_open or contact.wa_id is None or open_conversations(contact):
         return
     try:
-        stale = from_wa_id(contact.wa_id) != contact.phone
+        stale = contact.phone is None or from_wa_id(contact.wa_id) != contact.phone
     except InvalidPhone:
         stale = True
     if stale:
@@ -256,7 +264,8 @@ def plan_merge(survivor: Contact, other: Contact) -> MergePlan:
     filled = {}
     if (not survivor.name or survivor.name == survivor.phone) and other.name and other.name != other.phone:
         filled["name"] = other.name
-    for key in ("email", "city", "wa_id"):
+    # An e-mail-only survivor takes the other's phone: one contact across channels.
+    for key in ("phone", "email", "city", "wa_id"):
         if not getattr(survivor, key) and getattr(other, key):
             filled[key] = getattr(other, key)
     return MergePlan(survivor=survivor, other=other, moving=moving, folds=folds, filled=filled)
@@ -274,11 +283,16 @@ def merge(survivor: Contact, other: Contact, *, by: Agent | None) -> MergeResult
     for theirs in plan.moving:
         theirs.contact = survivor
     for key, value in plan.filled.items():
-        setattr(survivor, key, value)
+        if key != "phone":
+            setattr(survivor, key, value)
         result.filled_fields.append(key)
     removed = _snapshot(other)
     db.session.flush()
     db.session.delete(other)
+    db.session.flush()
+    # The phone is unique: it moves only once the other contact is gone.
+    if "phone" in plan.filled:
+        survivor.phone = plan.filled["phone"]
     survivor.updated_at = utcnow()
     db.session.flush()
     audit.record(
