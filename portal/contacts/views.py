@@ -7,7 +7,8 @@ from portal.access import role_required
 from portal.contacts import bp
 from portal.contacts.forms import ContactForm, ImportConfirmForm, ImportUploadForm, MergeForm
 from portal.extensions import csrf, db
-from portal.models import Contact, Conversation, Role
+from portal.labels import CHANNEL_LABELS
+from portal.models import Channel, Contact, Conversation, Role
 from portal.services import contact_admin, contact_csv, contact_import, conversations
 from portal.web import page_arg, render_page
 
@@ -73,7 +74,15 @@ def detail(contact_id: int):
     # Conversations of inboxes the agent does not work are not shown at all (not even unlinked).
     shown = [c for c in contact.conversations if conversations.refusal_status(current_user, c) != 404]
     history = sorted(shown, key=lambda c: (c.started_at or c.created_at, c.id), reverse=True)
-    return render_template("contacts/detail.html", contact=contact, conversations=history)
+    # One contact across channels: the ways this customer can be reached.
+    reachable = [c for c, value in ((Channel.whatsapp, contact.phone), (Channel.email, contact.email)) if value]
+    return render_template(
+        "contacts/detail.html",
+        contact=contact,
+        conversations=history,
+        contact_channels=reachable,
+        channel_labels=CHANNEL_LABELS,
+    )
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])

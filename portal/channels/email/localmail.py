@@ -83,6 +83,10 @@ class LocalMail:
                 process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
 
+    @property
+    def dovecot_pid(self) -> int:
+        return self._dovecot.pid
+
     def address(self, user: str) -> str:
         return f"{user}@{self.domain}"
 

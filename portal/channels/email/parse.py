@@ -191,16 +191,13 @@ def _bounce(message: Message) -> Bounce | None:
 
 
 def _status_fields(part: Message) -> dict[str, str]:
-    """Per-recipient fields of a message/delivery-status part (the first failed recipient wins)."""
+    """Per-message and per-recipient fields of a message/delivery-status part (the first of each
+    name wins: the first failed recipient)."""
     found: dict[str, str] = {}
     payload = part.get_payload()
-    blocks = payload if isinstance(payload, list) else []
-    texts = [str(b) for b in blocks] or [part.get_payload(decode=False) or ""]
-    for text in texts:
-        for line in str(text).splitlines():
-            key, sep, value = line.partition(":")
-            if sep and key.strip():
-                found.setdefault(key.strip().lower(), value.strip())
+    for block in payload if isinstance(payload, list) else []:
+        for key, value in block.items():
+            found.setdefault(key.strip().lower(), re.sub(r"\s+", " ", str(value)).strip())
     return found
 
 
