@@ -155,6 +155,8 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         # Webhooks wait this long for a restarting database before answering 503; under
         # gunicorn's 30-second worker timeout.
         "WEBHOOK_DATABASE_WAIT_SECONDS": float(os.environ.get("WEBHOOK_DATABASE_WAIT_SECONDS", 15)),
+        # The most of one fetched mail kept (docs/architecture.md, "E-mail"); a larger one is cut.
+        "EMAIL_MAX_BYTES": _env_count("EMAIL_MAX_BYTES", 20 * 1024 * 1024),
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto: the client address
         # (which sign-in throttling counts) is read that many hops back. 0: no proxy, headers ignored,
         # since a client could otherwise pick its own address.

@@ -25,7 +25,6 @@ class EmailChannel(ChannelAdapter):
     max_text_length = MAX_TEXT_LENGTH
 
     def init_app(self, app: Flask) -> None:
-        app.config.setdefault("EMAIL_MAX_BYTES", 20 * 1024 * 1024)
         webhook_events.register_processor(fetch.PROVIDER, inbound.process_event)
         webhook_events.register_readable_errors(*notes.ALL)
         schedule.register(schedule.Scheduled(FETCH_JOB, FETCH_EVERY_SECONDS))

@@ -109,7 +109,7 @@ def _header(message: Message, name: str) -> str:
         value = message.get(name)
     except Exception:
         return ""
-    return re.sub(r"\s+", " ", str(value)).strip() if value is not None else ""
+    return re.sub(r"[\s\x00]+", " ", str(value)).strip() if value is not None else ""
 
 
 def _headers(message: Message, mail: ParsedMail) -> None:
@@ -285,6 +285,11 @@ def _content(part: Message) -> str:
 
 
 def _decode_bytes(payload: bytes, charset: str | None) -> str:
+    # NUL is no text, and PostgreSQL refuses it in text columns.
+    return _decoded(payload, charset).replace("\x00", "")
+
+
+def _decoded(payload: bytes, charset: str | None) -> str:
     charset = (charset or "").lower()
     # Mail labelled ISO-8859-1 is often Windows-1252 (curly quotes, the euro sign): as browsers do,
     # the C1 range is read as Windows-1252.
