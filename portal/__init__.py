@@ -24,6 +24,7 @@ BLUEPRINTS = (
     "portal.message_templates:bp",
     "portal.quick_replies:bp",
     "portal.rules:bp",
+    "portal.teams:bp",
     "portal.board:bp",
     "portal.api:bp",
     "portal.tokens:bp",

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
 from portal.models import (
+    AssignMode,
     Channel,
     ConversationStatus,
     DeliveryStatus,
@@ -109,7 +110,14 @@ def message_type_label(message_type: str | None) -> str:
     return str(MESSAGE_TYPE_LABELS.get(message_type or "", _lp("message type", "Message")))
 
 
+ASSIGN_MODE_LABELS = {
+    AssignMode.off: _lp("auto-assignment", "Off"),
+    AssignMode.round_robin: _l("Round-robin"),
+    AssignMode.fewest_open: _l("Fewest open"),
+}
+
 _BY_ENUM: dict[type[StrEnum], dict] = {
+    AssignMode: ASSIGN_MODE_LABELS,
     ConversationStatus: STATUS_LABELS,
     Priority: PRIORITY_LABELS,
     Channel: CHANNEL_LABELS,
@@ -184,6 +192,11 @@ AUDIT_ACTION_LABELS = {
     "conversation.priority_changed": _l("Changed the priority of %(target)s"),
     "conversation.status_changed": _l("Changed the status of %(target)s"),
     "conversation.tags_changed": _l("Changed the tags of %(target)s"),
+    "conversation.team_changed": _l("Changed the team of %(target)s"),
+    "team.created": _l("Created %(target)s"),
+    "team.updated": _l("Edited %(target)s"),
+    "team.deleted": _l("Deleted %(target)s"),
+    "agent.capacity_changed": _l("Changed the capacity of %(target)s"),
     "crm.delivery_retried": _l("Retried %(target)s"),
     "dead_letter.requeued": _l("Requeued %(target)s"),
     "dead_letter.discarded": _l("Discarded %(target)s"),
@@ -222,6 +235,7 @@ TARGET_LABELS = {
     "message_templates": _l("template #%(id)s"),
     "auto_rules": _l("rule #%(id)s"),
     "quick_replies": _l("quick reply #%(id)s"),
+    "teams": _l("team #%(id)s"),
     "api_tokens": _l("API token #%(id)s"),
     "crm_deliveries": _l("CRM delivery #%(id)s"),
     "rq_job": _l("failed job %(id)s"),
@@ -239,6 +253,7 @@ TARGET_TYPE_LABELS = {
     "message_templates": _l("Templates"),
     "auto_rules": _l("Auto-rules"),
     "quick_replies": _l("Quick replies"),
+    "teams": _l("Teams"),
     "api_tokens": _l("API tokens"),
     "crm_deliveries": _l("CRM deliveries"),
     "rq_job": _l("Failed jobs"),
@@ -274,6 +289,10 @@ AUDIT_DETAIL_LABELS = {
     "open_conversations": _l("open conversations"),
     "phone_number_id": _l("phone number ID"),
     "changed": _l("changed"),
+    "members": _l("members"),
+    "auto_assign": _l("auto-assignment"),
+    "team": _l("team"),
+    "automatic": _l("automatic"),
 }
 UNDESCRIBED_ACTION = _l("Recorded action")
 
@@ -331,6 +350,7 @@ JOB_LABELS = {
     "portal.jobs.maintenance.sweep_pending": _l("Re-enqueue pending work"),
     "portal.jobs.rules.fire_timed_rules": _l("Run the timed auto-rules"),
     "portal.jobs.sla.check_sla_breaches": _l("Check SLA targets"),
+    "portal.jobs.assignment.assign_waiting": _l("Assign waiting conversations"),
 }
 QUEUE_LABELS = {
     "webhooks": _l("Webhooks"),

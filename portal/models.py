@@ -10,6 +10,12 @@ inboxes (new)     one row per connected account: a WhatsApp number today (phone_
                    unique: webhooks are routed by it.
 agent_inboxes (new)  which agents work which inboxes: an agent sees only their inboxes'
                    conversations; supervisors and admins see every inbox.
+teams (new)       sectors ("setores": Vendas, Suporte, Financeiro) that supervisors keep
+                   (portal.services.teams). `auto_assign` picks who gets the team's unassigned
+                   conversations (off, round-robin, fewest open); `last_assigned_agent_id` is where
+                   round-robin continues, so the turn survives restarts and is shared by workers;
+                   the team row is locked while assigning (docs/architecture.md, "Teams and routing").
+team_members (new)  which agents work in which teams (an agent may be in several).
 contacts
   phone            nullable: a customer who only ever wrote by e-mail has no number. Unique when
                    present (both databases let any number of rows have none), so a WhatsApp sender
@@ -19,6 +25,10 @@ contacts
                    ninth digit, and replies must go to the id WhatsApp knows.
 conversations
   inbox_id         the inbox (connected number) the conversation belongs to; replies leave from it.
+  team_id          the team (sector) it is routed to, if any: list filter, Team tab, reports per team.
+  queued_at        since when it waits unassigned in its team's queue; auto-assignment takes the
+                   oldest first (first come, first served), by the index on (team_id, queued_at).
+                   Null once assigned or without a team.
   assigned_to      the seed's nullable bigint, made a foreign key to agents.id.
   last_inbound_at  start of the 24-hour customer-service window.
   referral         the click-to-WhatsApp ad (or post) that brought the customer: WhatsApp's
@@ -83,6 +93,8 @@ agents
                    (portal.services.two_factor): the TOTP secret encrypted with portal.crypto, kept
                    from the start of the set-up; on once enabled_at is set; the last code step
                    accepted (no code works twice); SHA-256 hashes of the unused recovery codes.
+  max_open_conversations  the agent's capacity: auto-assignment gives them no more open
+                   conversations than this (manual assignment is not limited).
   alert_sound, alert_desktop  the agent's choice (profile) of a sound and a desktop notification
                    when a customer writes or a conversation opens in their scope (docs/architecture.md,
                    "Live updates"); both off until chosen.
@@ -214,6 +226,18 @@ class Role(StrEnum):
         return self.level >= other.level
 
 
+class AssignMode(StrEnum):
+    """How a team's unassigned conversations find an agent (portal.services.assignment)."""
+
+    off = "off"
+    round_robin = "round_robin"
+    fewest_open = "fewest_open"
+
+
+# Open conversations auto-assignment gives one agent unless a supervisor sets another capacity.
+DEFAULT_CAPACITY = 10
+
+
 class Severity(StrEnum):
     low = "low"
     medium = "medium"
@@ -324,6 +348,9 @@ class Agent(UserMixin, TimestampMixin, db.Model):
     recovery_code_hashes: Mapped[list[str] | None] = mapped_column(JSON)
     alert_sound: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     alert_desktop: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    max_open_conversations: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=DEFAULT_CAPACITY, server_default=str(DEFAULT_CAPACITY)
+    )
 
     def set_password(self, password: str) -> None:
         # Tests lower the work factor; production keeps werkzeug's scrypt default.
@@ -379,6 +406,31 @@ class Inbox(TimestampMixin, db.Model):
         return f"<Inbox {self.id} {self.channel}>"
 
 
+team_members = Table(
+    "team_members",
+    db.metadata,
+    Column("team_id", BigId, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("agent_id", BigId, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Team(TimestampMixin, db.Model):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    auto_assign: Mapped[AssignMode] = mapped_column(
+        _enum(AssignMode, "team_auto_assign"), nullable=False, default=AssignMode.off,
+        server_default=AssignMode.off.value,
+    )
+    last_assigned_agent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id", ondelete="SET NULL"))
+
+    members: Mapped[list[Agent]] = relationship(secondary=team_members, order_by="Agent.name")
+
+    def __repr__(self) -> str:
+        return f"<Team {self.id}>"
+
+
 class Conversation(TimestampMixin, db.Model):
     __tablename__ = "conversations"
     __table_args__ = (
@@ -389,6 +441,7 @@ class Conversation(TimestampMixin, db.Model):
         Index("ix_conversations_closed_at", "closed_at"),
         Index("ix_conversations_assigned_to", "assigned_to"),
         Index("ix_conversations_inbox_id", "inbox_id"),
+        Index("ix_conversations_team_queue", "team_id", "queued_at"),
         Index(
             "uq_conversations_one_open",
             "contact_id",
@@ -417,9 +470,12 @@ class Conversation(TimestampMixin, db.Model):
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_message_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     referral: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    team_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("teams.id", ondelete="SET NULL"))
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     contact: Mapped[Contact] = relationship(back_populates="conversations")
     inbox: Mapped[Inbox] = relationship()
+    team: Mapped[Team | None] = relationship()
     assignee: Mapped[Agent | None] = relationship(foreign_keys=[assigned_to])
     tags: Mapped[list[Tag]] = relationship(secondary=conversation_tags, order_by="Tag.name")
     messages: Mapped[list[Message]] = relationship(

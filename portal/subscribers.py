@@ -1,12 +1,23 @@
 """Who reacts to what: the domain-event subscribers and the webhook processors that are not a
 channel's, registered once by create_app (docs/architecture.md, "Events"). Handlers of one event
 run in the order listed: SLA bookkeeping first, then the CRM record, then the auto-rules (which
-may queue sends of their own), then contact upkeep, and last the
+may queue sends of their own), then contact upkeep, then auto-assignment
+(which works the team queues a change filled or freed), and last the
 note for open browser tabs (sent once the change commits)."""
 
 from __future__ import annotations
 
-from portal.services import contact_admin, crm, crm_inbound, events, live, rules, sla, webhook_events
+from portal.services import (
+    assignment,
+    contact_admin,
+    crm,
+    crm_inbound,
+    events,
+    live,
+    rules,
+    sla,
+    webhook_events,
+)
 
 SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("conversation.created", sla.on_conversation_created),
@@ -19,6 +30,10 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("conversation.status_changed", rules.on_status_changed),
     ("message.status_changed", rules.on_message_status_changed),
     ("conversation.status_changed", contact_admin.drop_stale_whatsapp_id),
+    ("conversation.team_changed", assignment.on_team_changed),
+    ("conversation.assigned", assignment.on_conversation_assigned),
+    ("conversation.status_changed", assignment.on_status_changed),
+    ("team.changed", assignment.on_team_changed_settings),
     *((name, live.on_domain_event) for name in live.PUSHED_EVENTS),
 )
 

@@ -13,6 +13,7 @@ ASSIGNEE_LABELS = {
     inbox_queries.ALL: _l("All"),
     inbox_queries.MINE: _l("Mine"),
     inbox_queries.UNASSIGNED: _l("Unassigned"),
+    inbox_queries.TEAM: _l("My teams"),
 }
 # The list's tabs, left to right.
 TAB_ORDER = (inbox_queries.MINE, inbox_queries.UNASSIGNED, inbox_queries.ALL)
@@ -53,6 +54,10 @@ class TagsForm(InlineForm):
     tags = StringField(_l("Tags"), description=_l("Separate with commas; new tags are created."))
 
 
+class TeamForm(InlineForm):
+    team = SelectField(_l("Team"))
+
+
 class AssignForm(InlineForm):
     assignee = SelectField(_l("Assignee"))
 
@@ -68,3 +73,4 @@ class FilterForm(InlineForm):
     tag = SelectField(_l("Tag"))
     channel = SelectField(_l("Channel"), choices=[("", _l("Any"))] + list(CHANNEL_LABELS.items()))
     inbox = SelectField(_l("Inbox"))
+    team = SelectField(_l("Team"))

@@ -26,9 +26,10 @@ from portal.inbox.forms import (
     ReplyForm,
     StatusForm,
     TagsForm,
+    TeamForm,
     TemplateForm,
 )
-from portal.models import Agent, Conversation, ConversationStatus, Message, MessageTemplate, Role
+from portal.models import Agent, Conversation, ConversationStatus, Message, MessageTemplate, Role, Team
 from portal.services import (
     conversations,
     inbox_queries,
@@ -37,6 +38,7 @@ from portal.services import (
     outbound,
     read_state,
     sla,
+    teams,
     templates,
 )
 from portal.services.conversations import ConversationError
@@ -67,14 +69,20 @@ class Tab:
     count: int
 
 
+def _tab_order() -> tuple[str, ...]:
+    """Mine / Unassigned / All, and My teams for an agent in a team."""
+    return TAB_ORDER + ((inbox_queries.TEAM,) if teams.team_ids_of(current_user) else ())
+
+
 def _list_context(filters: InboxFilter, cursor: str | None = None) -> dict:
     version = inbox_queries.list_version()  # before the rows, as in _messages_context
-    counts = inbox_queries.tab_counts(current_user, filters)
+    order = _tab_order()
+    counts = inbox_queries.tab_counts(current_user, filters, order)
     return {
         "filters": filters,
         "page": inbox_queries.list_page(current_user, filters, cursor),
         "version": version,
-        "tabs": [Tab(value, str(ASSIGNEE_LABELS[value]), counts[value]) for value in TAB_ORDER],
+        "tabs": [Tab(value, str(ASSIGNEE_LABELS[value]), counts[value]) for value in order],
     }
 
 
@@ -82,7 +90,10 @@ def _filter_form(filters: InboxFilter) -> FilterForm:
     form = FilterForm(formdata=None, data=asdict(filters))
     form.tag.choices = [("", _("Any"))] + [(name, name) for name in inbox_queries.tag_names()]
     form.inbox.choices = [("", _("Any"))] + [(str(i.id), i.name) for i in inboxes.visible_inboxes(current_user)]
-    for f in (form.status, form.priority, form.tag, form.channel, form.inbox):
+    form.team.choices = [("", _("Any")), (inbox_queries.NO_TEAM, _("No team"))] + [
+        (str(t.id), t.name) for t in teams.list_teams()
+    ]
+    for f in (form.status, form.priority, form.tag, form.channel, form.inbox, form.team):
         # The details pane beside the list has its own #status and #priority.
         f.id = f.label.field_id = f"filter-{f.name}"
     return form
@@ -145,6 +156,12 @@ def _assign_form(conversation: Conversation) -> AssignForm:
     return form
 
 
+def _team_form(conversation: Conversation) -> TeamForm:
+    form = TeamForm(formdata=None, team=str(conversation.team_id or ""))
+    form.team.choices = [("", _("No team"))] + [(str(t.id), t.name) for t in teams.list_teams()]
+    return form
+
+
 def _details_context(conversation: Conversation, error: str | None = None) -> dict:
     return {
         "conversation": conversation,
@@ -152,6 +169,7 @@ def _details_context(conversation: Conversation, error: str | None = None) -> di
         "status_form": StatusForm(formdata=None, status=conversation.status),
         "priority_form": PriorityForm(formdata=None, priority=conversation.priority),
         "assign_form": _assign_form(conversation),
+        "team_form": _team_form(conversation),
         "tag_options": inbox_queries.tag_names(),
         "earlier_conversations": inbox_queries.earlier_conversations(current_user, conversation),
         "details_error": error,
@@ -457,6 +475,21 @@ def change_assignee(conversation_id: int):
     else:
         agent = None
     return _apply(conversation, lambda: conversations.assign(conversation, agent, by=current_user))
+
+
+@bp.route("/conversations/<int:conversation_id>/team", methods=["POST"])
+@role_required(Role.agent)
+def change_team(conversation_id: int):
+    """Route the conversation to a team (any agent who sees it may pass it to a sector)."""
+    conversation = _visible_conversation(conversation_id)
+    raw = request.form.get("team", "")
+    team = None
+    if raw:
+        team_id = row_id(raw)
+        team = db.session.get(Team, team_id) if team_id is not None else None
+        if team is None:
+            abort(400)
+    return _apply(conversation, lambda: teams.set_team(conversation, team, by=current_user))
 
 
 @bp.route("/conversations/<int:conversation_id>/messages/<int:message_id>/retry", methods=["POST"])

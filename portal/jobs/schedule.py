@@ -18,6 +18,7 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("portal.jobs.sla.check_sla_breaches", 60),
     Scheduled("portal.jobs.rules.fire_timed_rules", 60),
     Scheduled("portal.jobs.maintenance.sweep_pending", 30),
+    Scheduled("portal.jobs.assignment.assign_waiting", 30),
 )
 
 # Jobs a channel brings (its adapter's init_app registers them), e.g. the e-mail channel's fetch.

@@ -34,7 +34,7 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Agent, Conversation
 from portal.queue import redis_url_for
-from portal.services import two_factor
+from portal.services import assignment, two_factor
 from portal.services.live import (
     EVENTS_KEY,
     EVENTS_MAXLEN,
@@ -314,7 +314,10 @@ class StreamApp:
             rows = db.session.execute(
                 select(Agent.id, Agent.session_version).where(Agent.id.in_(agent_ids), Agent.active.is_(True))
             )
-            return {agent_id: version for agent_id, version in rows}
+            versions = {agent_id: version for agent_id, version in rows}
+            # An open stream is the agent's presence for auto-assignment (services/assignment.py).
+            assignment.note_online_and_assign(versions)
+            return versions
 
     def _payloads(self, events: list[LiveEvent], agent_ids: set[int]) -> list[tuple[LiveEvent, dict[int, bytes]]]:
         """For each event, the bytes each of these agents gets (absent: they do not hear it)."""

@@ -9,7 +9,7 @@ from portal.access import role_required
 from portal.extensions import db
 from portal.live import bp
 from portal.models import Conversation, Role
-from portal.services import conversations, inbox_queries, live
+from portal.services import assignment, conversations, inbox_queries, live
 
 
 @bp.route("/conversations/<int:conversation_id>/presence", methods=["POST"])
@@ -30,4 +30,6 @@ def presence(conversation_id: int):
 @bp.route("/inbox/title-count")
 @role_required(Role.agent)
 def title_count():
+    # Polled by every open tab, also while the stream is down: a sign of life for auto-assignment.
+    assignment.note_online_and_assign([current_user.id])
     return jsonify(conversations=inbox_queries.unread_conversation_count(current_user))

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from portal.extensions import db
 from portal.labels import PRIORITY_LABELS
-from portal.models import Agent, Inbox, Priority, Tag
+from portal.models import Agent, Inbox, Priority, Tag, Team
 from portal.services.reports import MAX_RANGE_DAYS, ReportFilter, default_range
 
 
@@ -23,6 +23,7 @@ class ReportFilterForm(FlaskForm):
     agent_id = SelectField(_l("Agent"), default="")
     tag_id = SelectField(_l("Tag"), default="")
     inbox_id = SelectField(_l("Inbox"), default="")
+    team_id = SelectField(_l("Team"), default="")
     priority = SelectField(
         _l("Priority"), choices=[("", _l("Any"))] + [(p.value, label) for p, label in PRIORITY_LABELS.items()], default=""
     )
@@ -37,6 +38,9 @@ class ReportFilterForm(FlaskForm):
         self.inbox_id.choices = [("", _l("Any"))] + [
             (str(inbox_id), name)
             for inbox_id, name in db.session.execute(select(Inbox.id, Inbox.name).order_by(Inbox.name))
+        ]
+        self.team_id.choices = [("", _l("Any"))] + [
+            (str(team_id), name) for team_id, name in db.session.execute(select(Team.id, Team.name).order_by(Team.name))
         ]
         self.tag_id.choices = [("", _l("Any"))] + [
             (str(tag_id), name)
@@ -58,4 +62,5 @@ class ReportFilterForm(FlaskForm):
             tag_id=int(self.tag_id.data) if self.tag_id.data else None,
             priority=Priority(self.priority.data) if self.priority.data else None,
             inbox_id=int(self.inbox_id.data) if self.inbox_id.data else None,
+            team_id=int(self.team_id.data) if self.team_id.data else None,
         )

@@ -12,6 +12,8 @@ Event names and their data (keyword arguments):
   conversation.assigned                        conversation, old_agent_id, by
   conversation.priority_changed                conversation, old, by
   conversation.tags_changed                    conversation, by
+  conversation.team_changed                    conversation, old_team_id, by
+  team.changed                                 team (None: an agent's capacity changed)
   message.created                              message   (inbound or outbound, any author)
   message.status_changed                       message, old
   sla.breached                                 conversation, incident

@@ -28,7 +28,7 @@ from portal.models import (
     Tag,
     utcnow,
 )
-from portal.services import conversations, outbound, read_state, settings
+from portal.services import conversations, outbound, read_state, settings, teams
 from portal.services.business_time import business_seconds
 
 PAGE_SIZE = 25
@@ -36,7 +36,9 @@ OPEN = "open"
 ALL = "all"
 MINE = "mine"
 UNASSIGNED = "unassigned"
-ASSIGNEE_CHOICES = (ALL, MINE, UNASSIGNED)
+TEAM = "team"  # the conversations of the agent's teams
+ASSIGNEE_CHOICES = (ALL, MINE, UNASSIGNED, TEAM)
+NO_TEAM = "none"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class InboxFilter:
     assignee: str = ALL
     channel: str = ""
     inbox: str = ""  # an inbox id; the agent's scope still applies
+    team: str = ""  # a team id, or NO_TEAM
     q: str = ""
 
     @classmethod
@@ -58,13 +61,15 @@ class InboxFilter:
         priority = args.get("priority", "")
         channel = args.get("channel", "")
         inbox = args.get("inbox", "")
+        team = args.get("team", "")
         return cls(
             status=status if status in (OPEN, ALL, *ConversationStatus) else OPEN,
             priority=priority if priority in Priority.__members__ else "",
             tag=conversations.normalize_tag_name(args.get("tag", "")),
             assignee=assignee if assignee in ASSIGNEE_CHOICES else ALL,
             channel=channel if channel in Channel.__members__ else "",
-            inbox=inbox if inbox.isascii() and inbox.isdigit() and len(inbox) < 19 else "",
+            inbox=inbox if _is_id(inbox) else "",
+            team=team if team == NO_TEAM or _is_id(team) else "",
             q=args.get("q", "").strip()[:200],
         )
 
@@ -72,6 +77,10 @@ class InboxFilter:
         """The non-default filters, for url_for: the shareable URL of this view of the inbox."""
         defaults = InboxFilter()
         return {k: v for k, v in self.__dict__.items() if v != getattr(defaults, k)}
+
+
+def _is_id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and len(raw) < 19
 
 
 @dataclass
@@ -135,7 +144,13 @@ def filtered(agent: Agent, filters: InboxFilter) -> Select:
         query = query.where(Conversation.inbox_id == int(filters.inbox))
     if filters.tag:
         query = query.where(Conversation.tags.any(Tag.name == filters.tag))
-    if filters.assignee == MINE:
+    if filters.team == NO_TEAM:
+        query = query.where(Conversation.team_id.is_(None))
+    elif filters.team:
+        query = query.where(Conversation.team_id == int(filters.team))
+    if filters.assignee == TEAM:
+        query = query.where(Conversation.team_id.in_(teams.team_ids_of(agent)))
+    elif filters.assignee == MINE:
         query = query.where(Conversation.assigned_to == agent.id)
     elif filters.assignee == UNASSIGNED:
         query = query.where(Conversation.assigned_to.is_(None))
@@ -164,6 +179,7 @@ def list_page(agent: Agent, filters: InboxFilter, cursor: str | None = None, lim
         selectinload(Conversation.tags),
         selectinload(Conversation.assignee),
         selectinload(Conversation.sla),
+        selectinload(Conversation.team),
     )
     position = decode_cursor(cursor)
     if position is not None:
@@ -270,10 +286,10 @@ def waiting_since(conversation_rows) -> dict[int, datetime]:
     return dict(rows.tuples().all())
 
 
-def tab_counts(agent: Agent, filters: InboxFilter) -> dict[str, int]:
-    """How many conversations each of Mine / Unassigned / All holds under the other filters."""
+def tab_counts(agent: Agent, filters: InboxFilter, choices: tuple[str, ...] = ASSIGNEE_CHOICES) -> dict[str, int]:
+    """How many conversations each of Mine / Unassigned / All (/ Team) holds under the other filters."""
     counts = {}
-    for choice in ASSIGNEE_CHOICES:
+    for choice in choices:
         query = filtered(agent, replace(filters, assignee=choice)).with_only_columns(Conversation.id)
         counts[choice] = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     return counts

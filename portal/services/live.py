@@ -44,6 +44,7 @@ PUSHED_EVENTS = (
     "conversation.assigned",
     "conversation.priority_changed",
     "conversation.tags_changed",
+    "conversation.team_changed",
     "message.created",
     "message.status_changed",
 )

@@ -5,7 +5,8 @@ Definitions (shown on the page too):
 - Opened: conversations whose `started_at` falls in the range; the first response, resolution,
   breach and funnel figures are about these conversations. Closed / lost: conversations that
   reached that status (`closed_at`) in the range.
-- Agent: the conversation's current assignee (filter and per-agent table alike).
+- Agent: the conversation's current assignee (filter and per-agent table alike); team likewise
+  its current team.
 - First response time: `sla_metrics.response_time_sec` (business seconds when business hours are
   set). Within target: answered conversations whose time is at most the current target for their
   priority, over all answered conversations. Resolution time: `started_at` to `resolved_at`,
@@ -35,6 +36,7 @@ from portal.models import (
     IncidentKind,
     Priority,
     SlaMetric,
+    Team,
     conversation_tags,
 )
 from portal.services import settings
@@ -51,6 +53,7 @@ class ReportFilter:
     tag_id: int | None = None
     priority: Priority | None = None
     inbox_id: int | None = None
+    team_id: int | None = None
 
     @property
     def days(self) -> list[date]:
@@ -123,10 +126,18 @@ class AgentFigures:
 
 
 @dataclass
+class TeamFigures:
+    team_id: int | None
+    name: str | None  # None for conversations without a team
+    figures: Figures
+
+
+@dataclass
 class Report:
     filters: ReportFilter
     total: Figures
     per_agent: list[AgentFigures]
+    per_team: list[TeamFigures]
     per_day: list[DayCounts]
     funnel: list[tuple[ConversationStatus, int]]
 
@@ -138,6 +149,8 @@ def _scoped(query, filters: ReportFilter):
         query = query.where(Conversation.priority == filters.priority)
     if filters.inbox_id is not None:
         query = query.where(Conversation.inbox_id == filters.inbox_id)
+    if filters.team_id is not None:
+        query = query.where(Conversation.team_id == filters.team_id)
     if filters.tag_id is not None:
         query = query.where(
             exists().where(
@@ -164,6 +177,7 @@ def build(filters: ReportFilter) -> Report:
 
     total = Figures()
     by_agent: dict[int | None, Figures] = defaultdict(Figures)
+    by_team: dict[int | None, Figures] = defaultdict(Figures)
     per_day = [DayCounts(d) for d in days]
     funnel: dict[ConversationStatus, int] = dict.fromkeys(ConversationStatus, 0)
 
@@ -172,17 +186,19 @@ def build(filters: ReportFilter) -> Report:
         select(
             _day_index(Conversation.started_at, boundaries).label("day"),
             Conversation.assigned_to.label("agent_id"),
+            Conversation.team_id.label("team_id"),
             Conversation.status.label("status"),
         ).where(opened_in_range),
         filters,
     ).subquery()
-    for day, agent_id, status, count in db.session.execute(
-        select(opened.c.day, opened.c.agent_id, opened.c.status, func.count()).group_by(
-            opened.c.day, opened.c.agent_id, opened.c.status
+    for day, agent_id, team_id, status, count in db.session.execute(
+        select(opened.c.day, opened.c.agent_id, opened.c.team_id, opened.c.status, func.count()).group_by(
+            opened.c.day, opened.c.agent_id, opened.c.team_id, opened.c.status
         )
     ):
         total.opened += count
         by_agent[agent_id].opened += count
+        by_team[team_id].opened += count
         per_day[day].opened += count
         funnel[ConversationStatus(status)] += count
 
@@ -191,6 +207,7 @@ def build(filters: ReportFilter) -> Report:
         select(
             _day_index(Conversation.closed_at, boundaries).label("day"),
             Conversation.assigned_to.label("agent_id"),
+            Conversation.team_id.label("team_id"),
             Conversation.status.label("status"),
         ).where(
             Conversation.status.in_(ConversationStatus.closed_states()),
@@ -199,29 +216,30 @@ def build(filters: ReportFilter) -> Report:
         ),
         filters,
     ).subquery()
-    for day, agent_id, status, count in db.session.execute(
-        select(ended.c.day, ended.c.agent_id, ended.c.status, func.count()).group_by(
-            ended.c.day, ended.c.agent_id, ended.c.status
+    for day, agent_id, team_id, status, count in db.session.execute(
+        select(ended.c.day, ended.c.agent_id, ended.c.team_id, ended.c.status, func.count()).group_by(
+            ended.c.day, ended.c.agent_id, ended.c.team_id, ended.c.status
         )
     ):
         attr = "closed" if ConversationStatus(status) == ConversationStatus.closed else "lost"
-        for counts in (total, by_agent[agent_id], per_day[day]):
+        for counts in (total, by_agent[agent_id], by_team[team_id], per_day[day]):
             setattr(counts, attr, getattr(counts, attr) + count)
 
     # SLA breaches among the conversations opened in the range.
-    for agent_id, count in db.session.execute(
+    for agent_id, team_id, count in db.session.execute(
         _scoped(
-            select(Conversation.assigned_to, func.count())
+            select(Conversation.assigned_to, Conversation.team_id, func.count())
             .join(
                 Incident,
                 and_(Incident.conversation_id == Conversation.id, Incident.kind == IncidentKind.sla_breach),
             )
             .where(opened_in_range),
             filters,
-        ).group_by(Conversation.assigned_to)
+        ).group_by(Conversation.assigned_to, Conversation.team_id)
     ):
         total.breaches += count
         by_agent[agent_id].breaches += count
+        by_team[team_id].breaches += count
 
     # First response and resolution times: one narrow row per answered or resolved conversation,
     # read through Core (no ORM row processing) with the within-target test done in SQL: at 50,000
@@ -238,6 +256,7 @@ def build(filters: ReportFilter) -> Report:
     timed = _scoped(
         select(
             Conversation.assigned_to,
+            Conversation.team_id,
             SlaMetric.response_time_sec,
             within_target,
             Conversation.started_at,
@@ -249,19 +268,18 @@ def build(filters: ReportFilter) -> Report:
         ),
         filters,
     )
-    for agent_id, response_sec, within, started_at, resolved_at in db.session.connection().execute(timed):
-        agent_figures = by_agent[agent_id]
+    for agent_id, team_id, response_sec, within, started_at, resolved_at in db.session.connection().execute(timed):
+        groups = (total, by_agent[agent_id], by_team[team_id])
         if response_sec is not None:
-            total.first_response_times.append(response_sec)
-            agent_figures.first_response_times.append(response_sec)
-            total.within_target += within
-            agent_figures.within_target += within
+            for figures in groups:
+                figures.first_response_times.append(response_sec)
+                figures.within_target += within
         if resolved_at is not None:
             seconds = business_seconds(started_at, resolved_at, hours, tz)
-            total.resolution_times.append(seconds)
-            agent_figures.resolution_times.append(seconds)
+            for figures in groups:
+                figures.resolution_times.append(seconds)
 
-    for figures in (total, *by_agent.values()):
+    for figures in (total, *by_agent.values(), *by_team.values()):
         figures.first_response_times.sort()
         figures.resolution_times.sort()
 
@@ -277,7 +295,14 @@ def build(filters: ReportFilter) -> Report:
         ),
         key=lambda row: (row.name is None, (row.name or "").lower()),
     )
-    return Report(filters, total, per_agent, per_day, list(funnel.items()))
+    team_names = dict(
+        db.session.execute(select(Team.id, Team.name).where(Team.id.in_([t for t in by_team if t is not None]))).all()
+    )
+    per_team = sorted(
+        (TeamFigures(team_id, team_names.get(team_id) if team_id else None, figures) for team_id, figures in by_team.items()),
+        key=lambda row: (row.name is None, (row.name or "").lower()),
+    )
+    return Report(filters, total, per_agent, per_team, per_day, list(funnel.items()))
 
 
 def csv_rows(report: Report) -> list[list[str]]:
@@ -312,11 +337,16 @@ def csv_rows(report: Report) -> list[list[str]]:
         ["filter", "", "tag_id", fmt(f.tag_id)],
         ["filter", "", "priority", f.priority.value if f.priority else ""],
         ["filter", "", "inbox_id", fmt(f.inbox_id)],
+        ["filter", "", "team_id", fmt(f.team_id)],
     ]
     rows += figure_rows("total", "", report.total)
     for row in report.per_agent:
         rows += figure_rows(
             "agent", f"{row.name} (#{row.agent_id})" if row.agent_id else "unassigned", row.figures
+        )
+    for team_row in report.per_team:
+        rows += figure_rows(
+            "team", f"{team_row.name} (#{team_row.team_id})" if team_row.team_id else "no team", team_row.figures
         )
     for day in report.per_day:
         rows += [

@@ -1,0 +1,153 @@
+"""Teams (sectors): supervisors create them, choose their members and how their conversations are
+assigned; a conversation may be routed to one (docs/architecture.md, "Teams and routing").
+Each change is audited; a conversation's team change emits `conversation.team_changed`, which
+queues it for its team's auto-assignment (portal.services.assignment). Callers commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from portal.extensions import db
+from portal.models import (
+    Agent,
+    AssignMode,
+    Conversation,
+    ConversationStatus,
+    Team,
+    team_members,
+)
+from portal.services import audit, events
+
+MAX_NAME = 100
+MAX_CAPACITY = 1000
+
+
+class TeamError(ValueError):
+    """A readable reason a team change was refused; `field` names the form field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    team: Team
+    open_count: int
+    waiting_count: int
+
+
+def list_teams() -> list[Team]:
+    return list(db.session.scalars(select(Team).order_by(func.lower(Team.name))))
+
+
+def summaries() -> list[TeamSummary]:
+    """Every team with its open conversations and how many wait unassigned in its queue."""
+    counts = dict(
+        db.session.execute(
+            select(Conversation.team_id, func.count())
+            .where(Conversation.team_id.is_not(None), Conversation.status.in_(ConversationStatus.open_states()))
+            .group_by(Conversation.team_id)
+        )
+        .tuples()
+        .all()
+    )
+    waiting = dict(
+        db.session.execute(
+            select(Conversation.team_id, func.count())
+            .where(
+                Conversation.team_id.is_not(None),
+                Conversation.queued_at.is_not(None),
+                Conversation.assigned_to.is_(None),
+                Conversation.status.in_(ConversationStatus.open_states()),
+            )
+            .group_by(Conversation.team_id)
+        )
+        .tuples()
+        .all()
+    )
+    return [TeamSummary(t, counts.get(t.id, 0), waiting.get(t.id, 0)) for t in list_teams()]
+
+
+def team_ids_of(agent: Agent) -> list[int]:
+    return list(db.session.scalars(select(team_members.c.team_id).where(team_members.c.agent_id == agent.id)))
+
+
+def _check_name(name: str, team: Team | None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise TeamError(_("Give the team a name."), "name")
+    if len(name) > MAX_NAME:
+        raise TeamError(_("At most %(max)d characters.", max=MAX_NAME), "name")
+    same = db.session.scalars(select(Team).where(func.lower(Team.name) == name.lower())).first()
+    if same is not None and same is not team:
+        raise TeamError(_("Another team is already called %(name)s.", name=same.name), "name")
+    return name
+
+
+def _snapshot(team: Team) -> dict:
+    return {"name": team.name, "auto_assign": AssignMode(team.auto_assign).value, "members": sorted(a.id for a in team.members)}
+
+
+def save_team(
+    team: Team | None, *, name: str, members: list[Agent], auto_assign: AssignMode, by: Agent
+) -> Team:
+    """Create (team None) or update a team; TeamError says what is wrong."""
+    name = _check_name(name, team)
+    if any(not agent.active for agent in members):
+        raise TeamError(_("Only active agents can be members."), "members")
+    created = team is None
+    old = None if created else _snapshot(team)
+    if created:
+        team = Team(name=name)
+        db.session.add(team)
+    team.name, team.auto_assign, team.members = name, AssignMode(auto_assign), sorted(members, key=lambda a: a.name)
+    db.session.flush()
+    new = _snapshot(team)
+    if created:
+        audit.record("team.created", actor=by, target=team, **new)
+    elif old != new:
+        changed = sorted(k for k in new if old[k] != new[k])
+        audit.record("team.updated", actor=by, target=team, old={k: old[k] for k in changed}, new={k: new[k] for k in changed})
+    events.emit("team.changed", team=team)
+    return team
+
+
+def delete_team(team: Team, *, by: Agent) -> None:
+    """Delete the team; its conversations keep their assignee and lose the team."""
+    audit.record("team.deleted", actor=by, target=team, **_snapshot(team))
+    db.session.execute(
+        update(Conversation)
+        .where(Conversation.team_id == team.id)
+        .values(team_id=None, queued_at=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.delete(team)
+
+
+def set_team(conversation: Conversation, team: Team | None, *, by: Agent | None) -> bool:
+    """Route the conversation to `team` (None: no team); returns False when nothing changed."""
+    new_id = team.id if team is not None else None
+    if conversation.team_id == new_id:
+        return False
+    old_id = conversation.team_id
+    conversation.team_id = new_id
+    conversation.team = team
+    conversation.queued_at = None
+    audit.record("conversation.team_changed", actor=by, target=conversation, old=old_id, new=new_id)
+    events.emit("conversation.team_changed", conversation=conversation, old_team_id=old_id, by=by)
+    return True
+
+
+def set_capacity(agent: Agent, capacity: int, *, by: Agent) -> bool:
+    if not 0 <= capacity <= MAX_CAPACITY:
+        raise TeamError(_("A capacity from 0 to %(max)d.", max=MAX_CAPACITY), "capacity")
+    if agent.max_open_conversations == capacity:
+        return False
+    audit.record("agent.capacity_changed", actor=by, target=agent, old=agent.max_open_conversations, new=capacity)
+    agent.max_open_conversations = capacity
+    events.emit("team.changed", team=None)
+    return True
