@@ -196,6 +196,7 @@ AUDIT_ACTION_LABELS = {
     "team.created": _l("Created %(target)s"),
     "team.updated": _l("Edited %(target)s"),
     "team.deleted": _l("Deleted %(target)s"),
+    "team.hours_changed": _l("Changed the business hours of %(target)s"),
     "agent.capacity_changed": _l("Changed the capacity of %(target)s"),
     "crm.delivery_retried": _l("Retried %(target)s"),
     "dead_letter.requeued": _l("Requeued %(target)s"),
@@ -293,6 +294,8 @@ AUDIT_DETAIL_LABELS = {
     "auto_assign": _l("auto-assignment"),
     "team": _l("team"),
     "automatic": _l("automatic"),
+    "business_hours": _l("business hours"),
+    "holidays": _l("holidays"),
 }
 UNDESCRIBED_ACTION = _l("Recorded action")
 

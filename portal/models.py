@@ -15,12 +15,18 @@ teams (new)       sectors ("setores": Vendas, Suporte, Financeiro) that supervis
                    conversations (off, round-robin, fewest open); `last_assigned_agent_id` is where
                    round-robin continues, so the turn survives restarts and is shared by workers;
                    the team row is locked while assigning (docs/architecture.md, "Teams and routing").
+                   `business_hours` and `holidays` (the JSON of services.settings.BusinessHours and
+                   Holidays) are the team's own opening hours and holidays for its SLA clocks and
+                   out-of-hours replies; null falls back to the installation's.
 team_members (new)  which agents work in which teams (an agent may be in several).
 contacts
   phone            nullable: a customer who only ever wrote by e-mail has no number. Unique when
                    present (both databases let any number of rows have none), so a WhatsApp sender
                    is still one contact.
   email            indexed: the e-mail channel matches senders by address (stored lowercased).
+  out_of_hours_replied_at  when the contact last got an out-of-hours reply: they get it at most
+                   once per N hours (settings), whichever conversation or inbox they write to;
+                   claimed by one conditional UPDATE, so two workers never send it twice.
   wa_id            the id WhatsApp reports for the customer; for Brazilian mobiles it may lack the
                    ninth digit, and replies must go to the id WhatsApp knows.
 conversations
@@ -101,7 +107,8 @@ agents
 
 New tables: tags are seed; audit_log (append-only who-did-what), settings (runtime settings
 edited in the portal: business hours, time zone, read receipts...), sla_targets (per-priority
-targets), auto_rule_firings (at most once per conversation per rule; last fired and counts),
+targets), auto_rule_firings (one row per rule and conversation: `fired_at` is the last firing and
+`fire_count` how many there were, since a rule may repeat after a cool-down),
 crm_deliveries (outbound CRM events with their attempts), api_tokens (hashed per-agent tokens),
 conversation_reads (how far each agent has read each conversation: unread counts are per agent,
 and a supervisor looking at someone else's conversation changes nothing for its assignee;
@@ -308,6 +315,7 @@ class Contact(TimestampMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     city: Mapped[str | None] = mapped_column(String(120))
     wa_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    out_of_hours_replied_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
 
@@ -424,6 +432,8 @@ class Team(TimestampMixin, db.Model):
         server_default=AssignMode.off.value,
     )
     last_assigned_agent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id", ondelete="SET NULL"))
+    business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    holidays: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     members: Mapped[list[Agent]] = relationship(secondary=team_members, order_by="Agent.name")
 
@@ -577,6 +587,7 @@ class AutoRuleFiring(db.Model):
     conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id"), nullable=False)
     message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("messages.id"))
     fired_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    fire_count: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
 
 class SlaMetric(db.Model):

@@ -48,17 +48,18 @@ def breach_incidents(db):
 
 
 def test_a_friday_evening_message_breaches_only_on_monday_morning(db, weekday_hours, breached_events):
-    conversation = factories.conversation(priority=Priority.urgent, started_at=sp(2026, 11, 20, 17, 50))
+    # 2026-11-27 is a Friday (the 20th, Black Awareness Day, is a national holiday: closed all day).
+    conversation = factories.conversation(priority=Priority.urgent, started_at=sp(2026, 11, 27, 17, 50))
     db.session.commit()
 
     for now in (
-        sp(2026, 11, 20, 18, 30),
-        sp(2026, 11, 21, 12, 0),
-        sp(2026, 11, 23, 7, 59),
-        sp(2026, 11, 23, 8, 5),
+        sp(2026, 11, 27, 18, 30),
+        sp(2026, 11, 28, 12, 0),
+        sp(2026, 11, 30, 7, 59),
+        sp(2026, 11, 30, 8, 5),
     ):
         assert sla.check_breaches(now) == [], now  # 10 min on Friday, 5 min on Monday: not over 15 min yet
-    opened = sla.check_breaches(sp(2026, 11, 23, 8, 6))
+    opened = sla.check_breaches(sp(2026, 11, 30, 8, 6))
     db.session.commit()
 
     assert [i.conversation_id for i in opened] == [conversation.id]

@@ -83,8 +83,8 @@ def test_with_business_hours_the_weekend_does_not_count(db):
     settings.put("business_hours", BusinessHours({d: (time(8), time(18)) for d in range(5)}).to_json())
     settings.put("time_zone", "America/Sao_Paulo")
     agent = factories.agent()
-    conversation = started(sp(2026, 11, 20, 17, 50))  # a Friday
-    reply(conversation, agent, sp(2026, 11, 23, 8, 10))  # Monday
+    conversation = started(sp(2026, 11, 27, 17, 50))  # a Friday (not the 20th: a national holiday)
+    reply(conversation, agent, sp(2026, 11, 30, 8, 10))  # Monday
     db.session.commit()
     assert metric(db, conversation).response_time_sec == 20 * 60
 

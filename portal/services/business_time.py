@@ -2,8 +2,9 @@
 
 Pure functions over naive-UTC datetimes (how the database stores them), a BusinessHours value
 (opening hours per local weekday) and an IANA time zone name. Opening hours are read in the
-installation's local time, so a DST change moves them with the wall clock. There are no holidays:
-every week repeats the same hours. With no business hours (None, or no open weekday) every
+installation's local time, so a DST change moves them with the wall clock. A holiday
+(BusinessHours.holidays: Brazil's national and state holidays, custom dates) is closed all day,
+in the local calendar. With no business hours (None, or no open weekday) every
 second counts, which is what SLA measures when a supervisor has not set hours.
 """
 
@@ -31,7 +32,7 @@ def _open_windows(
     day = _to_local(start, zone).date()
     last = _to_local(end, zone).date()
     while day <= last:
-        window = hours.days.get(day.weekday())
+        window = hours.open_on(day)
         if window is not None:
             opens, closes = _to_utc(day, window[0], zone), _to_utc(day, window[1], zone)
             lo, hi = max(start, opens), min(end, closes)
@@ -64,5 +65,5 @@ def is_open(instant: datetime, hours: BusinessHours | None, tz: str) -> bool:
     if hours is None or not hours.days:
         return True
     local = _to_local(instant, ZoneInfo(tz))
-    window = hours.days.get(local.weekday())
+    window = hours.open_on(local.date())
     return window is not None and window[0] <= local.time().replace(tzinfo=None) < window[1]

@@ -202,7 +202,7 @@ def _annotate(agent: Agent, rows: list[InboxRow]) -> None:
     unread = read_state.unread_counts(agent, ids)
     waiting = waiting_since(row.conversation for row in rows)
     targets = settings.sla_targets()
-    hours, zone = settings.business_hours(), settings.time_zone()
+    hours, zone = teams.HoursCache(), settings.time_zone()
     now = utcnow()
     for row in rows:
         conversation = row.conversation
@@ -211,7 +211,7 @@ def _annotate(agent: Agent, rows: list[InboxRow]) -> None:
         row.waiting_since = waiting.get(conversation.id)
         if row.waiting_since is not None:
             # Counted like the SLA breach check: business time when business hours are set.
-            row.waited_sec = business_seconds(row.waiting_since, now, hours, zone)
+            row.waited_sec = business_seconds(row.waiting_since, now, hours.for_team(conversation.team_id), zone)
             row.overdue = row.waited_sec > targets[Priority(conversation.priority)].first_response_sec
 
 

@@ -39,7 +39,7 @@ from portal.models import (
     Team,
     conversation_tags,
 )
-from portal.services import settings
+from portal.services import settings, teams
 from portal.services.business_time import business_seconds, local_day_start
 
 MAX_RANGE_DAYS = 366
@@ -245,7 +245,7 @@ def build(filters: ReportFilter) -> Report:
     # read through Core (no ORM row processing) with the within-target test done in SQL: at 50,000
     # rows the per-row Python work, not the query, was most of the page's time.
     targets = {p: t.first_response_sec for p, t in settings.sla_targets().items()}
-    hours = settings.business_hours()
+    hours = teams.HoursCache()
     within_target = case(
         *(
             (and_(Conversation.priority == priority, SlaMetric.response_time_sec <= target), 1)
@@ -275,7 +275,7 @@ def build(filters: ReportFilter) -> Report:
                 figures.first_response_times.append(response_sec)
                 figures.within_target += within
         if resolved_at is not None:
-            seconds = business_seconds(started_at, resolved_at, hours, tz)
+            seconds = business_seconds(started_at, resolved_at, hours.for_team(team_id), tz)
             for figures in groups:
                 figures.resolution_times.append(seconds)
 

@@ -11,7 +11,10 @@ job portal.jobs.rules.fire_timed_rules looks for it every minute.
 
 - A rule fires at most once per conversation: an auto_rule_firings row (unique on rule and
   conversation) is written before the message, inside a savepoint, so a second worker racing on
-  the same conversation loses quietly and the surrounding transaction carries on.
+  the same conversation loses quietly and the surrounding transaction carries on. A repeating
+  firing claims the row with a conditional UPDATE (last firing older than the cool-down).
+- The out-of-hours reply goes to a contact at most once per cool-down (default 12 hours), in
+  whichever conversation, by the conversation's team's business hours and holidays.
 - An automatic message never triggers a rule, and disabled rules never fire.
 - Templates carry at most one parameter for rules: {{1}} is the contact's first name (the first
   word of the contact's name; the name as stored when it is only the phone number).
@@ -30,7 +33,7 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -49,7 +52,7 @@ from portal.models import (
     MessageTemplate,
     utcnow,
 )
-from portal.services import audit, business_time, outbound, settings, templates
+from portal.services import audit, business_time, outbound, settings, teams, templates
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +185,7 @@ class RuleSummary:
 def list_rules() -> list[RuleSummary]:
     """Every rule with how often and when it last fired."""
     rows = db.session.execute(
-        select(AutoRule, func.count(AutoRuleFiring.id), func.max(AutoRuleFiring.fired_at))
+        select(AutoRule, func.coalesce(func.sum(AutoRuleFiring.fire_count), 0), func.max(AutoRuleFiring.fired_at))
         .outerjoin(AutoRuleFiring, AutoRuleFiring.rule_id == AutoRule.id)
         .group_by(AutoRule.id)
         .order_by(AutoRule.id)
@@ -317,13 +320,54 @@ def has_fired(rule: AutoRule, conversation: Conversation) -> bool:
     )
 
 
-def fire(rule: AutoRule, conversation: Conversation) -> AutoRuleFiring | None:
-    """Send the rule's template on the conversation unless the rule is off or already fired there."""
-    if not rule.enabled or has_fired(rule, conversation):
+def _firing(rule: AutoRule, conversation: Conversation) -> AutoRuleFiring | None:
+    return db.session.scalars(
+        select(AutoRuleFiring).where(
+            AutoRuleFiring.rule_id == rule.id, AutoRuleFiring.conversation_id == conversation.id
+        )
+    ).first()
+
+
+def _fire_again(rule: AutoRule, firing: AutoRuleFiring, conversation: Conversation, cooldown: timedelta, now: datetime):
+    """Claim the next firing of a repeating rule with one conditional UPDATE (the last firing is
+    at least `cooldown` old), so two workers never both repeat it; then send."""
+    claimed = db.session.execute(
+        update(AutoRuleFiring)
+        .where(AutoRuleFiring.id == firing.id, AutoRuleFiring.fired_at <= now - cooldown)
+        .values(fired_at=now, fire_count=AutoRuleFiring.fire_count + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return None
+    db.session.refresh(firing)
+    try:
+        with db.session.begin_nested():
+            params = rule_params(rule.template, conversation)
+            message = outbound.queue_template(conversation, rule.template, params, by=None, automatic=True)
+            firing.message_id = message.id
+            db.session.flush()
+    except outbound.OutboundError:
+        log.warning("auto-rule %s could not send on conversation %s", rule.id, conversation.id)
+        return None
+    return firing
+
+
+def fire(
+    rule: AutoRule, conversation: Conversation, *, cooldown: timedelta | None = None, now: datetime | None = None
+) -> AutoRuleFiring | None:
+    """Send the rule's template on the conversation unless the rule is off or already fired there
+    (once per conversation); with a `cooldown`, again once that long has passed since the last."""
+    if not rule.enabled:
+        return None
+    if cooldown is not None:
+        firing = _firing(rule, conversation)
+        if firing is not None:
+            return _fire_again(rule, firing, conversation, cooldown, now or utcnow())
+    elif has_fired(rule, conversation):
         return None
     try:
         with db.session.begin_nested():
-            firing = AutoRuleFiring(rule_id=rule.id, conversation_id=conversation.id, fired_at=utcnow())
+            firing = AutoRuleFiring(rule_id=rule.id, conversation_id=conversation.id, fired_at=now or utcnow())
             db.session.add(firing)
             db.session.flush()
             params = rule_params(rule.template, conversation)
@@ -339,18 +383,38 @@ def fire(rule: AutoRule, conversation: Conversation) -> AutoRuleFiring | None:
     return firing
 
 
-def _fire_each(pairs: list[tuple[AutoRule, Trigger]], conversation: Conversation) -> None:
+def _fire_each(pairs: list[tuple[AutoRule, Trigger]], conversation: Conversation, **how) -> None:
     for rule, _trigger in pairs:
-        fire(rule, conversation)
+        fire(rule, conversation, **how)
 
 
 def on_conversation_created(name: str, *, conversation: Conversation) -> None:
     _fire_each(enabled_rules(TriggerKind.conversation_opened), conversation)
 
 
-def is_outside_business_hours(at: datetime) -> bool:
-    """Whether `at` (naive UTC) falls outside the configured hours; never without hours set."""
-    return not business_time.is_open(at, settings.business_hours(), settings.time_zone())
+def is_outside_business_hours(at: datetime, conversation: Conversation) -> bool:
+    """Whether `at` (naive UTC) falls outside the conversation's business hours (its team's, else
+    the installation's; holidays are closed); never without hours set."""
+    return not business_time.is_open(at, teams.hours_for(conversation), settings.time_zone())
+
+
+def claim_out_of_hours_reply(contact: Contact, at: datetime) -> bool:
+    """Whether the contact may get an out-of-hours reply at `at`: not within the cool-down
+    (settings.out_of_hours_cooldown_hours) of the last one, whichever conversation it went to.
+    One conditional UPDATE records it, so two workers never both reply."""
+    since = at - timedelta(hours=settings.out_of_hours_cooldown_hours())
+    claimed = db.session.execute(
+        update(Contact)
+        .where(
+            Contact.id == contact.id,
+            or_(Contact.out_of_hours_replied_at.is_(None), Contact.out_of_hours_replied_at <= since),
+        )
+        .values(out_of_hours_replied_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed:
+        contact.out_of_hours_replied_at = at
+    return bool(claimed)
 
 
 def on_message_created(name: str, *, message: Message) -> None:
@@ -364,8 +428,13 @@ def on_message_created(name: str, *, message: Message) -> None:
     ]
     _fire_each(keyword_rules, conversation)
     after_hours = enabled_rules(TriggerKind.outside_business_hours)
-    if after_hours and is_outside_business_hours(message.sent_at):
-        _fire_each(after_hours, conversation)
+    if (
+        after_hours
+        and is_outside_business_hours(message.sent_at, conversation)
+        and claim_out_of_hours_reply(conversation.contact, message.sent_at)
+    ):
+        # The contact's cool-down decides, not the conversation: a rule may reply again here.
+        _fire_each(after_hours, conversation, cooldown=timedelta(0), now=message.sent_at)
 
 
 def on_status_changed(name: str, *, conversation: Conversation, new: ConversationStatus, **_data) -> None:

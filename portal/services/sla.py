@@ -3,7 +3,8 @@
 - `sla_metrics` has one row per conversation, added when the conversation is created.
 - First response: the first outbound message written by a person (not automatic) at or after
   `started_at` that did not fail; `response_time_sec` counts business seconds when business hours
-  are set, wall-clock seconds otherwise.
+  are set (the conversation's team's, else the installation's; holidays closed), wall-clock seconds
+  otherwise.
 - `resolved_at` is set when the conversation becomes closed or lost, and cleared on reopen.
 - check_breaches() opens the one `sla_breach` incident per conversation whose first response (or
   optional resolution) target is missed, and emits `sla.breached`.
@@ -37,7 +38,7 @@ from portal.models import (
     SlaTarget,
     utcnow,
 )
-from portal.services import audit, events, incidents, settings
+from portal.services import audit, events, incidents, settings, teams
 from portal.services.business_time import business_seconds
 from portal.services.settings import BusinessHours
 
@@ -67,9 +68,9 @@ def format_duration(seconds: int) -> str:
     return _("%(s)ds", s=secs)
 
 
-def elapsed(start: datetime, end: datetime) -> int:
-    """SLA time between two instants with the installation's current business hours."""
-    return business_seconds(start, end, settings.business_hours(), settings.time_zone())
+def elapsed(start: datetime, end: datetime, hours: BusinessHours | None) -> int:
+    """SLA time between two instants with these business hours (teams.hours_for a conversation)."""
+    return business_seconds(start, end, hours, settings.time_zone())
 
 
 def metric_for(conversation: Conversation) -> SlaMetric:
@@ -109,7 +110,9 @@ def refresh_first_response(conversation: Conversation) -> None:
     )
     metric = metric_for(conversation)
     metric.first_response_at = first_at
-    metric.response_time_sec = elapsed(conversation.started_at, first_at) if first_at else None
+    metric.response_time_sec = (
+        elapsed(conversation.started_at, first_at, teams.hours_for(conversation)) if first_at else None
+    )
 
 
 def record_status(conversation: Conversation, new: ConversationStatus) -> None:
@@ -227,8 +230,8 @@ def find_breaches(now: datetime, limit: int = MAX_BREACHES_PER_RUN) -> list[Brea
     checked for those in Python.
     """
     targets = settings.sla_targets()
-    hours, tz = settings.business_hours(), settings.time_zone()
-    candidates = select(Conversation.id, Conversation.priority, Conversation.started_at).where(
+    hours, tz = teams.HoursCache(), settings.time_zone()
+    candidates = select(Conversation.id, Conversation.priority, Conversation.started_at, Conversation.team_id).where(
         Conversation.status.in_(ConversationStatus.open_states()),
         Conversation.started_at.is_not(None),
         ~exists().where(
@@ -261,10 +264,10 @@ def find_breaches(now: datetime, limit: int = MAX_BREACHES_PER_RUN) -> list[Brea
         )
         .order_by(Conversation.started_at, Conversation.id)
     )
-    for conversation_id, priority, started_at, response_time_sec in db.session.execute(unanswered_or_late):
+    for conversation_id, priority, started_at, team_id, response_time_sec in db.session.execute(unanswered_or_late):
         target = first_response_sec[Priority(priority)]
         answered = response_time_sec is not None
-        waited = response_time_sec if answered else business_seconds(started_at, now, hours, tz)
+        waited = response_time_sec if answered else business_seconds(started_at, now, hours.for_team(team_id), tz)
         if waited > target:
             breaches[conversation_id] = Breach(
                 conversation_id, Priority(priority), Missed.first_response, target, waited, answered
@@ -277,9 +280,9 @@ def find_breaches(now: datetime, limit: int = MAX_BREACHES_PER_RUN) -> list[Brea
         unresolved = candidates.where(older_than(resolution_sec)).order_by(
             Conversation.started_at, Conversation.id
         )
-        for conversation_id, priority, started_at in db.session.execute(unresolved):
+        for conversation_id, priority, started_at, team_id in db.session.execute(unresolved):
             target = resolution_sec[Priority(priority)]
-            waited = business_seconds(started_at, now, hours, tz)
+            waited = business_seconds(started_at, now, hours.for_team(team_id), tz)
             if conversation_id not in breaches and waited > target:
                 breaches[conversation_id] = Breach(
                     conversation_id, Priority(priority), Missed.resolution, target, waited, False

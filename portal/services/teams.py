@@ -19,7 +19,8 @@ from portal.models import (
     Team,
     team_members,
 )
-from portal.services import audit, events
+from portal.services import audit, events, settings
+from portal.services.settings import BusinessHours, Holidays
 
 MAX_NAME = 100
 MAX_CAPACITY = 1000
@@ -151,3 +152,48 @@ def set_capacity(agent: Agent, capacity: int, *, by: Agent) -> bool:
     agent.max_open_conversations = capacity
     events.emit("team.changed", team=None)
     return True
+
+
+class HoursCache:
+    """Business hours per team for one unit of work: a team's own hours and holidays, else the
+    installation's (docs/architecture.md, "Teams and routing"). None: every hour counts."""
+
+    def __init__(self) -> None:
+        self._installation: tuple[BusinessHours | None] | None = None
+        self._teams: dict[int, BusinessHours | None] = {}
+
+    def installation(self) -> BusinessHours | None:
+        if self._installation is None:
+            self._installation = (settings.business_hours(),)
+        return self._installation[0]
+
+    def for_team(self, team_id: int | None) -> BusinessHours | None:
+        if team_id is None:
+            return self.installation()
+        if team_id not in self._teams:
+            team = db.session.get(Team, team_id)
+            self._teams[team_id] = own_hours(team) if team is not None else None
+        return self._teams[team_id] or self.installation()
+
+
+def own_hours(team: Team) -> BusinessHours | None:
+    """The team's own opening hours with its holidays (the installation's when it has none)."""
+    if not team.business_hours:
+        return None
+    found = Holidays.from_json(team.holidays) if team.holidays else settings.holidays()
+    return BusinessHours.from_json(team.business_hours, found)
+
+
+def hours_for(conversation: Conversation) -> BusinessHours | None:
+    """The business hours that count for this conversation's SLA and out-of-hours replies."""
+    return HoursCache().for_team(conversation.team_id)
+
+
+def save_hours(team: Team, hours: BusinessHours | None, found: Holidays | None, *, by: Agent) -> None:
+    """The team's own hours and holidays (None: the installation's)."""
+    old = {"business_hours": team.business_hours, "holidays": team.holidays}
+    team.business_hours = hours.to_json() if hours else None
+    team.holidays = found.to_json() if found else None
+    new = {"business_hours": team.business_hours, "holidays": team.holidays}
+    if old != new:
+        audit.record("team.hours_changed", actor=by, target=team, old=old, new=new)

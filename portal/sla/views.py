@@ -15,9 +15,16 @@ from portal.sla.forms import PRIORITIES, WEEKDAYS, SlaSettingsForm
 @role_required(Role.supervisor)
 def index():
     hours, tz = settings.business_hours(), settings.time_zone()
-    form = SlaSettingsForm(data=SlaSettingsForm.initial(settings.sla_targets(), hours, tz))
+    form = SlaSettingsForm(
+        data=SlaSettingsForm.initial(
+            settings.sla_targets(), hours, tz, settings.holidays(), settings.out_of_hours_cooldown_hours()
+        )
+    )
     if form.validate_on_submit():
         sla.save_settings(form.chosen_targets(), form.chosen_hours(), form.time_zone.data, by=current_user)
+        settings.put("holidays", form.holidays.form.chosen().to_json(), by=current_user)
+        cooldown = form.out_of_hours_cooldown.data or settings.DEFAULT_OUT_OF_HOURS_COOLDOWN_HOURS
+        settings.put("out_of_hours_cooldown_hours", cooldown, by=current_user)
         db.session.commit()
         flash(_("SLA settings saved."), "success")
         return redirect(url_for("sla.index"))

@@ -7,8 +7,9 @@ from portal.access import role_required
 from portal.extensions import db
 from portal.models import Agent, AssignMode, Role, Team
 from portal.services import teams
+from portal.sla.forms import WEEKDAYS
 from portal.teams import bp
-from portal.teams.forms import ASSIGN_MODE_LABELS, TeamForm
+from portal.teams.forms import ASSIGN_MODE_LABELS, TeamForm, TeamHoursForm
 
 
 def _active_agents() -> list[Agent]:
@@ -65,6 +66,20 @@ def edit(team_id: int):
         flash(_("Team saved."), "success")
         return redirect(url_for("teams.index"))
     return render_template("teams/form.html", form=form, team=team)
+
+
+@bp.route("/<int:team_id>/hours", methods=["GET", "POST"])
+@role_required(Role.supervisor)
+def hours(team_id: int):
+    """The team's own business hours and holidays for its SLA clocks and out-of-hours replies."""
+    team = db.session.get(Team, team_id) or abort(404)
+    form = TeamHoursForm(data=TeamHoursForm.initial(team))
+    if form.validate_on_submit():
+        teams.save_hours(team, *form.chosen(), by=current_user)
+        db.session.commit()
+        flash(_("Business hours of %(name)s saved.", name=team.name), "success")
+        return redirect(url_for("teams.index"))
+    return render_template("teams/hours.html", form=form, team=team, weekdays=WEEKDAYS)
 
 
 @bp.route("/<int:team_id>/delete", methods=["POST"])
