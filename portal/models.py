@@ -71,6 +71,14 @@ messages
   edited_at        when the customer last edited it: `body` shows the new text, payload_json keeps
                    the original.
   deleted_at       when the customer deleted it for everyone; the row and its text are kept.
+auto_rules
+  template_id      the template the rule sends; now nullable, since a rule may only route, tag or
+                   set the conversation (a keyword to a team) or send free text.
+  conditions, actions  what the rule checks besides its trigger and what else it does, as JSON
+                   objects (portal.services.rule_steps lists the keys).
+  cooldown_minutes null: once per conversation; a number: every time, at least that long apart.
+  allow_second_reply  the rule may reply although another automatic reply already answered the
+                   same inbound message (off by default: one automatic reply per message).
 message_templates
   status           WhatsApp's review status, from message_template_status_update webhooks;
                    only approved and flagged templates are offered in the composer.
@@ -572,10 +580,14 @@ class AutoRule(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     trigger_key: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
-    template_id: Mapped[int] = mapped_column(BigId, ForeignKey("message_templates.id"), nullable=False)
+    template_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("message_templates.id"))
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    conditions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    actions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cooldown_minutes: Mapped[int | None] = mapped_column(Integer)
+    allow_second_reply: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
-    template: Mapped[MessageTemplate] = relationship()
+    template: Mapped[MessageTemplate | None] = relationship()
 
 
 class AutoRuleFiring(db.Model):

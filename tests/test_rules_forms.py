@@ -65,14 +65,36 @@ def test_a_missing_or_wrong_parameter_is_shown_beside_its_field(
     assert db.session.query(AutoRule).count() == 0
 
 
-def test_a_template_with_more_than_one_parameter_is_refused(client, db, login_as):
+def test_the_form_offers_only_templates_a_rule_can_fill_and_refuses_an_old_one(client, db, login_as, template):
     login_as(Role.supervisor, locale="en")
     two = MessageTemplate(template_key="pedido", body="Oi {{1}}, pedido {{2}}", language="pt_BR")
-    db.session.add(two)
+    paused = MessageTemplate(template_key="pausado", body="Oi {{1}}", language="pt_BR", status="paused")
+    db.session.add_all([two, paused])
     db.session.commit()
-    response = _post(client, "/rules/new", two)
-    assert response.status_code == 200
+    page = client.get("/rules/new").get_data(as_text=True)
+    assert "boas_vindas (pt_BR)" in page and "pedido (pt_BR)" not in page and "pausado" not in page
+    assert _post(client, "/rules/new", two).status_code == 200
+    assert db.session.query(AutoRule).count() == 0
+
+    # A rule saved before with such a template shows it, and saving says why it cannot stay.
+    rule = AutoRule(trigger_key="conversation.opened", template_id=two.id)
+    db.session.add(rule)
+    db.session.commit()
+    assert "pedido (pt_BR)" in client.get(f"/rules/{rule.id}/edit").get_data(as_text=True)
+    response = _post(client, f"/rules/{rule.id}/edit", two)
     assert "Rules fill only {{1}}" in response.get_data(as_text=True)
+
+
+def test_every_error_is_shown_at_once(client, db, login_as):
+    login_as(Role.supervisor, locale="en")
+    response = client.post(
+        "/rules/new",
+        data={"trigger": "message.keyword", "keyword": "", "template_id": "0", "repeat": "every", "cooldown_minutes": "x"},
+    )
+    page = response.get_data(as_text=True)
+    assert "3 problems" in page
+    assert "Type the keyword" in page and "Give the cool-down as whole minutes" in page
+    assert "Choose what the rule does" in page
 
 
 def test_editing_a_rule_prefills_the_form_and_audits_the_change(client, db, login_as, template):

@@ -20,9 +20,9 @@ def deliver(db, post_whatsapp, run_jobs):
     return _deliver
 
 
-def _rule(db, trigger_key, template_key, body):
+def _rule(db, trigger_key, template_key, body, **fields):
     template = MessageTemplate(template_key=template_key, body=body, language="pt_BR")
-    db.session.add(AutoRule(trigger_key=trigger_key, template=template, enabled=True))
+    db.session.add(AutoRule(trigger_key=trigger_key, template=template, enabled=True, **fields))
     db.session.commit()
 
 
@@ -35,8 +35,9 @@ def _automatic(db):
 def test_a_first_message_fires_welcome_and_keyword_rules_and_the_worker_sends_them(
     db, deliver, whatsapp_payload, run_jobs, graph_simulator
 ):
+    # One customer message gets one automatic reply unless a rule allows a second: this one does.
     _rule(db, "conversation.opened", "boas_vindas", "Olá {{1}}, obrigado por escrever!")
-    _rule(db, "message.keyword:entregam", "entregas", "Entregamos em todo o estado do Rio.")
+    _rule(db, "message.keyword:entregam", "entregas", "Entregamos em todo o estado do Rio.", allow_second_reply=True)
 
     deliver(whatsapp_payload("text"))  # "Bom dia! Vocês entregam em Niterói?" from Maria Souza
 
@@ -50,6 +51,15 @@ def test_a_first_message_fires_welcome_and_keyword_rules_and_the_worker_sends_th
     assert "Maria" in json.dumps(sends[0]["template"])
     db.session.expire_all()
     assert {m.status for m in _automatic(db)} == {MessageStatus.sent}
+
+
+def test_without_a_second_reply_allowed_the_first_message_gets_only_the_welcome(db, deliver, whatsapp_payload):
+    _rule(db, "conversation.opened", "boas_vindas", "Olá {{1}}, obrigado por escrever!")
+    _rule(db, "message.keyword:entregam", "entregas", "Entregamos em todo o estado do Rio.")
+
+    deliver(whatsapp_payload("text"))
+
+    assert [m.template.template_key for m in _automatic(db)] == ["boas_vindas"]
 
 
 def test_a_second_message_with_the_keyword_does_not_fire_the_rule_again(db, deliver, whatsapp_payload):

@@ -1,49 +1,85 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from portal.access import role_required
 from portal.extensions import db
-from portal.models import AutoRule, MessageTemplate, Role
+from portal.models import Agent, AutoRule, MessageTemplate, Role
 from portal.rules import bp
-from portal.rules.forms import RuleForm
-from portal.services import rules, templates
+from portal.rules.forms import CONTACT_FIELD_LABELS, RuleForm
+from portal.services import inboxes, rules, teams
 
 
 def _rule_or_404(rule_id: int) -> AutoRule:
     return db.session.get(AutoRule, rule_id) or abort(404)
 
 
+def _form(rule: AutoRule | None) -> RuleForm:
+    offered = rules.fillable_templates()
+    if rule is not None and rule.template is not None and rule.template not in offered:
+        offered.append(rule.template)  # shown so the supervisor sees what it sends, and refused on save
+    agents = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))
+    return RuleForm(
+        templates=offered, inboxes=inboxes.visible_inboxes(current_user), teams=teams.list_teams(),
+        agents=list(agents), rule=rule,
+    )
+
+
 def _save(form: RuleForm, rule: AutoRule | None) -> AutoRule | None:
-    """Create or update from a validated form; None (with the error beside its field) when refused."""
+    """Create or update from the form; None (with every error beside its field) when refused."""
+    errors: list[rules.RuleError] = []
+    trigger = cooldown = None
     try:
         trigger = form.to_trigger()
-        template = db.session.get(MessageTemplate, form.template_id.data)
-        if rule is None:
-            return rules.create_rule(trigger, template, form.enabled.data, by=current_user)
-        rules.update_rule(rule, trigger, template, form.enabled.data, by=current_user)
-        return rule
     except rules.RuleError as error:
+        errors.append(error)
+    try:
+        cooldown = form.chosen_cooldown()
+    except rules.RuleError as error:
+        errors.append(error)
+    template = db.session.get(MessageTemplate, form.template_id.data) if form.template_id.data else None
+    if template is not None and template.id not in {value for value, _label in form.template_id.choices}:
+        template = None
+    spec = rules.RuleSpec(
+        trigger or rules.Trigger(rules.TriggerKind.conversation_opened),
+        template,
+        form.enabled.data,
+        form.chosen_conditions(),
+        form.chosen_actions(),
+        cooldown,
+        form.allow_second_reply.data,
+    )
+    errors += spec.problems()
+    for error in errors:
         getattr(form, error.field or "trigger").errors.append(str(error))
+    if form.errors:
         return None
+    return rules.save_rule(rule, spec, by=current_user)
 
 
 @bp.context_processor
 def _rule_helpers():
-    return {"catalogue": rules.CATALOGUE}
+    return {"catalogue": rules.CATALOGUE, "contact_field_labels": CONTACT_FIELD_LABELS}
 
 
 @bp.route("")
 @role_required(Role.supervisor)
 def index():
-    return render_template("rules/index.html", summaries=rules.list_rules())
+    return render_template(
+        "rules/index.html",
+        summaries=rules.list_rules(),
+        team_names={t.id: t.name for t in teams.list_teams()},
+        agent_names=dict(db.session.execute(select(Agent.id, Agent.name)).tuples().all()),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.supervisor)
 def create():
-    form = RuleForm(templates=templates.list_templates())
-    if form.validate_on_submit() and _save(form, None) is not None:
+    form = _form(None)
+    # Every field is checked, the form's own checks and the rule's, so all errors show at once.
+    if form.is_submitted() and (form.validate() or True) and _save(form, None) is not None:
         db.session.commit()
         flash(_("Auto-rule created."), "success")
         return redirect(url_for("rules.index"))
@@ -54,8 +90,8 @@ def create():
 @role_required(Role.supervisor)
 def edit(rule_id: int):
     rule = _rule_or_404(rule_id)
-    form = RuleForm(templates=templates.list_templates(), rule=rule)
-    if form.validate_on_submit() and _save(form, rule) is not None:
+    form = _form(rule)
+    if form.is_submitted() and (form.validate() or True) and _save(form, rule) is not None:
         db.session.commit()
         flash(_("Auto-rule saved."), "success")
         return redirect(url_for("rules.index"))

@@ -227,3 +227,16 @@ def on_team_changed_settings(_name: str, *, team: Team | None) -> None:
         assign_all_waiting()
     else:
         assign_waiting(team)
+
+
+def give(conversation: Conversation, agent: Agent) -> bool:
+    """Assign by the system (an auto-rule): no actor, no capacity check, the agent must be able to
+    receive it (the caller checks conversations.may_receive)."""
+    if conversation.assigned_to == agent.id:
+        return False
+    old_id = conversation.assigned_to
+    conversation.assigned_to = agent.id
+    conversation.queued_at = None
+    audit.record("conversation.assigned", target=conversation, old=old_id, new=agent.id, automatic=True)
+    events.emit("conversation.assigned", conversation=conversation, old_agent_id=old_id, by=None)
+    return True

@@ -126,6 +126,22 @@ def queue_reply(conversation: Conversation, body: str, *, by: Agent, reply_to: M
     return _queue(message)
 
 
+def queue_automatic_text(conversation: Conversation, body: str) -> Message:
+    """An auto-rule's free-text message: only inside the channel's window, marked automatic (no
+    author, no first response, triggers no rule)."""
+    body = (body or "").strip()
+    refusal = window_refusal(conversation)
+    if refusal:
+        raise OutboundError(refusal)
+    limit = channels.adapter_for(conversation).max_text_length
+    if not body or len(body) > limit:
+        raise OutboundError(_("A message holds at most %(max)d characters.", max=limit))
+    message = Message(
+        conversation=conversation, direction=Direction.outbound, body=body, message_type="text", is_automatic=True
+    )
+    return _queue(message)
+
+
 def queue_template(
     conversation: Conversation,
     template: MessageTemplate,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -50,9 +50,10 @@ from portal.models import (
     Message,
     MessageStatus,
     MessageTemplate,
+    TemplateStatus,
     utcnow,
 )
-from portal.services import audit, business_time, outbound, settings, teams, templates
+from portal.services import audit, business_time, outbound, rule_steps, settings, teams, templates
 
 log = logging.getLogger(__name__)
 
@@ -201,49 +202,106 @@ def _trigger_or_none(rule: AutoRule) -> Trigger | None:
         return None
 
 
-def _check_template(template: MessageTemplate | None) -> MessageTemplate:
-    if template is None:
-        raise RuleError(_("Choose the template the rule sends."), "template_id")
-    if templates.placeholder_count(template.body) > 1:
-        raise RuleError(
-            _("Rules fill only {{1}} (the contact's first name); this template has more parameters."),
-            "template_id",
-        )
-    return template
+class RuleErrors(RuleError):
+    """Every reason a rule change was refused, each with its field (shown all at once)."""
+
+    def __init__(self, errors: list[RuleError]):
+        super().__init__(str(errors[0]), errors[0].field)
+        self.errors = errors
+
+
+def fillable(template: MessageTemplate) -> bool:
+    """Whether a rule can send this template: WhatsApp allows it and rules can fill its parameters
+    (at most {{1}}, the contact's first name)."""
+    return templates.placeholder_count(template.body) <= 1 and TemplateStatus(template.status).can_send
+
+
+def fillable_templates() -> list[MessageTemplate]:
+    """The templates a rule form offers."""
+    return [t for t in templates.list_templates() if fillable(t)]
+
+
+@dataclass
+class RuleSpec:
+    """A rule as a supervisor chose it (docs/architecture.md, "Auto-rules")."""
+
+    trigger: Trigger
+    template: MessageTemplate | None = None
+    enabled: bool = True
+    conditions: dict = field(default_factory=dict)
+    actions: dict = field(default_factory=dict)
+    cooldown_minutes: int | None = None
+    allow_second_reply: bool = False
+
+    def problems(self) -> list[RuleError]:
+        found = []
+        if self.template is not None and templates.placeholder_count(self.template.body) > 1:
+            found.append(RuleError(
+                _("Rules fill only {{1}} (the contact's first name); this template has more parameters."),
+                "template_id",
+            ))
+        elif self.template is not None and not TemplateStatus(self.template.status).can_send:
+            found.append(RuleError(_("WhatsApp does not allow this template now; choose an approved one."), "template_id"))
+        if self.template is None and not self.actions:
+            found.append(RuleError(_("Choose what the rule does: a template, a text or a change."), "template_id"))
+        if "text" in self.actions and self.trigger.kind == TriggerKind.conversation_opened:
+            found.append(RuleError(
+                _("A conversation may open with our own message, outside the window: send a template instead."),
+                "text",
+            ))
+        return found
+
+    def snapshot(self) -> dict:
+        return {
+            "trigger_key": self.trigger.key,
+            "template_id": self.template.id if self.template is not None else None,
+            "enabled": self.enabled,
+            "conditions": self.conditions or None,
+            "actions": self.actions or None,
+            "cooldown_minutes": self.cooldown_minutes,
+            "allow_second_reply": self.allow_second_reply,
+        }
 
 
 def _snapshot(rule: AutoRule) -> dict:
-    return {"trigger_key": rule.trigger_key, "template_id": rule.template_id, "enabled": rule.enabled}
+    return {
+        "trigger_key": rule.trigger_key,
+        "template_id": rule.template_id,
+        "enabled": rule.enabled,
+        "conditions": rule.conditions or None,
+        "actions": rule.actions or None,
+        "cooldown_minutes": rule.cooldown_minutes,
+        "allow_second_reply": rule.allow_second_reply,
+    }
 
 
-def create_rule(trigger: Trigger, template: MessageTemplate | None, enabled: bool, *, by: Agent) -> AutoRule:
-    template = _check_template(template)
-    rule = AutoRule(trigger_key=trigger.key, template_id=template.id, enabled=enabled)
-    db.session.add(rule)
-    db.session.flush()
-    audit.record("rule.created", actor=by, target=rule, **_snapshot(rule))
-    return rule
+def _apply(rule: AutoRule, spec: RuleSpec) -> None:
+    for key, value in spec.snapshot().items():
+        setattr(rule, key, value)
+    rule.template = spec.template
 
 
-def update_rule(
-    rule: AutoRule, trigger: Trigger, template: MessageTemplate | None, enabled: bool, *, by: Agent
-) -> bool:
-    """Apply the changes; returns False when nothing changed."""
-    template = _check_template(template)
-    old = _snapshot(rule)
-    new = {"trigger_key": trigger.key, "template_id": template.id, "enabled": enabled}
+def save_rule(rule: AutoRule | None, spec: RuleSpec, *, by: Agent, errors: list[RuleError] = ()) -> AutoRule:
+    """Create (rule None) or update a rule. RuleErrors lists every problem, the caller's `errors`
+    (fields the form could not read) included, so the form shows them all at once."""
+    problems = [*errors, *spec.problems()]
+    if problems:
+        raise RuleErrors(problems)
+    if rule is None:
+        rule = AutoRule()
+        _apply(rule, spec)
+        db.session.add(rule)
+        db.session.flush()
+        audit.record("rule.created", actor=by, target=rule, **_snapshot(rule))
+        return rule
+    old, new = _snapshot(rule), spec.snapshot()
     changed = sorted(k for k in new if old[k] != new[k])
-    if not changed:
-        return False
-    rule.trigger_key, rule.template_id, rule.enabled = trigger.key, template.id, enabled
-    audit.record(
-        "rule.updated",
-        actor=by,
-        target=rule,
-        old={k: old[k] for k in changed},
-        new={k: new[k] for k in changed},
-    )
-    return True
+    if changed:
+        _apply(rule, spec)
+        audit.record(
+            "rule.updated", actor=by, target=rule, old={k: old[k] for k in changed}, new={k: new[k] for k in changed}
+        )
+    return rule
 
 
 def delete_rule(rule: AutoRule, *, by: Agent) -> None:
@@ -297,6 +355,13 @@ def _forget_enabled_rules_after_rollback(session: Session, previous_transaction)
         session.info.pop(_ENABLED_RULES_KEY, None)
 
 
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_replies_after_the_unit_of_work(session: Session, transaction) -> None:
+    # Only the outermost transaction: after_commit also fires when a savepoint is released.
+    if transaction.parent is None:
+        session.info.pop("rules.replied_conversations", None)
+
+
 def first_name(contact: Contact) -> str:
     name = contact.name.strip()
     if not name or name == contact.phone:
@@ -328,58 +393,111 @@ def _firing(rule: AutoRule, conversation: Conversation) -> AutoRuleFiring | None
     ).first()
 
 
-def _fire_again(rule: AutoRule, firing: AutoRuleFiring, conversation: Conversation, cooldown: timedelta, now: datetime):
-    """Claim the next firing of a repeating rule with one conditional UPDATE (the last firing is
-    at least `cooldown` old), so two workers never both repeat it; then send."""
-    claimed = db.session.execute(
-        update(AutoRuleFiring)
-        .where(AutoRuleFiring.id == firing.id, AutoRuleFiring.fired_at <= now - cooldown)
-        .values(fired_at=now, fire_count=AutoRuleFiring.fire_count + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        return None
-    db.session.refresh(firing)
-    try:
-        with db.session.begin_nested():
-            params = rule_params(rule.template, conversation)
-            message = outbound.queue_template(conversation, rule.template, params, by=None, automatic=True)
-            firing.message_id = message.id
-            db.session.flush()
-    except outbound.OutboundError:
-        log.warning("auto-rule %s could not send on conversation %s", rule.id, conversation.id)
-        return None
-    return firing
+_RULES_COOLDOWN = object()  # fire(): the rule's own cool-down
+_APPLYING_KEY = "rules.applying"
+_REPLIED_KEY = "rules.replied_conversations"
 
 
-def fire(
-    rule: AutoRule, conversation: Conversation, *, cooldown: timedelta | None = None, now: datetime | None = None
-) -> AutoRuleFiring | None:
-    """Send the rule's template on the conversation unless the rule is off or already fired there
-    (once per conversation); with a `cooldown`, again once that long has passed since the last."""
-    if not rule.enabled:
-        return None
+def applying() -> bool:
+    """Whether a rule is changing things right now: those changes trigger no other rule."""
+    return bool(db.session.info.get(_APPLYING_KEY))
+
+
+def _rule_cooldown(rule: AutoRule) -> timedelta | None:
+    return None if rule.cooldown_minutes is None else timedelta(minutes=rule.cooldown_minutes)
+
+
+def _claim(rule: AutoRule, conversation: Conversation, cooldown: timedelta | None, at: datetime) -> AutoRuleFiring | None:
+    """The firing row for this run, or None when the rule may not fire now. Once per conversation:
+    a new row (unique on rule and conversation, inside a savepoint, so a racing worker loses
+    quietly). Repeating: the existing row claimed with one conditional UPDATE (its last firing at
+    least `cooldown` old), so two workers never both repeat it."""
     if cooldown is not None:
         firing = _firing(rule, conversation)
         if firing is not None:
-            return _fire_again(rule, firing, conversation, cooldown, now or utcnow())
+            claimed = db.session.execute(
+                update(AutoRuleFiring)
+                .where(AutoRuleFiring.id == firing.id, AutoRuleFiring.fired_at <= at - cooldown)
+                .values(fired_at=at, fire_count=AutoRuleFiring.fire_count + 1, message_id=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not claimed:
+                return None
+            db.session.refresh(firing)
+            return firing
     elif has_fired(rule, conversation):
         return None
     try:
         with db.session.begin_nested():
-            firing = AutoRuleFiring(rule_id=rule.id, conversation_id=conversation.id, fired_at=now or utcnow())
+            firing = AutoRuleFiring(rule_id=rule.id, conversation_id=conversation.id, fired_at=at)
             db.session.add(firing)
-            db.session.flush()
-            params = rule_params(rule.template, conversation)
-            message = outbound.queue_template(conversation, rule.template, params, by=None, automatic=True)
-            firing.message_id = message.id
             db.session.flush()
     except IntegrityError:
         # Another worker fired this rule on this conversation first.
         return None
-    except outbound.OutboundError:
-        log.warning("auto-rule %s could not send on conversation %s", rule.id, conversation.id)
+    return firing
+
+
+def _send(rule: AutoRule, conversation: Conversation) -> Message | None:
+    """The rule's template, then its text (inside the window only). One automatic reply per
+    conversation and unit of work (one inbound message) unless the rule allows a second."""
+    text = (rule.actions or {}).get("text")
+    if rule.template is None and not text:
         return None
+    replied = db.session.info.setdefault(_REPLIED_KEY, set())
+    if conversation.id in replied and not rule.allow_second_reply:
+        log.info("auto-rule %s did not reply: conversation %s already got an automatic reply", rule.id, conversation.id)
+        return None
+    first = None
+    if rule.template is not None:
+        try:
+            with db.session.begin_nested():
+                params = rule_params(rule.template, conversation)
+                first = outbound.queue_template(conversation, rule.template, params, by=None, automatic=True)
+        except outbound.OutboundError:
+            log.warning("auto-rule %s could not send its template on conversation %s", rule.id, conversation.id)
+    if text:
+        try:
+            with db.session.begin_nested():
+                message = outbound.queue_automatic_text(conversation, text)
+                first = first or message
+        except outbound.OutboundError:
+            log.info("auto-rule %s sent no text on conversation %s: outside the window", rule.id, conversation.id)
+    if first is not None:
+        replied.add(conversation.id)
+    return first
+
+
+def fire(
+    rule: AutoRule, conversation: Conversation, *, cooldown=_RULES_COOLDOWN, now: datetime | None = None
+) -> AutoRuleFiring | None:
+    """Run the rule on the conversation when it is on, its conditions hold and it may fire now
+    (once per conversation, or again after its cool-down; `cooldown` overrides the rule's): its
+    changes first (team, assignee, tag, priority, status), then its messages. Changes a rule makes
+    trigger no other rule."""
+    if not rule.enabled:
+        return None
+    at = now or utcnow()
+    if not rule_steps.conditions_hold(rule.conditions, conversation, at):
+        return None
+    # A rule that could do nothing (its only message refused) leaves no firing: it may fire later.
+    savepoint = db.session.begin_nested()
+    firing = _claim(rule, conversation, _rule_cooldown(rule) if cooldown is _RULES_COOLDOWN else cooldown, at)
+    if firing is None:
+        savepoint.rollback()
+        return None
+    db.session.info[_APPLYING_KEY] = db.session.info.get(_APPLYING_KEY, 0) + 1
+    try:
+        rule_steps.apply_changes(rule.actions, conversation)
+        message = _send(rule, conversation)
+    finally:
+        db.session.info[_APPLYING_KEY] -= 1
+    if message is None and not rule_steps.changes(rule.actions):
+        savepoint.rollback()
+        return None
+    firing.message_id = message.id if message is not None else None
+    db.session.flush()
+    savepoint.commit()
     return firing
 
 
@@ -389,6 +507,8 @@ def _fire_each(pairs: list[tuple[AutoRule, Trigger]], conversation: Conversation
 
 
 def on_conversation_created(name: str, *, conversation: Conversation) -> None:
+    if applying():
+        return
     _fire_each(enabled_rules(TriggerKind.conversation_opened), conversation)
 
 
@@ -418,7 +538,7 @@ def claim_out_of_hours_reply(contact: Contact, at: datetime) -> bool:
 
 
 def on_message_created(name: str, *, message: Message) -> None:
-    if message.direction != Direction.inbound or message.is_automatic:
+    if message.direction != Direction.inbound or message.is_automatic or applying():
         return
     conversation = message.conversation
     keyword_rules = [
@@ -426,7 +546,7 @@ def on_message_created(name: str, *, message: Message) -> None:
         for rule, trigger in enabled_rules(TriggerKind.message_keyword)
         if contains_keyword(message.body or "", trigger.parameter or "")
     ]
-    _fire_each(keyword_rules, conversation)
+    _fire_each(keyword_rules, conversation, now=message.sent_at)
     after_hours = enabled_rules(TriggerKind.outside_business_hours)
     if (
         after_hours
@@ -438,6 +558,8 @@ def on_message_created(name: str, *, message: Message) -> None:
 
 
 def on_status_changed(name: str, *, conversation: Conversation, new: ConversationStatus, **_data) -> None:
+    if applying():
+        return
     matching = [
         (rule, trigger)
         for rule, trigger in enabled_rules(TriggerKind.status_changed)
