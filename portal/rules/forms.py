@@ -88,7 +88,7 @@ class RuleForm(FlaskForm):
     )
     cooldown_minutes = StringField(_l("Cool-down (minutes)"), validators=[Optional(), Length(max=6)])
     allow_second_reply = BooleanField(
-        _l("May reply even when another automatic reply already answered the same message")
+        _l("Allow a second automatic reply to a customer message another rule already answered")
     )
     enabled = BooleanField(_l("Enabled"), default=True)
 
