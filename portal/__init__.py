@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "portal.tokens:bp",
     "portal.contacts:bp",
     "portal.inbox:bp",
+    "portal.outreach:bp",
     "portal.admin:bp",
     "portal.profile:bp",
     "portal.crm:bp",
