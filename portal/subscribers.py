@@ -1,12 +1,24 @@
 """Who reacts to what: the domain-event subscribers and the webhook processors that are not a
 channel's, registered once by create_app (docs/architecture.md, "Events"). Handlers of one event
 run in the order listed: SLA bookkeeping first, then the CRM record, then the auto-rules (which
-may queue sends of their own), then contact upkeep, and last the
+may queue sends of their own), then contact upkeep (a stale WhatsApp id, an opt-out word), a reply credited to its
+campaign, and last the
 note for open browser tabs (sent once the change commits)."""
 
 from __future__ import annotations
 
-from portal.services import contact_admin, crm, crm_inbound, events, live, rules, sla, webhook_events
+from portal.services import (
+    campaigns,
+    contact_admin,
+    crm,
+    crm_inbound,
+    events,
+    live,
+    opt_out,
+    rules,
+    sla,
+    webhook_events,
+)
 
 SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("conversation.created", sla.on_conversation_created),
@@ -19,6 +31,8 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("conversation.status_changed", rules.on_status_changed),
     ("message.status_changed", rules.on_message_status_changed),
     ("conversation.status_changed", contact_admin.drop_stale_whatsapp_id),
+    ("message.created", opt_out.on_message_created),
+    ("message.created", campaigns.on_message_created),
     *((name, live.on_domain_event) for name in live.PUSHED_EVENTS),
 )
 

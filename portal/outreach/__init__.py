@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("outreach", __name__)
 
-from portal.outreach import views  # noqa: E402,F401
+from portal.outreach import opt_out_views, scheduled_views, views  # noqa: E402,F401
