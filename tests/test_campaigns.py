@@ -14,6 +14,8 @@ from portal.models import (
     CampaignRecipient,
     CampaignStatus,
     Contact,
+    Conversation,
+    ConversationStatus,
     Message,
     MessageTemplate,
     Role,
@@ -126,7 +128,8 @@ def test_a_contact_who_opts_out_after_the_preview_is_left_out(db, graph_simulato
 def test_a_reply_to_a_campaign_message_is_credited_to_the_campaign(db, graph_simulator, run_jobs, deliver, whatsapp_payload):
     supervisor = factories.agent(Role.supervisor)
     contact = factories.contact(phone="+5521998765432", city="Niterói")  # the fixture's sender
-    conversations.set_tags(factories.conversation(contact, last_inbound_at=None), ["vip"], by=None)
+    earlier = factories.conversation(contact, status=ConversationStatus.closed, last_inbound_at=None)
+    conversations.set_tags(earlier, ["vip"], by=None)
     campaign = _draft(Audience(tags=["vip"]), by=supervisor)
     campaigns.confirm(campaign, by=supervisor)
     db.session.commit()
@@ -139,8 +142,10 @@ def test_a_reply_to_a_campaign_message_is_credited_to_the_campaign(db, graph_sim
     assert campaigns.progress(campaign).replied == 1
     recipient = db.session.scalar(select(CampaignRecipient))
     assert recipient.replied_at is not None
-    # The reply lands in the contact's conversation as usual.
-    assert db.session.scalar(select(func.count()).select_from(Message).where(Message.direction == "inbound")) == 1
+    # The campaign's conversation was closed from the start; the reply opens one as any customer message does.
+    campaign_conversation, replied_in = db.session.scalars(select(Conversation).order_by(Conversation.id)).all()[-2:]
+    assert campaign_conversation.status == ConversationStatus.closed and replied_in.is_open
+    assert db.session.scalar(select(func.count()).select_from(Message).where(Message.conversation_id == replied_in.id)) == 1
 
 
 @pytest.mark.parametrize(

@@ -32,11 +32,13 @@ from portal.models import (
     CampaignStatus,
     Contact,
     Conversation,
+    ConversationStatus,
     Direction,
     Inbox,
     Message,
     MessageStatus,
     MessageTemplate,
+    Priority,
     RecipientStatus,
     Tag,
     conversation_tags,
@@ -415,12 +417,35 @@ def _queue_one(campaign: Campaign, recipient_id: int) -> None:
         return
     try:
         with db.session.begin_nested():
-            conversation, _created = conversations.open_or_reuse(contact, inbox=campaign.inbox, at=utcnow())
+            conversation = conversations.open_conversation_for(contact, campaign.inbox_id) or _closed_conversation(
+                contact, campaign.inbox
+            )
             message = outbound.queue_template(conversation, campaign.template, list(recipient.params), by=None, automatic=True)
     except outbound.OutboundError as error:
         recipient.status, recipient.error = RecipientStatus.failed, str(error)
         return
     recipient.message_id = message.id
+
+
+def _closed_conversation(contact: Contact, inbox: Inbox) -> Conversation:
+    """Where a campaign message goes when the contact has no open conversation in the inbox: one
+    that is closed from the start, so ten thousand recipients open nothing in the inbox and start
+    no SLA clock (an automatic message is no first response, so each would breach); a reply opens
+    a conversation as any customer message does (docs/architecture.md, "Proactive messaging")."""
+    now = utcnow()
+    conversation = Conversation(
+        contact=contact,
+        inbox=inbox,
+        channel=inbox.channel,
+        status=ConversationStatus.closed,
+        priority=Priority.normal,
+        started_at=now,
+        closed_at=now,
+        last_message_at=now,
+    )
+    db.session.add(conversation)
+    db.session.flush()
+    return conversation
 
 
 def _finish_if_done(campaign: Campaign) -> None:
