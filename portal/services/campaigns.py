@@ -24,12 +24,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, case, cast, func, insert, select, update
 
+from portal import channels
 from portal.extensions import db
 from portal.models import (
     Agent,
     Campaign,
     CampaignRecipient,
     CampaignStatus,
+    Channel,
     Contact,
     Conversation,
     ConversationStatus,
@@ -189,6 +191,9 @@ def fill(param_field: str, contact: Contact) -> str:
 def _recipient_values(campaign: Campaign, contact: Contact) -> dict:
     if opt_out.is_opted_out(contact):
         return {"status": RecipientStatus.excluded, "params": [], "error": "opted_out"}
+    if not contact.phone:
+        # An e-mail-only contact: templates go out by phone number.
+        return {"status": RecipientStatus.excluded, "params": [], "error": "missing:contact.phone"}
     params = [fill(f, contact) for f in campaign.param_fields]
     missing = [f for f, value in zip(campaign.param_fields, params, strict=True) if not value]
     if missing:
@@ -227,6 +232,8 @@ def create_draft(
         errors["inbox"] = _("Choose an inbox.")
     elif refusal := inboxes.send_refusal(inbox):
         errors["inbox"] = refusal
+    elif not getattr(channels.registered().get(Channel(inbox.channel)), "sends_templates", False):
+        errors["inbox"] = _("Campaigns send approved templates: choose an inbox whose channel has them.")
     if template is None:
         errors["template"] = _("Choose a template.")
     elif not templates.can_send(template):
