@@ -1,16 +1,20 @@
 """Fill a PostgreSQL database with a busy team's history, in SQL (INSERT ... SELECT generate_series).
 
-    python -m bench.generate_data [--database atende_bench] [--contacts 100000] [--messages-per 10]
+    python -m bench.generate_data [--scale 1] [--private] [--database atende_bench] [--messages-per 10]
 
 Creates the database afresh, migrates it, then writes: 22 agents (20 agents, a supervisor and an
-admin, password `bench-password`), 100k contacts, one conversation per contact spread over the
-last 60 days (statuses, priorities, assignees, tags, SLA rows and breach incidents), 10 messages
-per conversation (1M), and conversation 1 with 500 messages for the thread bench.
+admin, password `bench-password`), 100k contacts times --scale, one conversation per contact spread
+over the last 60 days times --scale (the same daily volume, a longer history: statuses,
+priorities, assignees, tags, SLA rows and breach incidents), 10 messages per conversation (1M, or
+10M at --scale 10), and conversation 1 with 500 messages for the thread bench. The indexes of the
+bulk tables are built after the load. --private loads a private PostgreSQL cluster instead of the
+shared server (the way to run --scale 10 on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from sqlalchemy import create_engine, text
@@ -48,7 +52,7 @@ def _array(values: list[str]) -> str:
     return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
+def steps(contacts: int, messages_per: int, days: int) -> list[tuple[str, str]]:
     now = "date_trunc('minute', now() AT TIME ZONE 'UTC')"
     return [
         ("agents", f"""
@@ -72,23 +76,30 @@ def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
                    CASE WHEN i % 3 = 0 THEN 'cliente' || i || '@example.com' END,
                    ({_array(CITIES)})[1 + i % 8],
                    '55119' || lpad(i::text, 8, '0'),
-                   {now} - interval '61 days', {now} - interval '61 days'
+                   {now} - interval '{days + 1} days', {now} - interval '{days + 1} days'
             FROM generate_series(1, {contacts}) i"""),
-        # One conversation per contact, started over the last 60 days; the status mix leaves about
-        # a third open. Assignees cycle over the 20 agents with every fifth unassigned.
+        # One conversation per contact, started over the last `days` days; the status mix leaves
+        # about a third open. Assignees cycle over the 20 agents with every fifth unassigned. Its
+        # times follow from its message count (3 minutes apart; closed 30 steps after the last).
         ("conversations", f"""
             INSERT INTO conversations (contact_id, inbox_id, channel, status, priority, assigned_to, started_at,
                                        closed_at, last_inbound_at, last_message_at, created_at, updated_at)
-            SELECT i, (SELECT min(id) FROM inboxes), 'whatsapp',
-                   (ARRAY['closed','closed','closed','lost','new','triage','proposal','waiting','active','closed'])
-                       [1 + (i * 7) % 10]::conversation_status,
+            SELECT i, (SELECT min(id) FROM inboxes), 'whatsapp', s.status::conversation_status,
                    (ARRAY['normal','normal','normal','low','high','urgent','normal','low'])[1 + (i * 3) % 8]
                        ::conversation_priority,
                    CASE WHEN i % 5 = 0 THEN NULL ELSE 1 + i % 20 END,
-                   s.started, NULL, s.started, s.started, s.started, s.started
+                   s.started,
+                   CASE WHEN s.status IN ('closed', 'lost') THEN s.started + (s.n + 30) * interval '3 minutes' END,
+                   s.started + ((s.n - 1) / 2 * 2) * interval '3 minutes',
+                   s.started + (s.n - 1) * interval '3 minutes', s.started, s.started
             FROM generate_series(1, {contacts}) i
-            CROSS JOIN LATERAL (SELECT {now} - (i % 60) * interval '1 day'
-                                       - ((i * 7919) % 86400) * interval '1 second' AS started) s"""),
+            CROSS JOIN LATERAL (
+                SELECT {now} - (i % {days}) * interval '1 day' - ((i::bigint * 7919) % 86400) * interval '1 second'
+                           AS started,
+                       (ARRAY['closed','closed','closed','lost','new','triage','proposal','waiting','active','closed'])
+                           [1 + (i * 7) % 10] AS status,
+                       CASE WHEN i = {LONG_THREAD_CONVERSATION_ID} THEN {LONG_THREAD_MESSAGES}
+                            ELSE {messages_per} END AS n) s"""),
         ("messages", f"""
             INSERT INTO messages (conversation_id, direction, body, sent_at, status, external_id, sender_agent_id,
                                   is_automatic, message_type, send_attempts, read_at)
@@ -106,14 +117,6 @@ def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
             CROSS JOIN LATERAL generate_series(
                 0, CASE WHEN c.id = {LONG_THREAD_CONVERSATION_ID} THEN {LONG_THREAD_MESSAGES - 1}
                         ELSE {messages_per - 1} END) k"""),
-        ("conversation times", """
-            UPDATE conversations c
-            SET last_message_at = c.started_at + (m.n - 1) * interval '3 minutes',
-                last_inbound_at = c.started_at + ((m.n - 1) / 2 * 2) * interval '3 minutes',
-                closed_at = CASE WHEN c.status IN ('closed', 'lost')
-                                 THEN c.started_at + (m.n + 30) * interval '3 minutes' END
-            FROM (SELECT conversation_id, count(*) AS n FROM messages GROUP BY conversation_id) m
-            WHERE m.conversation_id = c.id"""),
         ("conversation tags", f"""
             INSERT INTO conversation_tags (conversation_id, tag_id)
             SELECT i, 1 + i % {len(TAGS)} FROM generate_series(1, {contacts}) i WHERE i % 3 = 0"""),
@@ -135,36 +138,79 @@ def steps(contacts: int, messages_per: int) -> list[tuple[str, str]]:
     ]
 
 
-def generate(database_url: str, contacts: int, messages_per: int) -> None:
+BULK_TABLES = ("contacts", "conversations", "messages", "conversation_tags", "sla_metrics", "incidents")
+
+
+def _secondary_indexes(conn) -> list[tuple[str, str]]:
+    """(name, definition) of the bulk tables' indexes that no constraint owns: built once after
+    the load instead of row by row during it."""
+    return list(conn.execute(text("""
+        SELECT i.indexname, i.indexdef FROM pg_indexes i
+        WHERE i.schemaname = 'public' AND i.tablename = ANY(:tables)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"""),
+        {"tables": list(BULK_TABLES)}).all())
+
+
+def generate(database_url: str, contacts: int, messages_per: int, days: int) -> None:
     engine = create_engine(database_url)
     password_hash = generate_password_hash(BENCH_PASSWORD)
     total = time.perf_counter()
     with engine.begin() as conn:
-        for label, sql in steps(contacts, messages_per):
+        conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        indexes = _secondary_indexes(conn)
+        for name, _ in indexes:
+            conn.execute(text(f'DROP INDEX "{name}"'))
+        for label, sql in steps(contacts, messages_per, days):
             start = time.perf_counter()
             result = conn.execute(text(sql), {"password_hash": password_hash} if ":password_hash" in sql else {})
-            harness.line(label, f"{result.rowcount:>9,} rows  {time.perf_counter() - start:6.1f} s")
+            harness.line(label, f"{result.rowcount:>11,} rows  {time.perf_counter() - start:6.1f} s")
+        start = time.perf_counter()
+        for _, definition in indexes:
+            conn.execute(text(definition))
+        harness.line(f"{len(indexes)} indexes", f"{time.perf_counter() - start:18.1f} s")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         start = time.perf_counter()
         conn.execute(text("VACUUM ANALYZE"))
-        harness.line("vacuum analyze", f"{time.perf_counter() - start:16.1f} s")
+        harness.line("vacuum analyze", f"{time.perf_counter() - start:18.1f} s")
         size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar()
     engine.dispose()
-    harness.line("total", f"{time.perf_counter() - total:16.1f} s, database size {size}")
+    harness.line("total", f"{time.perf_counter() - total:18.1f} s, database size {size}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="atende_bench")
     parser.add_argument("--server-url", default=harness.DEFAULT_SERVER_URL)
-    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--scale", type=int, default=1,
+                        help="N times the data: 100k x N contacts and conversations over 60 x N days")
+    parser.add_argument("--contacts", type=int, help="instead of 100k x scale")
     parser.add_argument("--messages-per", type=int, default=10)
+    parser.add_argument("--private", action="store_true",
+                        help="start a private PostgreSQL cluster (under /tmp) and leave it running; the "
+                             "command that stops and removes it is printed")
     args = parser.parse_args()
     print(f"generate_data: {harness.machine()}")
-    database_url = harness.create_database(args.database, args.server_url)
-    harness.migrate(database_url, redis_url="redis://127.0.0.1:1/0")
-    generate(database_url, args.contacts, args.messages_per)
+    server_url = args.server_url
+    if args.private:
+        # Loading settings only: the figures measured on this cluster are reads, which these do
+        # not change; shared_buffers stays at the stock 128 MB.
+        cluster = harness.PostgresServer().start(
+            fsync="off", synchronous_commit="off", full_page_writes="off", max_wal_size="8GB",
+            checkpoint_timeout="30min")
+        server_url = cluster.url
+        print(f"  private cluster in {cluster.dir}, port {cluster.port}")
+    try:
+        database_url = harness.create_database(args.database, server_url)
+        harness.migrate(database_url, redis_url="redis://127.0.0.1:1/0")
+        generate(database_url, args.contacts or 100_000 * args.scale, args.messages_per, 60 * args.scale)
+    except BaseException:
+        if args.private:  # a half-loaded cluster is of no use
+            cluster.close()
+        raise
     print(f"  database URL: {database_url}")
+    if args.private:
+        owner = "runuser -u postgres -- " if os.geteuid() == 0 else ""
+        print(f"  stop and remove: {owner}{cluster.bin}/pg_ctl -D {cluster.data} -m fast stop && rm -rf {cluster.dir}")
 
 
 if __name__ == "__main__":

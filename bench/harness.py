@@ -172,8 +172,10 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def start(self) -> PostgresServer:
+    def start(self, **settings: str) -> PostgresServer:
+        """Start the cluster; `settings` are server parameters (`max_wal_size="4GB"`)."""
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        options += "".join(f" -c {name}={value}" for name, value in settings.items())
         self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log),
                         "-w", "start"])
         return self

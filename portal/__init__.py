@@ -30,6 +30,8 @@ BLUEPRINTS = (
     "portal.tokens:bp",
     "portal.contacts:bp",
     "portal.inbox:bp",
+    "portal.outreach:bp",
+    "portal.campaigns:bp",
     "portal.admin:bp",
     "portal.profile:bp",
     "portal.crm:bp",

@@ -36,8 +36,16 @@ def minimum_role(app: Flask, endpoint: str) -> Role | None:
     return getattr(view, "_atende_min_role", Role.admin)
 
 
+# Signed machine-to-machine callbacks (Meta, the CRM): no cookie, no session, no signed-in agent.
+WEBHOOKS_PATH = "/webhooks/"
+
+
+def is_webhook(path: str) -> bool:
+    return path.startswith(WEBHOOKS_PATH)
+
+
 def wants_json() -> bool:
-    return request.blueprint == "api" or request.path.startswith(("/api/", "/webhooks/"))
+    return request.blueprint == "api" or request.path.startswith("/api/") or is_webhook(request.path)
 
 
 def _enforce() -> None:

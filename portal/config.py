@@ -161,6 +161,9 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         # (which sign-in throttling counts) is read that many hops back. 0: no proxy, headers ignored,
         # since a client could otherwise pick its own address.
         "TRUSTED_PROXIES": _env_count("TRUSTED_PROXIES", 0),
+        # Messages a second an inbox sends when nothing says otherwise (docs/architecture.md,
+        # "Proactive messaging"); 80 is Meta's default throughput tier.
+        "SEND_RATE_PER_SECOND": _env_count("SEND_RATE_PER_SECOND", 80) or 80,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

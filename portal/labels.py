@@ -10,6 +10,7 @@ from flask_babel import lazy_pgettext as _lp
 
 from portal.models import (
     AssignMode,
+    CampaignStatus,
     Channel,
     ConversationStatus,
     DeliveryStatus,
@@ -17,7 +18,9 @@ from portal.models import (
     IncidentStatus,
     MessageStatus,
     Priority,
+    RecipientStatus,
     Role,
+    ScheduledMessageStatus,
     Severity,
     TemplateStatus,
     WebhookStatus,
@@ -83,6 +86,27 @@ TEMPLATE_STATUS_LABELS = {
     TemplateStatus.archived: _lp("template status", "Archived"),
     TemplateStatus.limit_exceeded: _lp("template status", "Over the template limit"),
 }
+CAMPAIGN_STATUS_LABELS = {
+    CampaignStatus.draft: _lp("campaign status", "Draft: not sent"),
+    CampaignStatus.scheduled: _lp("campaign status", "Scheduled"),
+    CampaignStatus.running: _lp("campaign status", "Sending"),
+    CampaignStatus.paused: _lp("campaign status", "Paused"),
+    CampaignStatus.completed: _lp("campaign status", "Completed"),
+    CampaignStatus.cancelled: _lp("campaign status", "Cancelled"),
+}
+RECIPIENT_STATUS_LABELS = {
+    RecipientStatus.pending: _lp("campaign recipient", "Waiting"),
+    RecipientStatus.queued: _lp("campaign recipient", "Queued"),
+    RecipientStatus.excluded: _lp("campaign recipient", "Excluded"),
+    RecipientStatus.failed: _lp("campaign recipient", "Not queued"),
+    RecipientStatus.cancelled: _lp("campaign recipient", "Cancelled"),
+}
+SCHEDULED_STATUS_LABELS = {
+    ScheduledMessageStatus.pending: _lp("scheduled message", "Scheduled"),
+    ScheduledMessageStatus.sent: _lp("scheduled message", "Sent"),
+    ScheduledMessageStatus.failed: _lp("scheduled message", "Not sent"),
+    ScheduledMessageStatus.cancelled: _lp("scheduled message", "Cancelled"),
+}
 
 # WhatsApp's message types (messages.message_type), for a message without text of its own.
 MESSAGE_TYPE_LABELS = {
@@ -129,6 +153,9 @@ _BY_ENUM: dict[type[StrEnum], dict] = {
     WebhookStatus: WEBHOOK_STATUS_LABELS,
     DeliveryStatus: DELIVERY_STATUS_LABELS,
     TemplateStatus: TEMPLATE_STATUS_LABELS,
+    CampaignStatus: CAMPAIGN_STATUS_LABELS,
+    RecipientStatus: RECIPIENT_STATUS_LABELS,
+    ScheduledMessageStatus: SCHEDULED_STATUS_LABELS,
 }
 
 _BY_NAME = {enum_cls.__name__: enum_cls for enum_cls in _BY_ENUM}
@@ -183,6 +210,15 @@ AUDIT_ACTION_LABELS = {
     "contact.deleted": _l("Deleted %(target)s"),
     "contact.merged": _l("Merged another contact into %(target)s"),
     "contact.phone_changed": _l("Changed the phone of %(target)s"),
+    "contact.opted_out": _l("%(target)s opted out of campaigns"),
+    "contact.opted_in": _l("%(target)s opted back in to campaigns"),
+    "campaign.created": _l("Prepared %(target)s"),
+    "campaign.confirmed": _l("Confirmed %(target)s"),
+    "campaign.paused": _l("Paused %(target)s"),
+    "campaign.resumed": _l("Resumed %(target)s"),
+    "campaign.cancelled": _l("Cancelled %(target)s"),
+    "scheduled_message.created": _l("Scheduled a message in %(target)s"),
+    "scheduled_message.cancelled": _l("Cancelled a scheduled message in %(target)s"),
     "contact.whatsapp_number_changed": _l("WhatsApp reported a new number for %(target)s"),
     "contacts.exported": _l("Exported contacts"),
     "contacts.listed": _l("Listed contacts through the API"),
@@ -239,6 +275,7 @@ TARGET_LABELS = {
     "teams": _l("team #%(id)s"),
     "api_tokens": _l("API token #%(id)s"),
     "crm_deliveries": _l("CRM delivery #%(id)s"),
+    "campaigns": _l("campaign #%(id)s"),
     "rq_job": _l("failed job %(id)s"),
     "settings": _l("the setting %(id)s"),
     "sla_targets": _l("the SLA targets"),
@@ -296,6 +333,11 @@ AUDIT_DETAIL_LABELS = {
     "automatic": _l("automatic"),
     "business_hours": _l("business hours"),
     "holidays": _l("holidays"),
+    "word": _l("word"),
+    "message_id": _l("message"),
+    "previous": _l("previously"),
+    "recipients": _l("recipients"),
+    "send_at": _l("send at"),
 }
 UNDESCRIBED_ACTION = _l("Recorded action")
 

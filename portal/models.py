@@ -29,6 +29,11 @@ contacts
                    claimed by one conditional UPDATE, so two workers never send it twice.
   wa_id            the id WhatsApp reports for the customer; for Brazilian mobiles it may lack the
                    ninth digit, and replies must go to the id WhatsApp knows.
+  opted_out_at, opted_out_message_id, opted_out_text  LGPD: the contact wrote an opt-out word
+                   (portal.services.opt_out) and campaigns leave them out; when, and the message
+                   that said so (its id without a foreign key: messages already reach contacts through
+                   conversations, and a cycle of foreign keys would need deferred constraints).
+                   Cleared by an opt-in word or a supervisor's audited override.
 conversations
   inbox_id         the inbox (connected number) the conversation belongs to; replies leave from it.
   team_id          the team (sector) it is routed to, if any: list filter, Team tab, reports per team.
@@ -127,6 +132,24 @@ UIDVALIDITY and the Message-ID, and the webhook event that carries it to process
 (inbox, folder, uidvalidity, uid), committed with the event, so a fetch that crashed before its
 commit fetches the mail again and one that committed never stores it twice; the highest UID is
 where the next fetch starts. docs/architecture.md, "E-mail"),
+scheduled_messages (a message an agent wrote to go out later: free text or a template with its
+parameters, `send_at` in UTC; the row is the promise, and the worker turns a due `pending` row into
+an ordinary queued message with one conditional UPDATE, re-checking the channel's window then;
+`message_id` is the message it became, `error` why it could not go out, cancelled ones keep who and
+when; indexed on (status, send_at) for the worker's due query),
+campaigns (a template sent to an audience by supervisors: the inbox it leaves from, the template and
+how its parameters map to contact fields, the audience as chosen (kept to show it), a send rate
+per second for the inbox (never exceeded: portal.services.send_rate), send now or at `send_at`; status
+draft -> scheduled/running <-> paused -> completed or cancelled; `dispatched_at` is the dispatcher's
+last beat, so the worker's tick restarts one whose job was lost),
+campaign_recipients (one row per contact of a campaign, written when the audience is previewed, so
+nothing is sent before the supervisor confirms and the worker turns `pending` rows into queued
+messages with one conditional UPDATE: a killed worker, a Redis outage or a database restart never
+sends a recipient twice nor skips one. `params` are that contact's filled-in parameters;
+`excluded` rows (opted out) are shown and never sent; `message_id` is the message it became, whose
+status is the delivery; `replied_at` credits the customer's next message to the campaign; unique on
+(campaign_id, contact_id), indexed on (campaign_id, status) for progress counts and on message_id
+for crediting replies and for the send rate),
 quick_replies (saved replies an agent inserts with `/shortcut`: shared ones, owner_id null, kept by
 supervisors; personal ones, owner_id the agent's; a shortcut is unique among the shared ones and
 among one agent's own, by two partial unique indexes, and portal.services.quick_replies also keeps
@@ -297,6 +320,30 @@ class TemplateStatus(StrEnum):
         return self in (TemplateStatus.approved, TemplateStatus.flagged)
 
 
+class ScheduledMessageStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    running = "running"
+    paused = "paused"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class RecipientStatus(StrEnum):
+    pending = "pending"
+    queued = "queued"
+    excluded = "excluded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
 class DeliveryStatus(StrEnum):
     pending = "pending"
     delivered = "delivered"
@@ -324,6 +371,9 @@ class Contact(TimestampMixin, db.Model):
     city: Mapped[str | None] = mapped_column(String(120))
     wa_id: Mapped[str | None] = mapped_column(String(32), index=True)
     out_of_hours_replied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime)
+    opted_out_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    opted_out_text: Mapped[str | None] = mapped_column(String(500))
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
 
@@ -793,3 +843,80 @@ class EmailReceipt(db.Model):
     size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     event_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("webhook_events.id", ondelete="SET NULL"))
     fetched_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class ScheduledMessage(TimestampMixin, db.Model):
+    __tablename__ = "scheduled_messages"
+    __table_args__ = (Index("ix_scheduled_messages_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    template_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("message_templates.id"))
+    template_params: Mapped[list[str] | None] = mapped_column(JSON)
+    send_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    status: Mapped[ScheduledMessageStatus] = mapped_column(
+        _enum(ScheduledMessageStatus, "scheduled_message_status"),
+        nullable=False,
+        default=ScheduledMessageStatus.pending,
+    )
+    message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("messages.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+
+    conversation: Mapped[Conversation] = relationship()
+    created_by: Mapped[Agent | None] = relationship(foreign_keys=[created_by_id])
+    template: Mapped[MessageTemplate | None] = relationship()
+    message: Mapped[Message | None] = relationship()
+
+
+class Campaign(TimestampMixin, db.Model):
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id"), nullable=False)
+    template_id: Mapped[int] = mapped_column(BigId, ForeignKey("message_templates.id"), nullable=False)
+    param_fields: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus, "campaign_status"), nullable=False, default=CampaignStatus.draft
+    )
+    rate_per_second: Mapped[int] = mapped_column(Integer, nullable=False, default=80)
+    send_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+
+    inbox: Mapped[Inbox] = relationship()
+    template: Mapped[MessageTemplate] = relationship()
+    created_by: Mapped[Agent | None] = relationship()
+
+
+class CampaignRecipient(db.Model):
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id", name="uq_campaign_recipients_once"),
+        Index("ix_campaign_recipients_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(BigId, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False)
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id"), nullable=False, index=True)
+    status: Mapped[RecipientStatus] = mapped_column(
+        _enum(RecipientStatus, "campaign_recipient_status"), nullable=False, default=RecipientStatus.pending
+    )
+    params: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("messages.id"), unique=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+    contact: Mapped[Contact] = relationship()
+    message: Mapped[Message | None] = relationship()

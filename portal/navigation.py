@@ -27,6 +27,7 @@ NAV_ITEMS = (
     NavItem("reports.index", _l("Reports"), Role.supervisor, "chart-column"),
     NavItem("sla.index", _l("SLA"), Role.supervisor, "timer"),
     NavItem("teams.index", _l("Teams"), Role.supervisor, "users"),
+    NavItem("campaigns.index", _l("Campaigns"), Role.supervisor, "send"),
     NavItem("rules.index", _l("Auto-rules"), Role.supervisor, "workflow"),
     NavItem("templates.index", _l("Templates"), Role.supervisor, "file-text"),
     NavItem("quick_replies.shared_index", _l("Quick replies"), Role.supervisor, "message-circle"),

@@ -9,6 +9,7 @@ and media carry customers' data or a CSRF token, and must not stay in a shared o
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
@@ -32,7 +33,13 @@ HSTS = "max-age=31536000; includeSubDomains"
 def content_security_policy() -> str:
     """The policy, letting pages also connect to the live-update stream when it is served from
     another origin (scripts/run gives it a port of its own)."""
-    events = urlsplit(current_app.config["EVENTS_URL"])
+    return _policy_for(current_app.config["EVENTS_URL"])
+
+
+@functools.lru_cache(maxsize=8)
+def _policy_for(events_url: str) -> str:
+    """Worked out once per EVENTS_URL, not on every response."""
+    events = urlsplit(events_url)
     if not events.netloc:
         return CONTENT_SECURITY_POLICY
     origin = f"{events.scheme}://{events.netloc}"

@@ -1,19 +1,21 @@
 """Who reacts to what: the domain-event subscribers and the webhook processors that are not a
 channel's, registered once by create_app (docs/architecture.md, "Events"). Handlers of one event
 run in the order listed: SLA bookkeeping first, then the CRM record, then the auto-rules (which
-may queue sends of their own), then contact upkeep, then auto-assignment
-(which works the team queues a change filled or freed), and last the
-note for open browser tabs (sent once the change commits)."""
+may queue sends of their own), then contact upkeep (a stale WhatsApp id, an opt-out word), a reply
+credited to its campaign, then auto-assignment (which works the team queues a change filled or
+freed), and last the note for open browser tabs (sent once the change commits)."""
 
 from __future__ import annotations
 
 from portal.services import (
     assignment,
+    campaigns,
     contact_admin,
     crm,
     crm_inbound,
     events,
     live,
+    opt_out,
     rules,
     sla,
     webhook_events,
@@ -34,6 +36,8 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("conversation.assigned", assignment.on_conversation_assigned),
     ("conversation.status_changed", assignment.on_status_changed),
     ("team.changed", assignment.on_team_changed_settings),
+    ("message.created", opt_out.on_message_created),
+    ("message.created", campaigns.on_message_created),
     *((name, live.on_domain_event) for name in live.PUSHED_EVENTS),
 )
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from portal.access import wants_json
+from portal.access import is_webhook, wants_json
 from portal.icons import icon
 from portal.navigation import visible_items
 from portal.services.webhook_events import DatabaseUnavailable
@@ -116,7 +116,7 @@ class _SessionInterface(SecureCookieSessionInterface):
     (docs/benchmarks.md 1a)."""
 
     def open_session(self, app: Flask, request):
-        if request.path.startswith("/webhooks/"):
+        if is_webhook(request.path):
             return self.make_null_session(app)
         return super().open_session(app, request)
 

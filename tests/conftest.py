@@ -39,6 +39,7 @@ TEST_PASSWORD = "correct-horse-battery"
 
 
 def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "deploy: runs the production recipe in deploy/ on this machine (nginx)")
     os.environ["ATENDE_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="atende-test-instance-")
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -163,6 +164,26 @@ def job_status(redis_url: str, job_id: str) -> str | None:
         return None
     finally:
         connection.close()
+
+
+def kill_mid_job(stack: harness.Stack, victim, interval: float = 0.01) -> tuple[float, bool] | None:
+    """SIGKILL `victim` the moment its log shows it inside a job and start a worker in its place:
+    (when, whether the job was still unfinished in Redis: a kill proven mid-job), or None when the
+    worker took no job within 30 s."""
+    log = stack.worker_log(victim)
+    try:
+        harness.wait_for(lambda: unfinished_job(log) is not None, timeout=30, interval=interval,
+                         what="the worker to take a job")
+    except TimeoutError:
+        return None
+    victim.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    victim.wait()
+    stack.workers.remove(victim)
+    job_id = unfinished_job(log)
+    proven = bool(job_id and job_status(stack.redis.url, job_id) in ("started", "queued"))
+    stack.start_worker()
+    return killed_at, proven
 
 
 # ---------------------------------------------------------------- every status change, in order

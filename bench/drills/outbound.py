@@ -38,7 +38,6 @@ import os
 import random
 import re
 import secrets
-import signal
 import tempfile
 import threading
 import time
@@ -288,24 +287,15 @@ def main() -> None:
         def killer() -> None:
             while len(timeline.kills) < args.kills and timeline.unproven_kills < args.kills and not stop.is_set():
                 time.sleep(rng.uniform(3, args.replies / args.rate / max(args.kills, 1)))
-                victim = rng.choice(stack.workers)
-                log = stack.worker_log(victim)
-                try:
-                    harness.wait_for(lambda log=log: evidence.unfinished_job(log) is not None, timeout=30,
-                                     interval=0.01, what="the worker to take a job")
-                except TimeoutError:
+                outcome = evidence.kill_mid_job(stack, rng.choice(stack.workers))
+                if outcome is None:
                     continue
-                victim.send_signal(signal.SIGKILL)
-                killed_at = time.time()
+                killed_at, proven = outcome
                 timeline.all_kills.append(killed_at)
-                victim.wait()
-                stack.workers.remove(victim)
-                job_id = evidence.unfinished_job(log)
-                if job_id and evidence.job_status(stack.redis.url, job_id) in ("started", "queued"):
+                if proven:
                     timeline.kills.append(killed_at)
                 else:
                     timeline.unproven_kills += 1
-                stack.start_worker()
 
         def redis_restart() -> None:
             scheduled = "rq:scheduled:outbound"

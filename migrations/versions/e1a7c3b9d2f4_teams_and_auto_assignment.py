@@ -1,7 +1,7 @@
 """teams, team members, a conversation's team and queue position, agents' capacity
 
 Revision ID: e1a7c3b9d2f4
-Revises: e7a1c5d9b3f2
+Revises: ca9498720acf
 Create Date: 2026-12-02 13:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e1a7c3b9d2f4'
-down_revision = 'e7a1c5d9b3f2'
+down_revision = 'ca9498720acf'
 branch_labels = None
 depends_on = None
 

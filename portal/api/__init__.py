@@ -9,7 +9,17 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Token-authenticated and never cookie-authenticated, so there is no session for CSRF to protect.
 csrf.exempt(bp)
 
-from portal.api import auth, contacts, conversations, errors, openapi, params, quick_replies, tags  # noqa: E402,F401
+from portal.api import (  # noqa: E402,F401
+    auth,
+    contacts,
+    conversations,
+    errors,
+    new_conversations,
+    openapi,
+    params,
+    quick_replies,
+    tags,
+)
 
 errors.register(bp)
 bp.before_request(auth.require_token)

@@ -173,6 +173,37 @@ SCHEMAS: dict[str, Schema] = {
         },
     },
     "ConversationPage": page_of("Conversation"),
+    "ConversationStart": {
+        "type": "object",
+        "required": ["inbox_id"],
+        "description": "Who: `contact_id`, or `contact` with a phone (any format; a new contact is created "
+        "when nobody has it). What: `template_id` with its `params`, or `body` (free text, accepted only "
+        "while the channel allows it: on WhatsApp within 24 hours of the customer's last message).",
+        "properties": {
+            "inbox_id": {**ID, "description": "One of the token agent's inboxes (any inbox for supervisors)."},
+            "contact_id": ID,
+            "contact": {
+                "type": "object",
+                "required": ["phone"],
+                "properties": {
+                    "phone": {"type": "string", "maxLength": 40},
+                    "name": {"type": "string", "maxLength": 200, "description": "For a new contact; the number if absent."},
+                },
+            },
+            "template_id": {**ID, "description": "An approved template of the inbox's business account."},
+            "params": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": 1000},
+                "description": "The template's {{1}}, {{2}}... in order; each must be filled in.",
+            },
+            "body": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
+        },
+    },
+    "ConversationStarted": {
+        "type": "object",
+        "required": ["conversation", "message"],
+        "properties": {"conversation": ref("Conversation"), "message": ref("Message")},
+    },
     "Message": {
         "type": "object",
         "required": [
@@ -336,6 +367,24 @@ PATHS: dict[str, Schema] = {
                 *PAGE_PARAMETERS,
             ],
             "responses": {"200": json_body(ref("ConversationPage"), "A page of conversations."), **errors(401, 422)},
+        },
+        "post": {
+            "operationId": "startConversation",
+            "tags": ["conversations"],
+            "summary": "Write first: start (or continue) a conversation with a contact",
+            "description": "Reuses the contact's open conversation in the inbox, else opens one assigned to "
+            "the token's agent, and queues the first message (status `queued`). 422 with code "
+            "`cannot_send` when the channel refuses it: free text outside the 24-hour window, a "
+            "template whose parameters are not all filled in, a disabled inbox, or an open "
+            "conversation a colleague handles.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ConversationStart")}}},
+            "responses": {
+                "201": {
+                    **json_body(ref("ConversationStarted"), "Started; the message is queued."),
+                    "headers": {"Location": {"schema": {"type": "string"}, "description": "The conversation's URL."}},
+                },
+                **errors(400, 401, 422),
+            },
         },
     },
     "/conversations/{conversation_id}": {

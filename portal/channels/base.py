@@ -114,3 +114,8 @@ class ChannelAdapter(ABC):
     def failure_details(self, code: int | None, title: str | None) -> str:
         """The channel's own words for a stored failure, for a tooltip."""
         return title or ""
+
+    def rate_limit_pause(self, error: ChannelError) -> float:
+        """Seconds every send from the inbox should wait after `error`: the channel said the
+        inbox's rate limit was hit (portal.services.send_rate); 0 for any other error."""
+        return 0.0

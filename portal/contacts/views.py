@@ -1,4 +1,4 @@
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -60,9 +60,9 @@ def export():
     filters = _filters()
     # Excel in pt-BR expects semicolons: the comma is its decimal mark.
     delimiter = ";" if str(get_locale() or "").startswith("pt") else ","
-    text = contact_csv.export_filtered(filters["q"], filters["city"], by=current_user, delimiter=delimiter)
-    db.session.commit()
-    response = Response(text, mimetype="text/csv")
+    chunks = contact_csv.export_filtered(filters["q"], filters["city"], by=current_user, delimiter=delimiter)
+    db.session.commit()  # the audit record, before the first byte
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=contacts.csv"
     return response
 

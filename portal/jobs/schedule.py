@@ -19,6 +19,8 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("portal.jobs.rules.fire_timed_rules", 60),
     Scheduled("portal.jobs.maintenance.sweep_pending", 30),
     Scheduled("portal.jobs.assignment.assign_waiting", 30),
+    Scheduled("portal.jobs.scheduled_messages.send_due_messages", 5),
+    Scheduled("portal.jobs.campaigns.tick", 5),
 )
 
 # Jobs a channel brings (its adapter's init_app registers them), e.g. the e-mail channel's fetch.

@@ -33,7 +33,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import audit, events, inboxes, message_status, templates
+from portal.services import audit, events, inboxes, message_status, send_rate, templates
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,8 @@ def send(message: Message, *, save_attempt: Callable[[], None]) -> bool:
         return _set_status(
             message, MessageStatus.failed, only_from=[MessageStatus.queued], error_code=None, error_title=refusal
         )
+    # The inbox's send rate, shared by every worker (docs/architecture.md, "Proactive messaging").
+    send_rate.wait_for_turn(message.conversation.inbox, send_rate.rate_for(message))
     if not _claim(message, adapter.send_timeout() + CLAIM_MARGIN):
         return False
     save_attempt()
@@ -243,6 +245,9 @@ def send(message: Message, *, save_attempt: Callable[[], None]) -> bool:
     except ChannelError as error:
         message.send_claimed_until = None
         message.error_code, message.error_title = error.code, error.title
+        pause = adapter.rate_limit_pause(error)
+        if pause:
+            send_rate.slow_down(message.conversation.inbox, pause)
         if error.retryable:
             raise
         log.warning("send of message %s refused: code %s", message.id, error.code)

@@ -176,6 +176,11 @@ class HoursCache:
         return self._teams[team_id] or self.installation()
 
 
+def any_business_hours() -> bool:
+    """Whether any SLA clock counts business time: the installation's hours or a team's own."""
+    return settings.business_hours() is not None or any(team.business_hours for team in list_teams())
+
+
 def own_hours(team: Team) -> BusinessHours | None:
     """The team's own opening hours with its holidays (the installation's when it has none)."""
     if not team.business_hours:

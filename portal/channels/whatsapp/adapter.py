@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 
-from portal.channels.base import ChannelAdapter, FetchedMedia, Remedy
+from portal.channels.base import ChannelAdapter, ChannelError, FetchedMedia, Remedy
 from portal.channels.whatsapp import failures, inbound, media, notes, views, window
 from portal.channels.whatsapp.client import GraphClient, graph_client, timeout_seconds
 from portal.models import Channel, Conversation, Message
@@ -14,6 +14,11 @@ from portal.services import webhook_events
 
 # The Cloud API's limit for a text body.
 MAX_TEXT_LENGTH = 4096
+
+
+# How long an inbox's sends wait after WhatsApp says its rate limit was hit (docs/architecture.md,
+# "Proactive messaging"); the message itself is retried with the usual backoff.
+RATE_LIMIT_PAUSE_SECONDS = 1.0
 
 
 class WhatsAppChannel(ChannelAdapter):
@@ -73,6 +78,10 @@ class WhatsAppChannel(ChannelAdapter):
 
     def failure_details(self, code: int | None, title: str | None) -> str:
         return failures.details(code, title)
+
+    def rate_limit_pause(self, error: ChannelError) -> float:
+        # 130429: the number's throughput was exceeded; 80007: the business account's rate limit.
+        return RATE_LIMIT_PAUSE_SECONDS if error.code in (130429, 80007) else 0.0
 
     def _client(self, message: Message) -> GraphClient:
         # Every call is made as the conversation's inbox: its number and its access token.
