@@ -331,38 +331,6 @@ def build(filters: ReportFilter) -> Report:
                     figures.resolution_times.append(seconds)
         for figures in (total, *by_agent.values(), *by_team.values()):
             figures.rank()
-    timed_rows = (
-        or_(SlaMetric.response_time_sec.is_not(None), SlaMetric.resolved_at.is_not(None)),
-        opened_in_range,
-    )
-    if _postgresql() and (hours is None or not hours.days):
-        _rank_in_database(filters, within_target, timed_rows, total, by_agent)
-    else:
-        timed = _scoped(
-            select(
-                Conversation.assigned_to,
-                SlaMetric.response_time_sec,
-                within_target,
-                Conversation.started_at,
-                SlaMetric.resolved_at,
-            )
-            .join(SlaMetric, SlaMetric.conversation_id == Conversation.id)
-            .where(*timed_rows),
-            filters,
-        )
-        for agent_id, response_sec, within, started_at, resolved_at in db.session.connection().execute(timed):
-            agent_figures = by_agent[agent_id]
-            if response_sec is not None:
-                total.first_response_times.append(response_sec)
-                agent_figures.first_response_times.append(response_sec)
-                total.within_target += within
-                agent_figures.within_target += within
-            if resolved_at is not None:
-                seconds = business_seconds(started_at, resolved_at, hours, tz)
-                total.resolution_times.append(seconds)
-                agent_figures.resolution_times.append(seconds)
-        for figures in (total, *by_agent.values()):
-            figures.rank()
 
     names = dict(
         db.session.execute(
