@@ -55,9 +55,9 @@ def test_the_dark_palette_sets_every_colour_token_the_light_one_does():
 
 
 def test_area_rules_take_colours_from_tokens_only():
-    """Below the palettes a fixed colour would stay light in dark mode (the QR code is the one
-    deliberate exception: cameras want dark on white)."""
-    areas = STYLESHEET.split("/* ---- base and type ---- */", 1)[1]
+    """Below the palettes (and in the workspace's own inbox.css) a fixed colour would stay light
+    in dark mode (the QR code is the one deliberate exception: cameras want dark on white)."""
+    areas = STYLESHEET.split("/* ---- base and type ---- */", 1)[1] + (PORTAL / "static" / "inbox.css").read_text()
     fixed = re.findall(r"[^\n]*(?:#[0-9a-fA-F]{3,8}\b|rgba?\()[^\n]*", areas)
     assert [line for line in fixed if not line.startswith(".qr-code")] == []
 
