@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import TEST_PASSWORD
@@ -16,6 +16,7 @@ CHROMIUM = "/usr/bin/chromium"
 # How long a step may wait at most: the 2-core machine often runs several suites at once, and a
 # page load then takes seconds. Only an upper bound; nothing waits this long when all is well.
 BROWSER_TIMEOUT_MS = 15_000
+expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
