@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 from flask import Flask, current_app
 
@@ -25,6 +26,7 @@ class WhatsAppChannel(ChannelAdapter):
     channel = Channel.whatsapp
     max_text_length = MAX_TEXT_LENGTH
     sends_templates = True
+    media_kinds = media.MEDIA_KINDS
 
     def init_app(self, app: Flask) -> None:
         webhook_events.register_processor("whatsapp", inbound.process_event)
@@ -53,14 +55,22 @@ class WhatsAppChannel(ChannelAdapter):
         )
         return result.message_id
 
+    def upload_media(self, message: Message, file: BinaryIO, size: int) -> str:
+        return self._client(message).upload_media(
+            file, size, message.media_mime_type or "application/octet-stream", message.media_filename or "file"
+        )
+
     def send_media(self, message: Message) -> str:
+        voice = bool((message.payload_json or {}).get("voice")) and message.message_type == "audio"
         result = self._client(message).send_media(
             _recipient(message),
             message.message_type,
             media_id=message.media_id,
-            caption=message.body or None,
-            filename=message.media_filename,
+            # Audio carries no caption on WhatsApp; a file name shows only on documents.
+            caption=(message.body or None) if message.message_type != "audio" else None,
+            filename=message.media_filename if message.message_type == "document" else None,
             reply_to=message.reply_to_external_id,
+            voice=voice,
         )
         return result.message_id
 
