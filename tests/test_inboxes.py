@@ -163,6 +163,38 @@ def test_an_agent_outside_inbox_b_gets_404_on_its_conversations_everywhere(clien
     assert f'id="conversation-{cid}"' not in contact_page
 
 
+def test_every_route_of_a_conversation_or_message_answers_404_outside_its_inbox(app, client, db, login_as, b_conversation):
+    """Pages, HTMX fragments, media and the API: every rule of the URL map that names a
+    conversation or a message and that an agent may use, walked, so a route added later is covered
+    too. (Routes for supervisors and up refuse agents by role; supervisors see every inbox.)"""
+    from portal.access import minimum_role
+    from portal.services import api_tokens
+
+    agent = login_as(Role.agent)  # a member of the default inbox only
+    _, token = api_tokens.create(agent, "script")
+    db.session.commit()
+    api_client = app.test_client()  # the API takes only the token, never the session cookie
+    message = b_conversation.messages.first()
+    values = {"conversation_id": b_conversation.id, "message_id": message.id}
+    walked = []
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments & values.keys() or minimum_role(app, rule.endpoint) != Role.agent:
+            continue
+        assert rule.arguments <= values.keys(), rule.rule
+        url = rule.rule
+        for name, value in values.items():
+            url = url.replace(f"<int:{name}>", str(value))
+        caller, headers = client, {"HX-Request": "true"}
+        if rule.rule.startswith("/api/"):
+            caller, headers = api_client, {"Authorization": f"Bearer {token}"}
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"body": "x", "up_to": message.id, "state": "viewing"}
+            response = caller.open(url, method=method, data=data, headers=headers)
+            walked.append((method, rule.rule, response.status_code))
+    assert walked and all(status == 404 for _, _, status in walked), "\n".join(map(str, (w for w in walked if w[2] != 404)))
+    assert len(walked) >= 20
+
+
 def test_the_api_answers_404_for_conversations_outside_the_agents_inboxes(client, db, b_conversation):
     from portal.services import api_tokens
 

@@ -23,7 +23,7 @@ def presence(conversation_id: int):
     # Leaving a conversation one just handed to a colleague is still told, so their "also here"
     # clears at once; it says nothing about the conversation.
     if refused and not (refused == 403 and state == "left"):
-        abort(403)
+        abort(refused)  # 404 outside the agent's inboxes: not even its existence is told
     if state not in live.PRESENCE_STATES:
         abort(400)
     live.publish_presence(current_user, conversation, state)
