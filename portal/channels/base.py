@@ -77,6 +77,17 @@ class ChannelAdapter(ABC):
     # The attachments it sends; empty: none (portal.services.attachments checks uploads against them).
     media_kinds: ClassVar[tuple[MediaKind, ...]] = ()
 
+    # The configuration settings of the channel that the admin settings page lists, plain and
+    # secret (a secret shows only whether it is set).
+    config_settings: ClassVar[tuple[str, ...]] = ()
+    secret_config_settings: ClassVar[tuple[str, ...]] = ()
+    # The channel's card on the admin settings page (a template that reads `panel`); None: none.
+    settings_template: ClassVar[str | None] = None
+
+    def settings_panel(self) -> dict:
+        """What the settings card shows (its template's `panel`)."""
+        return {}
+
     @abstractmethod
     def init_app(self, app: Flask) -> None:
         """Register what the channel brings besides this object: its webhook processor, routes..."""

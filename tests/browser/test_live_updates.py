@@ -13,8 +13,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from portal.channels.whatsapp.cli import inbound_text_notification
 from portal.channels.whatsapp.webhook import signature_header
-from portal.cli.webhooks import inbound_text_notification
 from portal.extensions import db as _db
 from portal.models import ConversationStatus, Direction, Message, Role
 from portal.queue import OUTBOUND
