@@ -361,3 +361,27 @@ def test_an_admin_picks_an_agents_inboxes_on_the_agent_page(client, db, login_as
     assert response.status_code == 302
     db.session.expire_all()
     assert [i.name for i in agent.inboxes] == ["Vendas"]
+
+
+def test_list_rows_and_the_thread_name_the_inbox_when_the_agent_sees_several(client, db, login_as, inbox_b):
+    theirs = factories.conversation(inbox=inbox_b, contact_row=factories.contact(name="Cliente Vendas"))
+    factories.conversation(contact_row=factories.contact(name="Cliente Suporte"))
+    db.session.commit()
+    badge = '<span class="badge inbox-name" title="{}">{}</span>'
+
+    login_as(Role.agent, inboxes=[inbox_b])  # one inbox: its name would only repeat itself
+    assert "inbox-name" not in client.get("/inbox").get_data(as_text=True)
+    assert "badge inbox-name" not in client.get(f"/conversations/{theirs.id}").get_data(as_text=True)
+
+    client.post("/logout")
+    login_as(Role.agent, inboxes=[inbox_b, factories.default_inbox()], locale="pt_BR")
+    listing = client.get("/inbox").get_data(as_text=True)
+    assert badge.format("Caixa de entrada", "Vendas") in listing
+    assert badge.format("Caixa de entrada", factories.default_inbox().name) in listing
+    thread = client.get(f"/conversations/{theirs.id}").get_data(as_text=True)
+    head = thread[thread.index('class="thread-head"'):thread.index("</header>", thread.index('class="thread-head"'))]
+    assert badge.format("Caixa de entrada", "Vendas") in head
+
+    client.post("/logout")
+    login_as(Role.supervisor)
+    assert badge.format("Inbox", "Vendas") in client.get("/inbox").get_data(as_text=True)

@@ -57,6 +57,8 @@ def _labels():
         "format_duration": sla.format_duration,
         "bubble": bubbles,
         "times": times,
+        # Rows and the thread name the conversation's inbox only when the agent sees several.
+        "show_inbox_names": current_user.is_authenticated and len(inboxes.visible_inboxes(current_user)) > 1,
     }
 
 

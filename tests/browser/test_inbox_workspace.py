@@ -206,3 +206,34 @@ def test_a_save_that_fails_while_a_live_update_rerenders_the_details_still_says_
     expect(page.locator("#conversation-details .badges")).to_contain_text("High")
     expect(page.locator("[data-save-error]")).to_contain_text("did not answer")
     page.console_errors.clear()  # the cut request is logged by Chromium on purpose here
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["desktop", "phone"])
+def test_with_two_inboxes_rows_and_the_thread_name_the_inbox_without_a_line_more(page, db, browser_login, viewport):
+    page.set_viewport_size(viewport)
+    sales = factories.inbox(name="Vendas")
+    supervisor = factories.agent(role=Role.supervisor)
+    conversation = factories.conversation(factories.contact(name="Cliente Vendas"), inbox=sales)
+    factories.message(conversation, body="Quero um orçamento")
+    factories.message(factories.conversation(factories.contact(name="Cliente Suporte")), body="Meu pedido atrasou")
+    db.session.commit()
+    browser_login(supervisor)
+    page.goto("/inbox")
+
+    row = page.locator(".conversation-row", has_text="Cliente Vendas")
+    inbox_badge, status_badge = row.locator(".inbox-name"), row.locator(".badge.status-new")
+    expect(inbox_badge).to_have_text("Vendas")
+    expect(page.locator(".conversation-row", has_text="Cliente Suporte").locator(".inbox-name")).to_be_visible()
+    # Dense: the inbox rides on the row's badge line, it does not open a line of its own.
+    assert abs(inbox_badge.bounding_box()["y"] - status_badge.bounding_box()["y"]) < 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+    row.locator(".row-link").click()
+    head = page.locator(".thread-head")
+    expect(head.locator(".inbox-name")).to_have_text("Vendas")
+    # Beside the contact's name, not cut off with it, and clear of the phone's Details link.
+    badge, title = head.locator(".inbox-name").bounding_box(), head.locator("#thread-title").bounding_box()
+    assert badge["x"] >= title["x"] + title["width"] and badge["x"] + badge["width"] <= viewport["width"]
+    if viewport == PHONE:
+        assert badge["x"] + badge["width"] <= head.locator("[data-show-details]").bounding_box()["x"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
