@@ -180,10 +180,9 @@ def test_every_route_of_a_conversation_or_message_answers_404_outside_its_inbox(
     for rule in app.url_map.iter_rules():
         if not rule.arguments & values.keys() or minimum_role(app, rule.endpoint) != Role.agent:
             continue
-        assert rule.arguments <= values.keys(), rule.rule
         url = rule.rule
-        for name, value in values.items():
-            url = url.replace(f"<int:{name}>", str(value))
+        for name in rule.arguments:  # any other row a route names (a scheduled message...): one that is not there
+            url = url.replace(f"<int:{name}>", str(values.get(name, 999_999)))
         caller, headers = client, {"HX-Request": "true"}
         if rule.rule.startswith("/api/"):
             caller, headers = api_client, {"Authorization": f"Bearer {token}"}
