@@ -39,8 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 VENV_BIN = Path(PYTHON).parent
 APP_SECRET = "bench-app-secret"
-# The business number the bench's webhooks name, and the inbox that receives them.
+# The business numbers the bench's webhooks name, each with its inbox and access token: the
+# benches use the first, the drills send to both (nothing may cross between inboxes).
 PHONE_NUMBER_ID = "106540352242922"
+SECOND_PHONE_NUMBER_ID = "106540352242933"
+INBOXES = {PHONE_NUMBER_ID: ("WhatsApp A", "bench-access-token-a"),
+           SECOND_PHONE_NUMBER_ID: ("WhatsApp B", "bench-access-token-b")}
 DEFAULT_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 _started: list[subprocess.Popen] = []
@@ -234,13 +238,14 @@ def migrate(database_url: str, redis_url: str) -> None:
                           env=portal_env(database_url, redis_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if done.returncode:
         raise RuntimeError(f"flask db upgrade failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
-    # Webhooks are routed by the number they name: the bench's number needs its inbox (kept by truncate_all).
-    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "create-inbox", "--name", "WhatsApp",
-                           "--phone-number-id", PHONE_NUMBER_ID, "--access-token", "bench-access-token"],
-                          cwd=ROOT, env=portal_env(database_url, redis_url), stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
-    if done.returncode:
-        raise RuntimeError(f"flask create-inbox failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
+    # Webhooks are routed by the number they name: each bench number needs its inbox (kept by truncate_all).
+    for phone_number_id, (name, token) in INBOXES.items():
+        done = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "create-inbox", "--name", name,
+                               "--phone-number-id", phone_number_id, "--access-token", token],
+                              cwd=ROOT, env=portal_env(database_url, redis_url), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        if done.returncode:
+            raise RuntimeError(f"flask create-inbox failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
 
 
 def truncate_all(database_url: str) -> None:
@@ -313,26 +318,28 @@ def wa_id(n: int) -> str:
     return f"55119{n:08d}"
 
 
-def _envelope(value: dict) -> dict:
+def _envelope(value: dict, phone_number_id: str = PHONE_NUMBER_ID) -> dict:
     value = {"messaging_product": "whatsapp",
-             "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+             "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
              **value}
     return {"object": "whatsapp_business_account",
             "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
 
 
-def text_message(sender: int, wamid: str, body: str, timestamp: int | None = None) -> dict:
+def text_message(sender: int, wamid: str, body: str, timestamp: int | None = None,
+                 phone_number_id: str = PHONE_NUMBER_ID) -> dict:
     return _envelope({
         "contacts": [{"profile": {"name": f"Bench {sender}"}, "wa_id": wa_id(sender)}],
         "messages": [{"from": wa_id(sender), "id": wamid, "timestamp": str(timestamp or int(time.time())),
                       "type": "text", "text": {"body": body}}],
-    })
+    }, phone_number_id)
 
 
-def status_update(wamid: str, status: str, recipient: int, timestamp: int) -> dict:
+def status_update(wamid: str, status: str, recipient: int, timestamp: int,
+                  phone_number_id: str = PHONE_NUMBER_ID) -> dict:
     item = {"id": wamid, "status": status, "timestamp": str(timestamp), "recipient_id": wa_id(recipient),
             "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"}}
-    return _envelope({"statuses": [item]})
+    return _envelope({"statuses": [item]}, phone_number_id)
 
 
 def encode(payload: dict) -> bytes:
@@ -351,13 +358,30 @@ def signed_request(payload: dict, secret: str = APP_SECRET) -> Request:
     return Request(body, {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, secret)})
 
 
-def text_burst(tag: str, count: int, customers: int, first_sender: int = 0) -> list[Request]:
-    """`count` signed text-message webhooks from `customers` distinct senders, each with its own wamid."""
+def text_burst(tag: str, count: int, customers: int, first_sender: int = 0,
+               numbers: Sequence[str] = (PHONE_NUMBER_ID,)) -> list[Request]:
+    """`count` signed text-message webhooks from `customers` distinct senders, each with its own
+    wamid, addressed to `numbers` in turn: message i, from sender i mod customers in round
+    i // customers, goes to number (sender + round) mod their count, so with two numbers every
+    sender who writes twice or more writes to both."""
     return [
         signed_request(text_message(
-            sender=first_sender + i % customers, wamid=f"wamid.{tag}.{i}", body=f"Mensagem {i}: qual o prazo?"))
+            sender=first_sender + i % customers, wamid=f"wamid.{tag}.{i}", body=f"Mensagem {i}: qual o prazo?",
+            phone_number_id=numbers[(i % customers + i // customers) % len(numbers)]))
         for i in range(count)
     ]
+
+
+def addressed_to(requests: Iterable[Request]) -> dict[str, str]:
+    """The number each posted customer message was sent to: {wamid: phone_number_id}."""
+    numbers: dict[str, str] = {}
+    for request in requests:
+        for entry in json.loads(request.body)["entry"]:
+            for change in entry["changes"]:
+                value = change["value"]
+                for message in value.get("messages", []):
+                    numbers[message["id"]] = value["metadata"]["phone_number_id"]
+    return numbers
 
 
 # ---------------------------------------------------------------- load generation

@@ -146,7 +146,8 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE") or "pt_BR",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ("pt_BR", "en"),
-        "MEDIA_ROOT": str(instance_path / "media"),
+        # Inbound media and outbound attachments; every web process and worker must see the same folder.
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(instance_path / "media"),
         # Webhook bodies reach ~3 MB at Meta's worst, but the issue caps ours at 1 MiB;
         # views that take uploads raise their own limit.
         "MAX_CONTENT_LENGTH": 1024 * 1024,

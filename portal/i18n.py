@@ -12,6 +12,7 @@ from flask_babel import (
     format_datetime,
     format_decimal,
     format_percent,
+    format_time,
     format_timedelta,
     get_locale,
     to_user_timezone,
@@ -66,14 +67,16 @@ def ago_filter(value: datetime | None) -> str:
     return format_timedelta(_as_utc(value) - datetime.now(UTC), add_direction=True, threshold=0.9)
 
 
-def when_filter(value: datetime | None) -> Markup:
+def when_filter(value: datetime | None, style: str = "ago") -> Markup:
     """How every page shows a moment: "3 minutes ago" (or "in 2 hours"), the full date and time
-    on hover, and the machine-readable instant (in the same zone) for scripts."""
+    on hover, and the machine-readable instant (in the same zone) for scripts. style="clock"
+    shows the time of day instead ("14:05"), for a thread's bubbles under their day separator."""
     if not value:
         return Markup("")
     moment = _as_utc(value)
+    text = format_time(moment, "short") if style == "clock" else ago_filter(moment)
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        to_user_timezone(moment).isoformat(timespec="seconds"), datetime_filter(moment), ago_filter(moment)
+        to_user_timezone(moment).isoformat(timespec="seconds"), datetime_filter(moment), text
     )
 
 

@@ -26,7 +26,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     )
 )
-PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+# The microphone for voice notes in the composer, from the portal's own pages only.
+PERMISSIONS_POLICY = "camera=(), microphone=(self), geolocation=(), payment=(), usb=()"
 HSTS = "max-age=31536000; includeSubDomains"
 
 

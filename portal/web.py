@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask, abort, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from portal.access import is_webhook, wants_json
@@ -49,6 +50,27 @@ def page_arg() -> int:
     if int(raw) > MAX_PAGE:
         abort(404)
     return int(raw)
+
+
+# Room for the multipart framing and the small fields (caption, csrf_token...) beside a file.
+UPLOAD_FORM_OVERHEAD = 64 * 1024
+
+
+class UploadTooLarge(Exception):
+    """The request body is over the upload's limit: refused before it is read."""
+
+
+def uploaded_file(largest_file: int, field: str = "file") -> FileStorage | None:
+    """The request's file under `field` once the body is known to fit `largest_file`: a declared
+    Content-Length over it is refused before a byte is read, and a body without one stops being
+    read at the limit. Werkzeug spools a file part to a temporary file, not to memory, past 500 KB."""
+    request.max_content_length = largest_file + UPLOAD_FORM_OVERHEAD
+    if request.content_length is not None and request.content_length > request.max_content_length:
+        raise UploadTooLarge()
+    try:
+        return request.files.get(field)
+    except RequestEntityTooLarge:
+        raise UploadTooLarge() from None
 
 
 def filter_args(form) -> dict[str, str]:

@@ -26,8 +26,8 @@ ICONS = (
     "arrow-left", "ban", "bell", "chart-column", "check", "check-check", "chevron-down",
     "circle-alert", "circle-check-big", "clock", "copy", "download", "external-link", "eye",
     "file-text", "filter", "history", "inbox", "kanban", "key-round", "list-checks", "lock",
-    "log-out", "menu", "message-circle", "pencil", "plug", "plus", "refresh-cw", "rotate-ccw",
-    "save", "search", "send", "settings", "shield-check", "timer", "trash-2", "triangle-alert",
+    "log-out", "menu", "message-circle", "mic", "paperclip", "pencil", "plug", "plus", "refresh-cw", "rotate-ccw",
+    "save", "search", "send", "settings", "shield-check", "square", "timer", "trash-2", "triangle-alert",
     "undo-2", "upload", "user", "user-plus", "users", "workflow", "x",
 )
 OUT = Path(__file__).resolve().parent.parent / "portal" / "static" / "icons"

@@ -110,6 +110,8 @@ def main() -> None:
                         base_url=base, viewport={"width": width, "height": height}, color_scheme=scheme,
                         extra_http_headers={"Accept-Language": accept}, locale=args.locale.replace("_", "-"),
                     )
+                    # On a busy machine a page can take longer than Playwright's 30 s default.
+                    context.set_default_timeout(120_000)
                     page = context.new_page()
                     for name in names:
                         if name == "login":

@@ -55,9 +55,9 @@ def test_the_dark_palette_sets_every_colour_token_the_light_one_does():
 
 
 def test_area_rules_take_colours_from_tokens_only():
-    """Below the palettes a fixed colour would stay light in dark mode (the QR code is the one
-    deliberate exception: cameras want dark on white)."""
-    areas = STYLESHEET.split("/* ---- base and type ---- */", 1)[1]
+    """Below the palettes (and in the workspace's own inbox.css) a fixed colour would stay light
+    in dark mode (the QR code is the one deliberate exception: cameras want dark on white)."""
+    areas = STYLESHEET.split("/* ---- base and type ---- */", 1)[1] + (PORTAL / "static" / "inbox.css").read_text()
     fixed = re.findall(r"[^\n]*(?:#[0-9a-fA-F]{3,8}\b|rgba?\()[^\n]*", areas)
     assert [line for line in fixed if not line.startswith(".qr-code")] == []
 
@@ -83,3 +83,17 @@ def test_times_read_relative_with_the_full_date_on_hover(client, login_as, db, l
     assert datetime.fromisoformat(shown.group(1)) == since.replace(microsecond=0, tzinfo=UTC)
     assert re.fullmatch(full_date, shown.group(2))
     assert shown.group(3) == relative
+
+
+# A hand-written <time>, the bare |ago filter, an inline <svg> or a character drawn as an icon.
+HAND_MADE = re.compile(r"<time\b|\|\s*ago\b|<svg\b|aria-hidden=\"true\">[^\x00-\x7f]</span>")
+
+
+@pytest.mark.parametrize("area", ["inbox", "board"])
+def test_inbox_and_board_show_times_through_when_and_icons_through_the_sprite(area):
+    found = {
+        f"{template.name}: {match.group(0)}"
+        for template in (PORTAL / "templates" / area).glob("*.html")
+        for match in HAND_MADE.finditer(template.read_text())
+    }
+    assert found == set(), "use |when for times and icon(name) for icons"

@@ -92,3 +92,31 @@ def test_waiting_counts_from_the_customers_oldest_unanswered_message(db):
     factories.message(conversation, sent_at=utcnow() - timedelta(hours=1))
     db.session.commit()
     assert inbox_queries.waiting_since([conversation]) == {conversation.id: oldest_unanswered.sent_at}
+
+
+def test_handing_a_conversation_over_sends_the_agent_back_to_their_list(client, db, login_as):
+    login_as(Role.agent)
+    colleague = factories.agent(name="Bruno Lima")
+    conversation = factories.conversation(factories.contact(name="Paula Reis"))
+    db.session.commit()
+    url = f"/conversations/{conversation.id}"
+
+    handed = client.post(f"{url}/assignee", data={"assignee": str(colleague.id)}, headers=HTMX)
+    assert (handed.status_code, handed.headers["HX-Redirect"]) == (204, "/inbox")
+    assert "The conversation with Paula Reis is now assigned to Bruno Lima." in client.get("/inbox").get_data(as_text=True)
+
+    # The open thread's next refresh says the same instead of failing; "left" is still told.
+    refreshed = client.get(f"{url}/changes", headers=HTMX)
+    assert (refreshed.status_code, refreshed.headers["HX-Redirect"]) == (204, "/inbox")
+    assert client.get(f"{url}/changes").status_code == 403
+    assert client.post(f"{url}/presence", data={"state": "left"}).status_code == 204
+    assert client.post(f"{url}/presence", data={"state": "viewing"}).status_code == 403
+
+
+def test_without_script_a_hand_over_redirects_to_the_list(client, db, login_as):
+    login_as(Role.agent)
+    colleague = factories.agent()
+    conversation = factories.conversation()
+    db.session.commit()
+    response = client.post(f"/conversations/{conversation.id}/assignee", data={"assignee": str(colleague.id)})
+    assert (response.status_code, response.headers["Location"]) == (302, "/inbox")

@@ -163,6 +163,37 @@ def test_an_agent_outside_inbox_b_gets_404_on_its_conversations_everywhere(clien
     assert f'id="conversation-{cid}"' not in contact_page
 
 
+def test_every_route_of_a_conversation_or_message_answers_404_outside_its_inbox(app, client, db, login_as, b_conversation):
+    """Pages, HTMX fragments, media and the API: every rule of the URL map that names a
+    conversation or a message and that an agent may use, walked, so a route added later is covered
+    too. (Routes for supervisors and up refuse agents by role; supervisors see every inbox.)"""
+    from portal.access import minimum_role
+    from portal.services import api_tokens
+
+    agent = login_as(Role.agent)  # a member of the default inbox only
+    _, token = api_tokens.create(agent, "script")
+    db.session.commit()
+    api_client = app.test_client()  # the API takes only the token, never the session cookie
+    message = b_conversation.messages.first()
+    values = {"conversation_id": b_conversation.id, "message_id": message.id}
+    walked = []
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments & values.keys() or minimum_role(app, rule.endpoint) != Role.agent:
+            continue
+        url = rule.rule
+        for name in rule.arguments:  # any other row a route names (a scheduled message...): one that is not there
+            url = url.replace(f"<int:{name}>", str(values.get(name, 999_999)))
+        caller, headers = client, {"HX-Request": "true"}
+        if rule.rule.startswith("/api/"):
+            caller, headers = api_client, {"Authorization": f"Bearer {token}"}
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"body": "x", "up_to": message.id, "state": "viewing"}
+            response = caller.open(url, method=method, data=data, headers=headers)
+            walked.append((method, rule.rule, response.status_code))
+    assert walked and all(status == 404 for _, _, status in walked), "\n".join(map(str, (w for w in walked if w[2] != 404)))
+    assert len(walked) >= 20
+
+
 def test_the_api_answers_404_for_conversations_outside_the_agents_inboxes(client, db, b_conversation):
     from portal.services import api_tokens
 
@@ -329,3 +360,27 @@ def test_an_admin_picks_an_agents_inboxes_on_the_agent_page(client, db, login_as
     assert response.status_code == 302
     db.session.expire_all()
     assert [i.name for i in agent.inboxes] == ["Vendas"]
+
+
+def test_list_rows_and_the_thread_name_the_inbox_when_the_agent_sees_several(client, db, login_as, inbox_b):
+    theirs = factories.conversation(inbox=inbox_b, contact_row=factories.contact(name="Cliente Vendas"))
+    factories.conversation(contact_row=factories.contact(name="Cliente Suporte"))
+    db.session.commit()
+    badge = '<span class="badge inbox-name" title="{}">{}</span>'
+
+    login_as(Role.agent, inboxes=[inbox_b])  # one inbox: its name would only repeat itself
+    assert "inbox-name" not in client.get("/inbox").get_data(as_text=True)
+    assert "badge inbox-name" not in client.get(f"/conversations/{theirs.id}").get_data(as_text=True)
+
+    client.post("/logout")
+    login_as(Role.agent, inboxes=[inbox_b, factories.default_inbox()], locale="pt_BR")
+    listing = client.get("/inbox").get_data(as_text=True)
+    assert badge.format("Caixa de entrada", "Vendas") in listing
+    assert badge.format("Caixa de entrada", factories.default_inbox().name) in listing
+    thread = client.get(f"/conversations/{theirs.id}").get_data(as_text=True)
+    head = thread[thread.index('class="thread-head"'):thread.index("</header>", thread.index('class="thread-head"'))]
+    assert badge.format("Caixa de entrada", "Vendas") in head
+
+    client.post("/logout")
+    login_as(Role.supervisor)
+    assert badge.format("Inbox", "Vendas") in client.get("/inbox").get_data(as_text=True)

@@ -3,8 +3,11 @@ hears, and catching up with Last-Event-ID."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from portal.models import ConversationStatus, Role
 from portal.services import agent_admin, conversations
@@ -158,3 +161,30 @@ def test_unread_count_counts_visible_conversations_with_unread_messages(db, logi
     factories.message(factories.conversation(assigned_to=factories.agent().id))
     db.session.commit()
     assert client.get("/inbox/title-count").get_json() == {"conversations": 1}
+
+
+def _open_streams_metric(client) -> float:
+    scrape = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True)
+    [value] = [sample.value for family in text_string_to_metric_families(scrape) for sample in family.samples
+               if sample.name == "atende_open_event_streams"]
+    return value
+
+
+def _until(condition, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_open_streams_show_in_the_metrics_scrape(db, login_as, open_stream, client):
+    login_as(Role.agent)
+    assert _open_streams_metric(client) == 0
+    first, _ = open_stream()
+    open_stream()
+
+    assert _until(lambda: _open_streams_metric(client) == 2), _open_streams_metric(client)
+    first.close()
+    assert _until(lambda: _open_streams_metric(client) == 1), _open_streams_metric(client)

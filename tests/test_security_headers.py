@@ -18,6 +18,8 @@ def test_an_html_page_carries_the_security_headers(client, login_as):
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "camera=()" in response.headers["Permissions-Policy"]
+    # Voice notes: the microphone, for the portal's own pages only.
+    assert "microphone=(self)" in response.headers["Permissions-Policy"].split(", ")
 
 
 def test_the_content_security_policy_allows_only_the_portals_own_scripts(client):

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_worker(
-    database_url: str, redis_url: str, log: Path, *args: str, env: dict[str, str] | None = None
+    database_url: str, redis_url: str, log: Path, *args: str, env: dict[str, str] | None = None, queue: str = WEBHOOKS
 ) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -36,7 +36,7 @@ def start_worker(
         **(env or {}),
     }
     return subprocess.Popen(
-        [sys.executable, "worker.py", WEBHOOKS, *args],
+        [sys.executable, "worker.py", queue, *args],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),

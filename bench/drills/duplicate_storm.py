@@ -18,7 +18,10 @@ status that moves backwards is seen even if a later update moves it forward agai
 
 Each phase waits until every event is processed or finally failed (a failed event still waiting
 for its retry is not final), then checks: every webhook answered 200; every event processed; each
-posted customer message stored exactly once (counted per wamid); every sent message ends `read`;
+posted customer message stored exactly once (counted per wamid), in the inbox of the number it
+was sent to, one open conversation per contact and inbox (the messages go to the bench's two
+numbers in turn, each customer writing to both; every other sent message belongs to the second
+inbox and its statuses come from that number); every sent message ends `read`;
 no status change in the trigger's log moved backwards. Prints PASS/FAIL per check and exits 1 on
 a FAIL.
 """
@@ -38,9 +41,10 @@ SENT_BASE = 1_732_521_600
 STATUSES = ("sent", "delivered", "read")
 
 
-def seed_sent_messages(database_url: str, count: int) -> list[tuple[int, str, int]]:
-    """`count` conversations, each with one outbound message the portal sent; returns
-    (message id, wamid, recipient number) per message, in id order."""
+def seed_sent_messages(database_url: str, count: int) -> list[tuple[int, str, int, str]]:
+    """`count` conversations, each with one outbound message the portal sent, every other one in
+    the second inbox; returns (message id, wamid, recipient number, the phone_number_id of its
+    conversation's inbox) per message, in id order."""
     engine = create_engine(database_url)
     with engine.begin() as conn:
         conn.execute(text("""
@@ -50,7 +54,10 @@ def seed_sent_messages(database_url: str, count: int) -> list[tuple[int, str, in
         conn.execute(text("""
             INSERT INTO conversations (contact_id, inbox_id, channel, status, priority, started_at, last_message_at,
                                        last_inbound_at, created_at, updated_at)
-            SELECT id, (SELECT min(id) FROM inboxes), 'whatsapp', 'active', 'normal', now(), now(), now(), now(), now() FROM contacts"""))
+            SELECT ct.id, i.id, 'whatsapp', 'active', 'normal', now(), now(), now(), now(), now()
+            FROM contacts ct JOIN inboxes i
+              ON i.phone_number_id = CASE WHEN ct.id % 2 = 1 THEN :first ELSE :second END"""),
+                     {"first": harness.PHONE_NUMBER_ID, "second": harness.SECOND_PHONE_NUMBER_ID})
         conn.execute(text("""
             INSERT INTO messages (conversation_id, direction, body, sent_at, status, external_id, is_automatic,
                                   message_type, send_attempts, status_at)
@@ -58,20 +65,24 @@ def seed_sent_messages(database_url: str, count: int) -> list[tuple[int, str, in
                    'text', 1, now()
             FROM conversations c"""))
         rows = conn.execute(text(
-            "SELECT m.id, m.external_id, ct.wa_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-            "JOIN contacts ct ON ct.id = c.contact_id WHERE m.direction = 'outbound' ORDER BY m.id")).all()
+            "SELECT m.id, m.external_id, ct.wa_id, i.phone_number_id FROM messages m "
+            "JOIN conversations c ON c.id = m.conversation_id JOIN contacts ct ON ct.id = c.contact_id "
+            "JOIN inboxes i ON i.id = c.inbox_id WHERE m.direction = 'outbound' ORDER BY m.id")).all()
     engine.dispose()
-    return [(message_id, wamid, int(wa_id[5:])) for message_id, wamid, wa_id in rows]
+    return [(message_id, wamid, int(wa_id[5:]), number) for message_id, wamid, wa_id, number in rows]
 
 
 def status_payloads(sent: list[tuple[int, str, int]]) -> list[list[dict]]:
-    """Per message, its sent, delivered and read webhooks in order."""
-    return [[harness.status_update(wamid, status, recipient, SENT_BASE + 10 * step)
-             for step, status in enumerate(STATUSES)] for _, wamid, recipient in sent]
+    """Per message, its sent, delivered and read webhooks in order, from its inbox's number."""
+    return [[harness.status_update(wamid, status, recipient, SENT_BASE + 10 * step, number)
+             for step, status in enumerate(STATUSES)] for _, wamid, recipient, number in sent]
 
 
 def inbound_payloads(tag: str, count: int, first_sender: int) -> list[dict]:
-    return [harness.text_message(sender=first_sender + i % 150, wamid=f"wamid.drill.{tag}.{i}", body=f"Mensagem {i}")
+    """`count` messages from 150 senders, to both numbers in turn (each sender writes to both)."""
+    numbers = tuple(harness.INBOXES)
+    return [harness.text_message(sender=first_sender + i % 150, wamid=f"wamid.drill.{tag}.{i}", body=f"Mensagem {i}",
+                                 phone_number_id=numbers[(i % 150 + i // 150) % len(numbers)])
             for i in range(count)]
 
 
@@ -93,8 +104,8 @@ def wamids(payloads: list[dict]) -> list[str]:
 
 
 def check_phase(verdict: harness.Verdict, stack: harness.Stack, phase: str, results, settled: evidence.Settled,
-                posted_wamids: list[str], sent) -> None:
-    ids = [message_id for message_id, _, _ in sent]
+                posted: list[dict], sent) -> None:
+    ids = [message_id for message_id, _, _, _ in sent]
     id_list = ",".join(map(str, ids))
     not_read = stack.count(f"SELECT count(*) FROM messages WHERE id IN ({id_list}) AND status <> 'read'")
     retried = stack.count("SELECT count(*) FROM webhook_events WHERE attempts > 1")
@@ -104,7 +115,9 @@ def check_phase(verdict: harness.Verdict, stack: harness.Stack, phase: str, resu
                   harness.status_histogram(results))
     verdict.check(f"[{phase}] every event processed (a failed one waiting for its retry is not done)",
                   settled.done and settled.failed_final == 0, settled.describe())
-    evidence.check_stored_once(verdict, stack.database_url, posted_wamids)
+    evidence.check_stored_once(verdict, stack.database_url, wamids(posted))
+    evidence.check_inboxes(verdict, stack.database_url,
+                           harness.addressed_to(harness.signed_request(p) for p in posted))
     verdict.check(f"[{phase}] every sent message ends read", not_read == 0, f"{not_read} of {len(ids)} not read")
     verdict.check(f"[{phase}] no status moved backwards (every change, from the trigger's log)",
                   not changes.backwards, changes.describe())
@@ -136,7 +149,7 @@ def main() -> None:
         settled = evidence.settle(stack, len(requests), timeout=args.timeout, since=started)
         print(f"  [shuffled] {len(requests)} webhooks ({args.inbound} messages and {3 * args.outbound} statuses, "
               f"shuffled, each twice) with 2 workers running", flush=True)
-        posted = wamids(inbound)
+        posted = list(inbound)
         check_phase(verdict, stack, "shuffled", results, settled, posted, first)
 
         for proc in stack.workers:
@@ -152,7 +165,7 @@ def main() -> None:
         settled = evidence.settle(stack, len(requests) + len(adjacent), timeout=args.timeout, since=started)
         print(f"  [adjacent] {len(adjacent)} webhooks stored back to back ({pending} pending), then "
               f"{args.workers} workers started", flush=True)
-        posted += wamids(adjacent_inbound)
+        posted += adjacent_inbound
         check_phase(verdict, stack, "adjacent", results, settled, posted, second)
         outbound = stack.count("SELECT count(*) FROM messages WHERE direction = 'outbound'")
         verdict.check("no outbound message added or lost", outbound == len(sent), f"{outbound}")

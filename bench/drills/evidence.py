@@ -1,6 +1,7 @@
 """What the drills read to prove their checks, from sources that can disagree with the portal.
 
 - every customer message's wamid counted in `messages`, against the list the drill posted;
+- the inbox each customer message landed in, against the number the drill addressed it to;
 - RQ's queue and registries (read without RQ's cleanup, which would change them), to tell a
   failed webhook event still waiting for its retry from one that is final;
 - a worker's own log, to prove a SIGKILL landed inside a job;
@@ -42,6 +43,38 @@ def check_stored_once(verdict: harness.Verdict, database_url: str, posted: Colle
     examples = (missing + twice + other)[:3]
     return verdict.check(f"each of the {len(expected)} customer messages stored exactly once",
                          not (missing or twice or other), detail + (f", e.g. {examples}" if examples else ""))
+
+
+# ---------------------------------------------------------------- nothing crossed between inboxes
+
+
+def check_inboxes(verdict: harness.Verdict, database_url: str, addressed: dict[str, str]) -> bool:
+    """Each posted customer message is in a conversation of the inbox of the number it was sent
+    to ({wamid: phone_number_id}), both numbers got some, and no contact has two open
+    conversations in one inbox."""
+    landed = dict(_rows(database_url, """
+        SELECT m.external_id, i.phone_number_id FROM messages m
+        JOIN conversations c ON c.id = m.conversation_id JOIN inboxes i ON i.id = c.inbox_id
+        WHERE m.direction = 'inbound'"""))
+    crossed = sorted(w for w, number in addressed.items() if w in landed and landed[w] != number)
+    per_number = Counter(addressed.values())
+    per_inbox = Counter(landed[w] for w in addressed if w in landed)
+    in_both = _rows(database_url, """
+        SELECT count(*) FROM (SELECT contact_id FROM conversations GROUP BY contact_id
+        HAVING count(DISTINCT inbox_id) > 1) several""")[0][0]
+    doubled = _rows(database_url, """
+        SELECT contact_id, inbox_id FROM conversations WHERE status NOT IN ('lost', 'closed')
+        GROUP BY contact_id, inbox_id HAVING count(*) > 1""")
+    numbers = ", ".join(f"{number}: {per_inbox[number]} in its inbox of {per_number[number]} sent"
+                        for number in sorted(per_number))
+    ok_crossed = verdict.check(
+        "every customer message landed in the inbox of the number it was sent to",
+        len(per_number) > 1 and not crossed,
+        f"{len(crossed)} in another number's inbox{f', e.g. {crossed[:3]}' if crossed else ''}; {numbers}; "
+        f"{in_both} contacts have conversations in more than one inbox")
+    ok_doubled = verdict.check("one open conversation per contact and inbox", not doubled,
+                               f"{len(doubled)} contact/inbox pairs with more than one")
+    return ok_crossed and ok_doubled
 
 
 def _rows(database_url: str, sql: str) -> list[tuple]:

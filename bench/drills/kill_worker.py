@@ -11,7 +11,9 @@ finished, and RQ never saw that job end (still started, or taken a moment before
 started). The drill kills until --kills are proven.
 A killed job's transaction never commits, so its event stays pending until the workers' scheduled
 sweep re-enqueues it (events pending for over 60 s), which the drill waits for. Then each posted
-wamid must be stored exactly once. Prints PASS/FAIL per check and exits 1 on a FAIL.
+wamid must be stored exactly once. The burst is addressed to the bench's two numbers in turn (each
+customer writes to both), and each message must land in the inbox of the number it was sent to,
+with one open conversation per contact and inbox. Prints PASS/FAIL per check and exits 1 on a FAIL.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ def main() -> None:
         for _ in range(2):
             stack.start_worker()
         stack.wait_for_workers()
-        requests = harness.text_burst("drill.kill", args.messages, customers=700)
+        requests = harness.text_burst("drill.kill", args.messages, customers=700,
+                                       numbers=tuple(harness.INBOXES))
         kills: list[float] = []  # when each proven mid-job kill happened
         unproven: list[str] = []
         unprocessed_at_kill: list[int] = []
@@ -107,6 +110,7 @@ def main() -> None:
                       settled.done and settled.failed_final == 0, settled.describe())
         evidence.check_stored_once(verdict, stack.database_url,
                                    [f"wamid.drill.kill.{i}" for i in range(args.messages)])
+        evidence.check_inboxes(verdict, stack.database_url, harness.addressed_to(requests))
     finally:
         # SIGKILL takes only the worker: the RQ scheduler process it forked lives on, orphaned,
         # in the worker's process group. Count them (a finding), then stop them by group id.

@@ -26,8 +26,10 @@ Once no message is left `queued` (or --timeout seconds after the last reply), th
 reply stored; none stuck in `queued`; no message accepted twice by the Graph API (a second
 acceptance is excused only when a SIGKILL cut the first one's answer: the at-least-once edge the
 README names); every message that ends sent was accepted exactly once, with that wamid stored;
-every failed message has a reason; and the faults above really happened. Prints PASS/FAIL per
-check and exits 1 on a FAIL.
+every failed message has a reason; every send left from its conversation's inbox (every other
+conversation belongs to the bench's second number; the simulator serves both, each with its own
+token, and logs the number and token of each send); and the faults above really happened. Prints
+PASS/FAIL per check and exits 1 on a FAIL.
 """
 
 from __future__ import annotations
@@ -101,8 +103,8 @@ class Timeline:
 
 
 def seed_customers(database_url: str, count: int) -> list[tuple[int, str]]:
-    """`count` customers who wrote a minute ago (the 24-hour window is open); returns
-    (conversation id, wa_id) in order."""
+    """`count` customers who wrote a minute ago (the 24-hour window is open), every other one to
+    the second number; returns (conversation id, wa_id) in order."""
     engine = create_engine(database_url)
     with engine.begin() as conn:
         conn.execute(text("""
@@ -112,21 +114,32 @@ def seed_customers(database_url: str, count: int) -> list[tuple[int, str]]:
         conn.execute(text("""
             INSERT INTO conversations (contact_id, inbox_id, channel, status, priority, started_at, last_message_at,
                                        last_inbound_at, created_at, updated_at)
-            SELECT id, (SELECT min(id) FROM inboxes), 'whatsapp', 'active', 'normal', now(), now(), now() - interval '1 minute', now(), now()
-            FROM contacts ORDER BY id"""))
+            SELECT ct.id, i.id, 'whatsapp', 'active', 'normal', now(), now(), now() - interval '1 minute', now(), now()
+            FROM contacts ct JOIN inboxes i
+              ON i.phone_number_id = CASE WHEN ct.id % 2 = 1 THEN :first ELSE :second END
+            ORDER BY ct.id"""), {"first": harness.PHONE_NUMBER_ID, "second": harness.SECOND_PHONE_NUMBER_ID})
         rows = conn.execute(text(
             "SELECT c.id, ct.wa_id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id ORDER BY c.id")).all()
     engine.dispose()
     return [(conversation_id, wa_id) for conversation_id, wa_id in rows]
 
 
+def conversation_numbers(database_url: str) -> dict[int, str]:
+    """The phone_number_id of each conversation's inbox."""
+    return dict(evidence._rows(database_url, """
+        SELECT c.id, i.phone_number_id FROM conversations c JOIN inboxes i ON i.id = c.inbox_id"""))
+
+
 class Simulator:
-    """The Graph API simulator in a process of its own, and its control API."""
+    """The Graph API simulator in a process of its own, and its control API. It serves the
+    bench's two numbers, each with its own token: a send with another number's token is refused."""
 
     def __init__(self, log_path) -> None:
         self.port = harness.free_port()
+        numbers = [f"--number={number}:{token}" for number, (_, token) in harness.INBOXES.items()]
         self.proc = harness.start_process(
-            [harness.PYTHON, "-m", "portal.channels.whatsapp.simulator", "--host", "127.0.0.1", "--port", str(self.port)],
+            [harness.PYTHON, "-m", "portal.channels.whatsapp.simulator", "--host", "127.0.0.1", "--port", str(self.port),
+             *numbers],
             env=harness.portal_env("sqlite://", "redis://127.0.0.1:1/0"), log_path=log_path)
         harness.wait_for_port(self.port)
 
@@ -196,8 +209,10 @@ def main() -> None:
             agent_id, admin_id = agent.id, admin.id
 
         message_ids: dict[int, int] = {}
+        conversation_of: dict[int, int] = {}  # reply number -> its conversation
 
         def reply(number: int, conversation_id: int) -> None:
+            conversation_of[number] = conversation_id
             with app.app_context():
                 conversation = db.session.get(Conversation, conversation_id)
                 by = db.session.get(Agent, agent_id)
@@ -403,6 +418,20 @@ def main() -> None:
         failed = [(by_message[i], m) for i, m in messages.items() if m[0] == "failed"]
         failed_unreasoned = [n for n, m in failed if m[2] is None and not m[3]]
         failed_accepted = [n for n, _ in failed if accepted.get(n)]
+        # Every send, accepted or not, must leave from its conversation's inbox: its number in the
+        # URL and that number's token (the simulator records both).
+        inbox_number = conversation_numbers(stack.database_url)
+        tokens = {number: token for number, (_, token) in harness.INBOXES.items()}
+        from_number: Counter = Counter()
+        crossed: list[int] = []
+        for entry in sends:
+            found = TOKEN.search(str(entry["json"]))
+            if not found:
+                continue
+            expected = inbox_number[conversation_of[int(found.group(1))]]
+            from_number[entry["phone_number_id"]] += 1
+            if entry["phone_number_id"] != expected or entry["token"] != tokens[expected]:
+                crossed.append(int(found.group(1)))
         ends = defaultdict(int)
         for m in messages.values():
             ends[m[0]] += 1
@@ -419,6 +448,11 @@ def main() -> None:
                       + f"; {len(excused)} more whose first answer a SIGKILL cut off (at-least-once edge)")
         verdict.check("every message that ends sent was accepted, its wamid stored", not sent_wrong,
                       f"{len(sent_wrong)} without a matching accepted send")
+        verdict.check("every send left from its conversation's inbox: its number and its token (simulator's log)",
+                      len(from_number) == len(harness.INBOXES) and not crossed,
+                      f"{len(crossed)} sends from another number or with another token"
+                      + (f", e.g. reply {crossed[0]}" if crossed else "") + "; sends per number: "
+                      + ", ".join(f"{n}: {c}" for n, c in sorted(from_number.items())))
         verdict.check("every failed message has a reason", not failed_unreasoned,
                       f"{len(failed)} failed, {len(failed_unreasoned)} without a reason; {len(failed_accepted)} of "
                       "them accepted by the Graph API all the same (the answer was lost)")

@@ -12,7 +12,9 @@ again, a second later, whatever was not answered 200. Checks that every webhook 
 on the first try, that the gunicorn workers and the RQ workers are the same processes as before,
 that the database holds exactly one webhook event per 200 answer (a 200 means committed; any
 other answer stored nothing), that every event ends processed (a failed one waiting for its retry
-is not done), and that each posted wamid is stored exactly once. Prints the answer times,
+is not done), and that each posted wamid is stored exactly once, in the inbox of the number it
+was sent to (the burst goes to the bench's two numbers in turn, each customer writing to both),
+with one open conversation per contact and inbox. Prints the answer times,
 PASS/FAIL per check, and exits 1 on a FAIL.
 """
 
@@ -45,7 +47,8 @@ def main() -> None:
         stack.wait_for_workers()
         web_pids = stack.web_worker_pids()
         worker_pids = [w.pid for w in stack.workers]
-        requests = harness.text_burst("drill.pg", args.messages, customers=400)
+        requests = harness.text_burst("drill.pg", args.messages, customers=400,
+                                       numbers=tuple(harness.INBOXES))
         timeline: dict[str, float] = {}
         started = time.perf_counter()
 
@@ -89,6 +92,7 @@ def main() -> None:
                       f"done {finished - timeline['up']:.0f} s after PostgreSQL returned; {settled.describe()}")
         evidence.check_stored_once(verdict, stack.database_url,
                                    [f"wamid.drill.pg.{i}" for i in range(args.messages)])
+        evidence.check_inboxes(verdict, stack.database_url, harness.addressed_to(requests))
     finally:
         if stack is not None:
             stack.close()

@@ -13,7 +13,9 @@ web app keeps committing events while Redis is down; the workers, never restarte
 their scheduled sweep must pick up both the events still pending and the failed ones whose retry
 was lost. The wait ends when every event is processed or finally
 failed (a failed one waiting for its retry, or whose retry was lost, is not done); then each
-posted wamid must be stored exactly once. Prints PASS/FAIL per check and exits 1 on a FAIL.
+posted wamid must be stored exactly once, in the inbox of the number it was sent to (the burst
+goes to the bench's two numbers in turn, each customer writing to both), with one open
+conversation per contact and inbox. Prints PASS/FAIL per check and exits 1 on a FAIL.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def main() -> None:
         for _ in range(2):
             stack.start_worker()
         stack.wait_for_workers()
-        requests = [request for request in harness.text_burst("drill.redis", args.messages, customers=400)
+        requests = [request for request in harness.text_burst("drill.redis", args.messages, customers=400,
+                                       numbers=tuple(harness.INBOXES))
                     for _ in range(args.copies)]
         timeline: dict[str, float] = {}
         started = time.perf_counter()
@@ -95,6 +98,7 @@ def main() -> None:
                       f"done {finished - timeline['up']:.0f} s after Redis returned; {settled.describe()}")
         evidence.check_stored_once(verdict, stack.database_url,
                                    [f"wamid.drill.redis.{i}" for i in range(args.messages)])
+        evidence.check_inboxes(verdict, stack.database_url, harness.addressed_to(requests))
     finally:
         stack.close()
     verdict.report()

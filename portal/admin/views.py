@@ -1,6 +1,6 @@
 import json
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -359,9 +359,7 @@ def _render_settings(runtime_form=None, test_form=None, test_outcome=None):
     return render_template(
         "admin/settings.html",
         config_entries=admin_settings.effective_configuration(),
-        webhook_url=admin_settings.webhook_url(),
-        verify_token_set=bool(current_app.config.get("WHATSAPP_VERIFY_TOKEN")),
-        app_secret_set=bool(current_app.config.get("WHATSAPP_APP_SECRET")),
+        channel_panels=admin_settings.channel_panels(),
         runtime_form=runtime_form or RuntimeSettingsForm(send_read_receipts=settings.send_read_receipts()),
         test_form=test_form or _test_form(),
         test_outcome=test_outcome,

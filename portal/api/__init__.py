@@ -10,6 +10,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 from portal.api import (  # noqa: E402,F401
+    attachments,
     auth,
     contacts,
     conversations,

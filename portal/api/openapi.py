@@ -36,7 +36,15 @@ def enum_of(values) -> Schema:
 
 
 def errors(*codes: int) -> dict[str, Schema]:
-    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "Invalid"}
+    names = {
+        400: "BadRequest",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "NotFound",
+        409: "Conflict",
+        413: "TooLarge",
+        422: "Invalid",
+    }
     return {str(code): {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
 
 
@@ -230,6 +238,25 @@ SCHEMAS: dict[str, Schema] = {
         "required": ["body"],
         "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH, "pattern": r"\S"}},
     },
+    "AttachmentCreate": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "description": "WhatsApp: images JPEG or PNG up to 5 MB; audio AAC, AMR, MP3, M4A or OGG (Opus) up "
+                "to 16 MB; video MP4 or 3GP up to 16 MB; documents PDF, Word, Excel, PowerPoint or text up to 100 MB. "
+                "The kind is read from the content; the file name's extension and the part's type must agree with it.",
+            },
+            "caption": {"type": "string", "maxLength": 1024, "description": "Not for audio."},
+            "voice": {
+                "type": "string",
+                "enum": ["true", "false"],
+                "description": "`true`: an OGG/Opus audio sent as a voice note.",
+            },
+        },
+    },
     "MessagePage": page_of("Message"),
     "Tag": {"type": "object", "required": ["id", "name"], "properties": {"id": ID, "name": {"type": "string"}}},
     "TagCreate": {
@@ -278,6 +305,8 @@ RESPONSES: dict[str, Schema] = {
     "NotFound": _error_response("No such resource."),
     "Conflict": _error_response("The change conflicts with existing data."),
     "Invalid": _error_response("Fields or query parameters are not valid; `error.fields` says which and why."),
+    "TooLarge": _error_response("The file is over the channel's size for its kind (`too_large`); a body over the "
+                                "largest is refused before it is read."),
 }
 
 PARAMETERS: dict[str, Schema] = {
@@ -436,6 +465,22 @@ PATHS: dict[str, Schema] = {
             "responses": {
                 "202": json_body(ref("Message"), "Queued for sending."),
                 **errors(400, 401, 403, 404, 422),
+            },
+        },
+    },
+    "/conversations/{conversation_id}/attachments": {
+        "parameters": [CONVERSATION_ID],
+        "post": {
+            "operationId": "sendAttachment",
+            "tags": ["messages"],
+            "summary": "Send an image, audio, video or document",
+            "description": "Checked from its content against WhatsApp's types and sizes, then queued and sent by a "
+            "worker like a text reply (uploaded to WhatsApp, then sent by its media id). Outside the 24-hour window, "
+            "or for a file that does not fit, the answer is 422 with code `cannot_send`.",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("AttachmentCreate")}}},
+            "responses": {
+                "202": json_body(ref("Message"), "Queued for sending."),
+                **errors(401, 403, 404, 413, 422),
             },
         },
     },

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -53,6 +53,16 @@ class FetchedMedia:
     mime_type: str
 
 
+@dataclass(frozen=True)
+class MediaKind:
+    """One kind of attachment a channel sends (its message type: image, audio, video, document),
+    the MIME types it takes and the largest file, in bytes."""
+
+    name: str
+    mime_types: frozenset[str]
+    max_bytes: int
+
+
 class ChannelAdapter(ABC):
     """One channel (WhatsApp, e-mail...) as the message lifecycle sees it.
 
@@ -64,6 +74,19 @@ class ChannelAdapter(ABC):
     max_text_length: ClassVar[int]
     # Whether the channel has pre-approved templates (portal message_templates) to send.
     sends_templates: ClassVar[bool] = False
+    # The attachments it sends; empty: none (portal.services.attachments checks uploads against them).
+    media_kinds: ClassVar[tuple[MediaKind, ...]] = ()
+
+    # The configuration settings of the channel that the admin settings page lists, plain and
+    # secret (a secret shows only whether it is set).
+    config_settings: ClassVar[tuple[str, ...]] = ()
+    secret_config_settings: ClassVar[tuple[str, ...]] = ()
+    # The channel's card on the admin settings page (a template that reads `panel`); None: none.
+    settings_template: ClassVar[str | None] = None
+
+    def settings_panel(self) -> dict:
+        """What the settings card shows (its template's `panel`)."""
+        return {}
 
     @abstractmethod
     def init_app(self, app: Flask) -> None:
@@ -91,8 +114,14 @@ class ChannelAdapter(ABC):
         """Send `message.template` filled with `message.template_params`."""
 
     @abstractmethod
+    def upload_media(self, message: Message, file: BinaryIO, size: int) -> str:
+        """Hand the channel an outbound attachment's bytes (`size` of them, read from `file` as it
+        goes, never all at once) and return the channel's id for them, kept in `message.media_id`."""
+
+    @abstractmethod
     def send_media(self, message: Message) -> str:
-        """Send the attachment named by `message.media_id` with `message.body` as its caption."""
+        """Send the attachment named by `message.media_id` with `message.body` as its caption
+        (`message.payload_json["voice"]`: an audio recorded as a voice note)."""
 
     @abstractmethod
     def mark_read(self, message: Message) -> None:

@@ -1,11 +1,11 @@
-"""How the thread shows time: a separator per day (in the installation's time zone) and compact
-times on the bubbles, with the full date and time on hover."""
+"""How the thread shows time: a separator per day (in the installation's time zone); the bubbles
+show the time of day through the |when filter (style "clock"), the full date on hover."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from flask_babel import format_date, format_time, to_user_timezone
+from flask_babel import format_date, to_user_timezone
 from flask_babel import gettext as _
 
 
@@ -22,7 +22,3 @@ def day_label(value: datetime) -> str:
         return _("Yesterday")
     return format_date(day, "full")
 
-
-def compact_time(value: datetime) -> str:
-    """"14:05" on the bubble; the day is on its separator."""
-    return format_time(value.replace(tzinfo=UTC) if value.tzinfo is None else value, "short")

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -59,6 +59,8 @@ def _labels():
         "format_duration": sla.format_duration,
         "bubble": bubbles,
         "times": times,
+        # Rows and the thread name the conversation's inbox only when the agent sees several.
+        "show_inbox_names": current_user.is_authenticated and len(inboxes.visible_inboxes(current_user)) > 1,
     }
 
 
@@ -74,13 +76,13 @@ def _tab_order() -> tuple[str, ...]:
     return TAB_ORDER + ((inbox_queries.TEAM,) if teams.team_ids_of(current_user) else ())
 
 
-def _list_context(filters: InboxFilter, cursor: str | None = None) -> dict:
+def _list_context(filters: InboxFilter, cursor: str | None = None, limit: int = inbox_queries.PAGE_SIZE) -> dict:
     version = inbox_queries.list_version()  # before the rows, as in _messages_context
     order = _tab_order()
     counts = inbox_queries.tab_counts(current_user, filters, order)
     return {
         "filters": filters,
-        "page": inbox_queries.list_page(current_user, filters, cursor),
+        "page": inbox_queries.list_page(current_user, filters, cursor, limit=limit),
         "version": version,
         "tabs": [Tab(value, str(ASSIGNEE_LABELS[value]), counts[value]) for value in order],
     }
@@ -124,14 +126,14 @@ def tabs():
 def changes():
     """Asked by the open list on a live event (or every few seconds while the stream is down): 204
     (HTMX swaps nothing) until something changed, then the list, as many rows as the tab had
-    loaded (`loaded`), so a live update does not drop the older rows."""
+    loaded (`loaded`), so a live update does not drop the older rows; the tab counts come along."""
     version = inbox_queries.list_version()
     if request.args.get("since") == version:
         return "", 204
     filters = InboxFilter.from_args(request.args)
     loaded = min(request.args.get("loaded", 0, type=int), MAX_REFRESHED_ROWS)
-    page = inbox_queries.list_page(current_user, filters, limit=max(loaded, inbox_queries.PAGE_SIZE))
-    return render_template("inbox/_list.html", filters=filters, page=page, version=version)
+    context = _list_context(filters, limit=max(loaded, inbox_queries.PAGE_SIZE))
+    return render_template("inbox/_list_update.html", **context, tabs_oob=True)
 
 
 def _visible_conversation(conversation_id: int) -> Conversation:
@@ -292,6 +294,9 @@ def earlier_messages(conversation_id: int):
 def thread_changes(conversation_id: int):
     """Polled by the open thread: 204 until something changed, then the messages, plus the
     details or the composer (out of band) only when those changed, so typing is not wiped."""
+    conversation = db.get_or_404(Conversation, conversation_id)
+    if wants_fragment() and conversations.refusal_status(current_user, conversation) == 403:
+        return _back_to_the_list(conversation)
     conversation = _visible_conversation(conversation_id)
     seen = ThreadVersion.decode(request.args.get("since"))
     current = inbox_queries.thread_version(conversation)
@@ -396,9 +401,23 @@ def _apply(conversation: Conversation, change) -> object:
         error = str(exc)
     else:
         db.session.commit()
+    if not conversations.can_see(current_user, conversation):
+        return _back_to_the_list(conversation)
     if not wants_fragment():
         return redirect(url_for("inbox.thread", conversation_id=conversation.id))
     return render_template("inbox/_details.html", **_details_context(conversation, error))
+
+
+def _back_to_the_list(conversation: Conversation) -> object:
+    """An agent's open conversation went to a colleague (handed over here, or by a supervisor
+    while the thread was open): they may no longer see it, so the tab goes back to the list."""
+    flash(_("The conversation with %(name)s is now assigned to %(agent)s.",
+            name=conversation.contact.name, agent=conversation.assignee.name), "success")
+    if not wants_fragment():
+        return redirect(url_for("inbox.index"))
+    response = make_response("", 204)
+    response.headers["HX-Redirect"] = url_for("inbox.index")
+    return response
 
 
 InlineFormT = TypeVar("InlineFormT", bound=FlaskForm)

@@ -15,6 +15,8 @@ threads through the Flask app, with the same session rules and scope function as
   EventSource): the entries after it are replayed through the same scope filter, so a forged id
   only moves where the replay starts. An id older than the bounded stream's first entry gets a
   `reset` event: the tab reloads its fragments.
+- The number of open streams goes to Redis whenever it changes (at most once a second) and every
+  REPORT_SECONDS, for /metrics and the admin health page (portal/ops/figures.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,7 +37,8 @@ from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models import Agent, Conversation
-from portal.queue import redis_url_for
+from portal.ops.figures import report_open_streams
+from portal.queue import redis_connection, redis_url_for
 from portal.services import assignment, two_factor
 from portal.services.live import (
     EVENTS_KEY,
@@ -55,6 +60,7 @@ CLIENT_QUEUE_LIMIT = 1_000
 CATCH_UP_LIMIT = 2_000
 RECONNECT_MS = 2_000
 REDIS_CONNECTIONS = 20
+REPORT_SECONDS = 5.0  # well inside figures.OPEN_STREAMS_TTL, after which a silent process drops out
 
 
 @dataclass(eq=False)
@@ -92,6 +98,8 @@ class StreamApp:
         self._tasks: list[asyncio.Task] = []
         # The newest entry of EVENTS_KEY the reader has taken: a new tab's live part starts there.
         self.events_cursor: str | None = None
+        self.process = f"{socket.gethostname()}:{os.getpid()}"
+        self._clients_changed = asyncio.Event()
 
     # --- ASGI -----------------------------------------------------------------------------
     async def __call__(self, scope, receive, send) -> None:
@@ -118,7 +126,8 @@ class StreamApp:
             socket_connect_timeout=2, socket_timeout=READ_BLOCK_MS / 1000 + 5,
         )
         self.redis = aioredis.Redis(connection_pool=pool)
-        self._tasks = [asyncio.create_task(self._read_forever()), asyncio.create_task(self._recheck_forever())]
+        self._tasks = [asyncio.create_task(self._read_forever()), asyncio.create_task(self._recheck_forever()),
+                       asyncio.create_task(self._report_forever())]
 
     async def stop(self) -> None:
         for client in list(self.clients):
@@ -126,6 +135,8 @@ class StreamApp:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.clients.clear()
+        await self._report()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -150,6 +161,7 @@ class StreamApp:
         # includes this tab and lies past `live_from`; every batch before lies at or before it.
         live_from = self.events_cursor
         self.clients.add(client)
+        self._clients_changed.set()
         watcher = asyncio.create_task(self._watch_disconnect(receive, client))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": [
@@ -167,6 +179,7 @@ class StreamApp:
             log.warning("live stream: catch-up failed (%s)", type(exc).__name__)
         finally:
             self.clients.discard(client)
+            self._clients_changed.set()
             watcher.cancel()
         try:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -297,6 +310,23 @@ class StreamApp:
             for client in clients:
                 if valid.get(client.agent_id) != client.session_version:
                     client.push(None)
+
+    async def _report_forever(self) -> None:
+        while True:
+            self._clients_changed.clear()
+            await self._report()
+            await asyncio.sleep(1)
+            try:
+                await asyncio.wait_for(self._clients_changed.wait(), REPORT_SECONDS - 1)
+            except TimeoutError:
+                pass
+
+    async def _report(self) -> None:
+        try:
+            await asyncio.to_thread(report_open_streams, redis_connection(self.flask_app), self.process,
+                                    len(self.clients))
+        except (RedisError, OSError) as exc:
+            log.warning("live stream: could not report the open streams (%s)", type(exc).__name__)
 
     # --- database work, in threads -------------------------------------------------------------
     def _authenticate(self, headers: dict[str, str], client_host: str) -> tuple[int, int] | None:

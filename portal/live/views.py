@@ -18,9 +18,12 @@ def presence(conversation_id: int):
     """A tab showing this thread beats every few seconds ("viewing", "typing" while the reply box
     changes, "left" when it goes); the others viewing it hear the beat over their stream."""
     conversation = db.get_or_404(Conversation, conversation_id)
-    if not conversations.can_see(current_user, conversation):
-        abort(403)
     state = request.form.get("state", "")
+    refused = conversations.refusal_status(current_user, conversation)
+    # Leaving a conversation one just handed to a colleague is still told, so their "also here"
+    # clears at once; it says nothing about the conversation.
+    if refused and not (refused == 403 and state == "left"):
+        abort(refused)  # 404 outside the agent's inboxes: not even its existence is told
     if state not in live.PRESENCE_STATES:
         abort(400)
     live.publish_presence(current_user, conversation, state)

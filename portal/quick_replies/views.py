@@ -184,8 +184,9 @@ _register(PERSONAL, "/profile/quick-replies", Role.agent)
 def picker(conversation_id: int):
     """The replies the agent may insert, filled for this conversation (the composer's `/` list)."""
     conversation = db.get_or_404(Conversation, conversation_id)
-    if not conversations.can_see(current_user, conversation):
-        abort(403)
+    refusal = conversations.refusal_status(current_user, conversation)
+    if refusal is not None:  # 404 outside the agent's inboxes: not even its existence is told
+        abort(refusal)
     return jsonify(
         [
             {

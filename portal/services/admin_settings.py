@@ -1,33 +1,27 @@
 """What the admin settings page shows and changes: the effective configuration (secrets masked),
-the webhook URL for Meta's dashboard and runtime switches. The test send is the WhatsApp
-channel's (portal.channels.whatsapp.test_send)."""
+each channel's card and runtime switches. The settings of a channel, its card and its test send
+are the channel's (portal.channels.base.ChannelAdapter)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.engine import make_url
 
+from portal import channels
 from portal.models import Agent
 from portal.services import settings
 
 SECRET_SETTINGS = (
     "SECRET_KEY",
-    "WHATSAPP_APP_SECRET",
-    "WHATSAPP_VERIFY_TOKEN",
-    "WHATSAPP_ACCESS_TOKEN",
     "CRM_WEBHOOK_SECRET",
 )
 PLAIN_SETTINGS = (
     "ATENDE_ENV",
     "PUBLIC_BASE_URL",
-    "WHATSAPP_API_BASE",
-    "WHATSAPP_API_VERSION",
-    "WHATSAPP_PHONE_NUMBER_ID",
-    "WHATSAPP_SEND_READ_RECEIPTS",
     "CRM_WEBHOOK_URL",
     "TIME_ZONE",
     "DEFAULT_COUNTRY",
@@ -37,7 +31,6 @@ PLAIN_SETTINGS = (
 )
 # Secrets shorter than this show no characters at all: four of six would give it away.
 REVEAL_TAIL_FROM_LENGTH = 16
-WHATSAPP_WEBHOOK_ENDPOINT = "whatsapp.receive"
 
 
 @dataclass(frozen=True)
@@ -66,11 +59,20 @@ def without_password(url: str | None) -> str:
     return url
 
 
+@dataclass(frozen=True)
+class ChannelPanel:
+    template: str
+    panel: dict
+
+
 def effective_configuration() -> list[ConfigEntry]:
     config = current_app.config
+    adapters = channels.registered().values()
+    plain = PLAIN_SETTINGS + tuple(name for adapter in adapters for name in adapter.config_settings)
+    secret = SECRET_SETTINGS + tuple(name for adapter in adapters for name in adapter.secret_config_settings)
     entries = [
         ConfigEntry(name, "" if config.get(name) is None else str(config.get(name)))
-        for name in PLAIN_SETTINGS
+        for name in plain
     ]
     entries.append(ConfigEntry("DATABASE_URL", without_password(config.get("SQLALCHEMY_DATABASE_URI"))))
     entries.append(
@@ -78,14 +80,18 @@ def effective_configuration() -> list[ConfigEntry]:
     )
     entries += [
         ConfigEntry(name, mask_secret(config.get(name)), is_secret=True, is_set=bool(config.get(name)))
-        for name in SECRET_SETTINGS
+        for name in secret
     ]
     return sorted(entries, key=lambda e: e.name)
 
 
-def webhook_url() -> str:
-    """The callback URL to paste into Meta's dashboard."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(WHATSAPP_WEBHOOK_ENDPOINT)
+def channel_panels() -> list[ChannelPanel]:
+    """The settings card of each registered channel that has one."""
+    return [
+        ChannelPanel(adapter.settings_template, adapter.settings_panel())
+        for adapter in channels.registered().values()
+        if adapter.settings_template
+    ]
 
 
 def set_read_receipts(enabled: bool, *, by: Agent) -> None:

@@ -176,6 +176,7 @@ def list_page(agent: Agent, filters: InboxFilter, cursor: str | None = None, lim
     sort_key = _sort_key()
     query = filtered(agent, filters).options(
         selectinload(Conversation.contact),
+        selectinload(Conversation.inbox),
         selectinload(Conversation.tags),
         selectinload(Conversation.assignee),
         selectinload(Conversation.sla),

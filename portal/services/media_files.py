@@ -43,7 +43,7 @@ def download(message: Message) -> bool:
         if error.retryable:
             raise
         return False
-    relative = f"{message.conversation_id}/{message.id}{_extension(fetched.mime_type)}"
+    relative = f"{message.conversation_id}/{message.id}{extension(fetched.mime_type)}"
     _write_atomically(Path(current_app.config["MEDIA_ROOT"]) / relative, fetched.data)
     message.media_url = relative
     message.media_mime_type = fetched.mime_type
@@ -64,7 +64,7 @@ def shown_inline(mime_type: str | None) -> bool:
     return base in INLINE_TYPES or base.startswith(INLINE_PREFIXES)
 
 
-def _extension(mime_type: str) -> str:
+def extension(mime_type: str) -> str:
     return mimetypes.guess_extension(mime_type.split(";")[0].strip()) or ".bin"
 
 

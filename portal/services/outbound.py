@@ -33,7 +33,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import OUTBOUND, backoff, enqueue_after_commit
-from portal.services import audit, events, inboxes, message_status, send_rate, templates
+from portal.services import audit, events, inboxes, media_files, message_status, send_rate, templates
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def queue_reply(conversation: Conversation, body: str, *, by: Agent, reply_to: M
         sender_agent_id=by.id,
         reply_to_external_id=reply_to.external_id if reply_to is not None else None,
     )
-    return _queue(message)
+    return queue_message(message)
 
 
 def queue_automatic_text(conversation: Conversation, body: str) -> Message:
@@ -139,7 +139,7 @@ def queue_automatic_text(conversation: Conversation, body: str) -> Message:
     message = Message(
         conversation=conversation, direction=Direction.outbound, body=body, message_type="text", is_automatic=True
     )
-    return _queue(message)
+    return queue_message(message)
 
 
 def queue_template(
@@ -173,10 +173,11 @@ def queue_template(
         sender_agent_id=by.id if by is not None else None,
         is_automatic=automatic,
     )
-    return _queue(message)
+    return queue_message(message)
 
 
-def _queue(message: Message) -> Message:
+def queue_message(message: Message) -> Message:
+    """Store a checked outbound row as `queued` and send it once the transaction commits."""
     now = utcnow()
     message.sent_at = now
     message.status = MessageStatus.queued
@@ -241,7 +242,7 @@ def send(message: Message, *, save_attempt: Callable[[], None]) -> bool:
         return False
     save_attempt()
     try:
-        external_id = _post(adapter, message)
+        external_id = _post(adapter, message, save_attempt)
     except ChannelError as error:
         message.send_claimed_until = None
         message.error_code, message.error_title = error.code, error.title
@@ -283,12 +284,32 @@ def unclaimed(now: datetime) -> ColumnElement[bool]:
     return or_(Message.send_claimed_until.is_(None), Message.send_claimed_until <= now)
 
 
-def _post(adapter: ChannelAdapter, message: Message) -> str:
+def _post(adapter: ChannelAdapter, message: Message, save_attempt: Callable[[], None]) -> str:
     if message.template is not None:
         return adapter.send_template(message)
+    if message.media_url and not message.media_id:
+        # An attachment of ours (portal.services.attachments): the channel's id for the file is
+        # committed before the send, so a retry sends that id and never uploads again.
+        message.media_id = _upload(adapter, message)
+        save_attempt()
     if message.media_id:
         return adapter.send_media(message)
     return adapter.send_text(message)
+
+
+def _upload(adapter: ChannelAdapter, message: Message) -> str:
+    path = media_files.stored_path(message)
+    if path is None:
+        raise AttachmentMissing()
+    with path.open("rb") as file:
+        return adapter.upload_media(message, file, path.stat().st_size)
+
+
+class AttachmentMissing(ChannelError):
+    """The attachment's file is gone (MEDIA_ROOT lost, or restored without it): no retry helps."""
+
+    def __init__(self) -> None:
+        super().__init__(None, _("The attachment's file is missing from the server."), retryable=False)
 
 
 def fail_after_retries(message: Message, error: BaseException | None) -> bool:

@@ -458,19 +458,47 @@
     });
   });
 })();
-// Details pane: a control marked data-autosave saves on change; when the request itself fails
-// (no answer, an error page), the control goes back to the saved value and says so inline.
+// Details pane: a control marked data-autosave saves on change; when the request fails (no
+// answer, an error page) the control goes back to the saved value and the reason shows inline.
+// A live update may re-render the pane while a save is on its way, leaving the form that sent it
+// out of the page, where its events reach no document listener: so each autosave form is heard
+// on itself, and the outcome lands in the pane as it is now. A re-render keeps a shown reason.
 (function () {
   "use strict";
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.target.closest && event.target.closest("form[data-autosave]");
-    if (!form || event.detail.successful) { return; }
-    form.reset();
-    var box = form.closest("[data-save-failed]");
+  var heard = new WeakSet();
+  function pane() { return document.getElementById("conversation-details"); }
+  function failed(form, xhr) {
+    var current = pane();
+    if (!current) { return; }
+    if (current.contains(form)) { form.reset(); }  // else the new pane already shows saved values
+    var box = current.querySelector("[data-save-failed]");
     var note = box && box.querySelector("[data-save-error]");
-    if (note) {
-      note.textContent = box.getAttribute("data-save-failed");
-      note.hidden = false;
+    if (!note) { return; }
+    note.textContent = box.getAttribute(xhr && xhr.status ? "data-save-refused" : "data-save-failed");
+    note.hidden = false;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-autosave]") || heard.has(form)) { return; }
+    heard.add(form);
+    form.addEventListener("htmx:beforeSwap", function (swap) {
+      // The pane this save answers was replaced meanwhile: the answer goes into its successor.
+      var target = swap.detail.target;
+      if (target && target.id === "conversation-details" && !target.isConnected && pane()) {
+        swap.detail.target = pane();
+      }
+    });
+    form.addEventListener("htmx:afterRequest", function (after) {
+      if (after.target === form && !after.detail.successful) { failed(form, after.detail.xhr); }
+    });
+  });
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "conversation-details") { return; }
+    var shown = event.detail.target.querySelector("[data-save-error]:not([hidden])");
+    var incoming = event.detail.fragment.querySelector("[data-save-error]");
+    if (shown && incoming) {
+      incoming.textContent = shown.textContent;
+      incoming.hidden = false;
     }
   });
 })();

@@ -7,12 +7,16 @@ from __future__ import annotations
 import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import TEST_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
+# How long a step may wait at most: the 2-core machine often runs several suites at once, and a
+# page load then takes seconds. Only an upper bound; nothing waits this long when all is well.
+BROWSER_TIMEOUT_MS = 15_000
+expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -39,7 +43,7 @@ def browser():
 @pytest.fixture
 def page(browser, live_server, db):
     context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(5000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from portal.models import Role, utcnow
+from portal.extensions import db as _db
+from portal.models import Conversation, ConversationStatus, Priority, Role, utcnow
+from portal.services import conversations
 from portal.services.inbox_queries import PAGE_SIZE
 from tests import factories
 
@@ -140,3 +142,98 @@ def test_on_a_phone_the_header_is_a_menu_and_the_first_conversation_shows_withou
     expect(page.locator(".topbar .nav")).to_be_visible()
     expect(page.locator("[data-menu-toggle]")).to_have_attribute("aria-expanded", "true")
 
+
+def test_a_detail_saves_on_change_and_a_failed_save_reverts_with_a_reason(page, db, browser_login):
+    agent = factories.agent()
+    [conversation] = _many_conversations(1)
+    db.session.commit()
+    browser_login(agent)
+    page.goto(f"/conversations/{conversation.id}")
+
+    page.select_option("#priority", "high")
+    expect(page.locator("#conversation-details .badges")).to_contain_text("High")
+
+    page.route("**/priority", lambda route: route.fulfill(status=500, body="boom"))
+    page.select_option("#priority", "urgent")
+    expect(page.locator("[data-save-error]")).to_contain_text("answered with an error")
+    expect(page.locator("#priority")).to_have_value("high")
+    _db.session.expire_all()
+    assert _db.session.get(Conversation, conversation.id).priority == Priority.high
+    page.console_errors.clear()  # the refused request is logged by Chromium on purpose here
+
+
+@pytest.fixture
+def no_polling(app):
+    """Thread refreshes come only when the test triggers them."""
+    app.config["INBOX_POLL_SECONDS"] = 3600
+    yield
+    app.config.pop("INBOX_POLL_SECONDS")
+
+
+def _refresh_thread(page) -> None:
+    """What a live update (or a poll) does: the thread's fragment, with the details out of band."""
+    with page.expect_response(lambda r: "/changes" in r.url and "/conversations/" in r.url):
+        page.evaluate("htmx.trigger(document.querySelector('[data-live-refresh=thread]'), 'atende:refresh')")
+
+
+def test_a_save_that_fails_while_a_live_update_rerenders_the_details_still_says_why(
+    page, db, browser_login, no_polling
+):
+    agent = factories.agent()
+    colleague = factories.agent(name="Clara Nunes")
+    [conversation] = _many_conversations(1)
+    db.session.commit()
+    browser_login(agent)
+    page.goto(f"/conversations/{conversation.id}")
+    held = []
+    page.route("**/assignee", lambda route: held.append(route))
+
+    page.select_option("#assignee", str(colleague.id))
+    while not held:
+        page.wait_for_timeout(20)
+    conversations.change_status(conversation, ConversationStatus.triage, by=None)
+    db.session.commit()
+    _refresh_thread(page)  # the pane holding the sending form is replaced while the save waits
+    expect(page.locator("#current-status")).to_have_text("Triage")
+    held[0].abort()
+
+    expect(page.locator("[data-save-error]")).to_contain_text("did not answer")
+    expect(page.locator("#assignee")).to_have_value("")
+
+    conversations.set_priority(conversation, Priority.high, by=None)
+    db.session.commit()
+    _refresh_thread(page)
+    expect(page.locator("#conversation-details .badges")).to_contain_text("High")
+    expect(page.locator("[data-save-error]")).to_contain_text("did not answer")
+    page.console_errors.clear()  # the cut request is logged by Chromium on purpose here
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["desktop", "phone"])
+def test_with_two_inboxes_rows_and_the_thread_name_the_inbox_without_a_line_more(page, db, browser_login, viewport):
+    page.set_viewport_size(viewport)
+    sales = factories.inbox(name="Vendas")
+    supervisor = factories.agent(role=Role.supervisor)
+    conversation = factories.conversation(factories.contact(name="Cliente Vendas"), inbox=sales)
+    factories.message(conversation, body="Quero um orçamento")
+    factories.message(factories.conversation(factories.contact(name="Cliente Suporte")), body="Meu pedido atrasou")
+    db.session.commit()
+    browser_login(supervisor)
+    page.goto("/inbox")
+
+    row = page.locator(".conversation-row", has_text="Cliente Vendas")
+    inbox_badge, status_badge = row.locator(".inbox-name"), row.locator(".badge.status-new")
+    expect(inbox_badge).to_have_text("Vendas")
+    expect(page.locator(".conversation-row", has_text="Cliente Suporte").locator(".inbox-name")).to_be_visible()
+    # Dense: the inbox rides on the row's badge line, it does not open a line of its own.
+    assert abs(inbox_badge.bounding_box()["y"] - status_badge.bounding_box()["y"]) < 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+    row.locator(".row-link").click()
+    head = page.locator(".thread-head")
+    expect(head.locator(".inbox-name")).to_have_text("Vendas")
+    # Beside the contact's name, not cut off with it, and clear of the phone's Details link.
+    badge, title = head.locator(".inbox-name").bounding_box(), head.locator("#thread-title").bounding_box()
+    assert badge["x"] >= title["x"] + title["width"] and badge["x"] + badge["width"] <= viewport["width"]
+    if viewport == PHONE:
+        assert badge["x"] + badge["width"] <= head.locator("[data-show-details]").bounding_box()["x"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]

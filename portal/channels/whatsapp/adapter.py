@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 
 from portal.channels.base import ChannelAdapter, ChannelError, FetchedMedia, Remedy
-from portal.channels.whatsapp import failures, inbound, media, notes, views, window
+from portal.channels.whatsapp import cli, failures, inbound, media, notes, views, window
 from portal.channels.whatsapp.client import GraphClient, graph_client, timeout_seconds
 from portal.models import Channel, Conversation, Message
 from portal.services import webhook_events
@@ -25,11 +26,30 @@ class WhatsAppChannel(ChannelAdapter):
     channel = Channel.whatsapp
     max_text_length = MAX_TEXT_LENGTH
     sends_templates = True
+    media_kinds = media.MEDIA_KINDS
+    config_settings = (
+        "WHATSAPP_API_BASE",
+        "WHATSAPP_API_VERSION",
+        "WHATSAPP_PHONE_NUMBER_ID",
+        "WHATSAPP_SEND_READ_RECEIPTS",
+    )
+    secret_config_settings = ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN")
+    settings_template = "channels/whatsapp_settings.html"
+
+    def settings_panel(self) -> dict:
+        config = current_app.config
+        return {
+            # The callback URL to paste into Meta's dashboard.
+            "webhook_url": config["PUBLIC_BASE_URL"].rstrip("/") + url_for("whatsapp.receive"),
+            "verify_token_set": bool(config.get("WHATSAPP_VERIFY_TOKEN")),
+            "app_secret_set": bool(config.get("WHATSAPP_APP_SECRET")),
+        }
 
     def init_app(self, app: Flask) -> None:
         webhook_events.register_processor("whatsapp", inbound.process_event)
         webhook_events.register_readable_errors(*notes.ALL)
         app.register_blueprint(views.bp)
+        app.cli.add_command(cli.simulate_inbound)
 
     def reply_refusal(self, conversation: Conversation) -> str | None:
         return window.refusal(conversation)
@@ -53,14 +73,22 @@ class WhatsAppChannel(ChannelAdapter):
         )
         return result.message_id
 
+    def upload_media(self, message: Message, file: BinaryIO, size: int) -> str:
+        return self._client(message).upload_media(
+            file, size, message.media_mime_type or "application/octet-stream", message.media_filename or "file"
+        )
+
     def send_media(self, message: Message) -> str:
+        voice = bool((message.payload_json or {}).get("voice")) and message.message_type == "audio"
         result = self._client(message).send_media(
             _recipient(message),
             message.message_type,
             media_id=message.media_id,
-            caption=message.body or None,
-            filename=message.media_filename,
+            # Audio carries no caption on WhatsApp; a file name shows only on documents.
+            caption=(message.body or None) if message.message_type != "audio" else None,
+            filename=message.media_filename if message.message_type == "document" else None,
             reply_to=message.reply_to_external_id,
+            voice=voice,
         )
         return result.message_id
 

@@ -7,9 +7,11 @@ permanent ones at once with a reason the agent can read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import secrets
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from io import BytesIO
+from typing import Any, BinaryIO
 
 import requests
 from flask import current_app
@@ -128,8 +130,10 @@ class GraphClient:
         caption: str | None = None,
         filename: str | None = None,
         reply_to: str | None = None,
+        voice: bool = False,
     ) -> SendResult:
-        """Send an image, audio, video, document or sticker by uploaded media id or public link."""
+        """Send an image, audio, video, document or sticker by uploaded media id or public link;
+        `voice`: an OGG/Opus audio shown as a voice note (audio carries no caption)."""
         if (media_id is None) == (link is None):
             raise ValueError("send_media needs exactly one of media_id or link")
         media: dict[str, Any] = {"id": media_id} if media_id is not None else {"link": link}
@@ -137,7 +141,23 @@ class GraphClient:
             media["caption"] = caption
         if filename:
             media["filename"] = filename
+        if voice:
+            media["voice"] = True
         return self._send(to, media_type, media, reply_to)
+
+    def upload_media(self, file: BinaryIO, size: int, mime_type: str, filename: str) -> str:
+        """POST /{phone-number-id}/media: the file streamed as multipart/form-data; its media id."""
+        body = MultipartBody({"messaging_product": "whatsapp", "type": mime_type}, file, size, mime_type, filename)
+        response = self._call(
+            "POST",
+            self._url(self.phone_number_id, "media"),
+            data=body,
+            headers={"Content-Type": body.content_type},
+        )
+        media_id = _json_object(response).get("id")
+        if not isinstance(media_id, str | int) or isinstance(media_id, bool) or not str(media_id):
+            raise GraphError(None, "The Graph API accepted the upload without a media id", http_status=200)
+        return str(media_id)
 
     def mark_read(self, wamid: str) -> None:
         self._call(
@@ -186,6 +206,46 @@ class GraphClient:
         if not response.ok:
             raise GraphError.from_response(response)
         return response
+
+
+class MultipartBody:
+    """A multipart/form-data body read while it is sent: the fields, then the file a block at a
+    time, so a 100 MB document never sits in memory (requests streams an object with read() and
+    a length, and sends its Content-Length)."""
+
+    BLOCK = 64 * 1024
+
+    def __init__(self, fields: Mapping[str, str], file: BinaryIO, size: int, mime_type: str, filename: str) -> None:
+        boundary = secrets.token_hex(16)
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        )
+        quoted = filename.replace("\\", "_").replace('"', "%22")
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
+            f"Content-Type: {mime_type}\r\n\r\n"
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        self._parts = [BytesIO(head), file, BytesIO(tail)]
+        self._length = len(head) + size + len(tail)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.BLOCK if size is None or size < 0 else size
+        while self._parts:
+            chunk = self._parts[0].read(size)
+            if chunk:
+                return chunk
+            self._parts.pop(0)
+        return b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(self.BLOCK):
+            yield chunk
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""Inbound WhatsApp media: fetched through the Graph API (GET /{media-id}, then the short-lived
+"""WhatsApp media. Inbound: fetched through the Graph API (GET /{media-id}, then the short-lived
 URL with the bearer token) and checked against its sha256; portal.services.media_files keeps it.
+Outbound: the kinds, MIME types and sizes the Cloud API takes (MEDIA_KINDS), which
+portal.services.attachments checks before anything is stored or uploaded.
 
 Meta writes the sha256 in base64 in webhooks and in hex on the media endpoint, so the check
 compares digests, not strings (docs/architecture.md, "WhatsApp")."""
@@ -11,9 +13,34 @@ import hashlib
 
 from flask_babel import gettext as _
 
-from portal.channels.base import ChannelError, FetchedMedia
+from portal.channels.base import ChannelError, FetchedMedia, MediaKind
 from portal.channels.whatsapp.client import GraphClient
 from portal.models import Message
+
+MB = 1024 * 1024
+# Meta's "Supported media types" (Cloud API media reference): audio/ogg only with the Opus codec,
+# video only H.264 with AAC (not checked: the upload answers for the codecs inside the container).
+MEDIA_KINDS = (
+    MediaKind("image", frozenset({"image/jpeg", "image/png"}), 5 * MB),
+    MediaKind("audio", frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}), 16 * MB),
+    MediaKind("video", frozenset({"video/mp4", "video/3gpp"}), 16 * MB),
+    MediaKind(
+        "document",
+        frozenset(
+            {
+                "text/plain",
+                "application/pdf",
+                "application/msword",
+                "application/vnd.ms-excel",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            }
+        ),
+        100 * MB,
+    ),
+)
 
 
 class MediaChecksumError(ChannelError):

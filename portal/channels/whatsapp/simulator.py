@@ -1,7 +1,8 @@
 """A local stand-in for the WhatsApp Cloud (Graph) API, used by the tests and by scripts/run.
 
-It answers like the real API (docs/architecture.md, "WhatsApp"): sends, read receipts,
-media lookups and media bytes, all behind the bearer token. It serves several business numbers,
+It answers like the real API (docs/architecture.md, "WhatsApp"): sends, read receipts, media
+uploads (checked for type and size as the Cloud API checks them), media lookups and media bytes,
+all behind the bearer token. It serves several business numbers,
 each with its own phone_number_id and access token: a send must use the token of the number it
 names. It records every request (with the number and the token it used), can be told to fail, and,
 given the portal's webhook URL and app secret, posts signed `sent`, `delivered` and `read` status
@@ -11,7 +12,7 @@ Control API (no token):
   GET  /_sim/requests   every recorded Graph request, oldest first, with the answer given
                         (`answer_status`, the send's `wamid`, `answered_at`)
   POST /_sim/fail       {"code": 130429 | 131047 | 500 | "timeout" | ..., "times": 1,
-                         "delay": 5, "endpoint": "messages" | "media_info" | "media_bytes",
+                         "delay": 5, "endpoint": "messages" | "media_upload" | "media_info" | "media_bytes",
                          "to": "5511..."}
                         the next `times` matching calls fail: a Graph error code answers its error
                         body, an HTTP status 5xx answers that status, "timeout" waits `delay`
@@ -47,6 +48,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, g, jsonify, request
 
+from portal.channels.whatsapp.media import MEDIA_KINDS
 from portal.channels.whatsapp.webhook import signature_header
 
 log = logging.getLogger(__name__)
@@ -222,10 +224,31 @@ def _validate_send(body: Any) -> str | None:
             return "template.language.code is required"
     if message_type in MEDIA_TYPES and ("id" in content) == ("link" in content):
         return f"{message_type} needs exactly one of id or link"
+    if "voice" in content and (message_type != "audio" or not isinstance(content["voice"], bool)):
+        return "voice is a boolean of audio messages"
     context = body.get("context")
     if context is not None and not (isinstance(context, dict) and isinstance(context.get("message_id"), str)):
         return "context.message_id must be a message id"
     return None
+
+
+def _accept_upload(state: SimulatorState) -> tuple[str | None, Media | None]:
+    """Why the Cloud API would refuse this media upload, or the media it stored."""
+    if request.form.get("messaging_product") != "whatsapp":
+        return "messaging_product must be whatsapp", None
+    upload = request.files.get("file")
+    if upload is None:
+        return "file is required", None
+    mime_type = (request.form.get("type") or upload.mimetype or "").split(";")[0].strip().lower()
+    kind = next((k for k in MEDIA_KINDS if mime_type in k.mime_types), None)
+    if kind is None:
+        return f"Unsupported file type {mime_type!r}", None
+    data = upload.read(kind.max_bytes + 1)
+    if not data:
+        return "The file is empty", None
+    if len(data) > kind.max_bytes:
+        return f"{kind.name} files may have at most {kind.max_bytes} bytes", None
+    return None, state.add_media(data, mime_type)
 
 
 def bearer_token() -> str:
@@ -344,6 +367,22 @@ def create_simulator(
                 target=_post_statuses, args=(state, wamid, recipient, phone_number_id), daemon=True
             ).start()
         return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": recipient}], messages=[sent])
+
+    @app.post("/<version>/<phone_number_id>/media")
+    def media_upload(version: str, phone_number_id: str):
+        refused = guarded("media_upload", phone_number_id)
+        if refused:
+            return refused
+        problem, media = _accept_upload(state)
+        if problem:
+            return _error(131053, problem)
+        g.sim_request["upload"] = {
+            "type": media.mime_type,
+            "size": len(media.data),
+            "sha256": media.sha256,
+            "filename": request.files["file"].filename,
+        }
+        return jsonify(id=media.id)
 
     @app.get("/<version>/<media_id>")
     def media_info(version: str, media_id: str):
