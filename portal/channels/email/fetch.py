@@ -1,4 +1,4 @@
-"""Fetching new mail from each enabled e-mail inbox's IMAP folder: the scheduled job's work.
+"""Fetching new mail from each e-mail inbox's IMAP folder: the scheduled job's work.
 
 Row first, as for webhooks (docs/architecture.md, "Durability"): each new mail's bytes are written
 under MEDIA_ROOT, then its email_receipts row (UID, UIDVALIDITY, Message-ID) and a pending
@@ -47,12 +47,13 @@ class Fetched:
 
 def email_inboxes() -> list[Inbox]:
     return list(
-        db.session.scalars(select(Inbox).where(Inbox.channel == Channel.email, Inbox.enabled.is_(True)).order_by(Inbox.id))
+        # A disabled inbox still receives (it only refuses sends), as a WhatsApp one does.
+        db.session.scalars(select(Inbox).where(Inbox.channel == Channel.email).order_by(Inbox.id))
     )
 
 
 def fetch_all() -> int:
-    """Fetch every enabled e-mail inbox; one unreachable server never keeps the others waiting."""
+    """Fetch every e-mail inbox; one unreachable server never keeps the others waiting."""
     stored = 0
     for inbox in email_inboxes():
         try:

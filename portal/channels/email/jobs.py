@@ -6,5 +6,5 @@ from portal.channels.email import fetch
 
 
 def fetch_mail() -> int:
-    """Fetch new mail from every enabled e-mail inbox (portal.channels.email.fetch)."""
+    """Fetch new mail from every e-mail inbox (portal.channels.email.fetch)."""
     return fetch.fetch_all()

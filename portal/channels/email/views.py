@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.access import role_required
+from portal.admin.forms import InboxEnabledForm
 from portal.channels.base import ChannelError
 from portal.channels.email import client, config, render
 from portal.extensions import db
@@ -96,7 +97,9 @@ def inbox_edit(inbox_id: int):
     if result is None and form.validate_on_submit() and _save(form, inbox) is not None:
         flash(_("The inbox %(name)s was saved.", name=inbox.name), "success")
         return redirect(url_for("admin.inbox_list"))
-    return render_template("email/inbox_form.html", form=form, inbox=inbox, test_result=result)
+    return render_template(
+        "email/inbox_form.html", form=form, inbox=inbox, test_result=result, enabled_form=InboxEnabledForm()
+    )
 
 
 def _save(form: EmailInboxForm, inbox: Inbox | None) -> Inbox | None:
