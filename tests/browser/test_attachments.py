@@ -44,7 +44,7 @@ def test_an_image_pasted_and_sent_reaches_the_simulator_as_a_media_send(
     page.goto(f"/conversations/{conversation.id}")
     image = png(width=8, height=8)
 
-    box = page.locator("textarea[name=body]")
+    box = page.locator("#composer textarea[name=body]")
     box.focus()
     box.evaluate(
         """(box, data) => {
