@@ -48,10 +48,24 @@ conversations
                    (last_message_at, id); never null (set when the conversation opens), so that
                    index is the inbox's exact sort key (benchmarks 1c).
   started_at, closed_at are indexed: reports select conversations by date range.
+  snoozed_at, snoozed_until  a snoozed conversation leaves the open list for the Snoozed tab
+                   (portal.services.snooze): snoozed_at is set while it sleeps, snoozed_until is
+                   when it comes back (null: when the customer writes). The scheduled job finds
+                   the due ones through the index on snoozed_until and wakes each with one
+                   conditional UPDATE, so it comes back once however many workers run the job.
   one open conversation per contact and inbox is a partial unique index, so two workers
   racing on the same contact cannot open two (a customer who writes to two of our numbers has
   one open conversation with each).
 messages
+  direction        seed values plus `internal`: a row of our own that never leaves the portal, an
+                   agent's note (message_type `note`; a transfer's note carries payload_json
+                   {"transfer": {"from", "to"}}) or a line the thread shows for a change
+                   (message_type `activity`: snoozed, back from a snooze). Being neither inbound
+                   nor outbound, no send job, SLA first response, unread count, auto-rule or CRM
+                   event ever takes one; its status is `sent` (stored, nothing to deliver).
+                   Split replies (a text over the channel's limit the agent agreed to send in
+                   parts) keep payload_json {"split": {"part", "of", "previous", "next"}}: a part
+                   is sent only after the previous one was accepted (portal.services.outbound).
   status           seed values plus `read` (WhatsApp reports it; a voice note's `played` maps to it).
   external_id      the WhatsApp message id (wamid), unique: redelivered webhooks add nothing.
   sender_agent_id  the agent who wrote it; null for the customer or an automatic message.
@@ -150,6 +164,8 @@ sends a recipient twice nor skips one. `params` are that contact's filled-in par
 status is the delivery; `replied_at` credits the customer's next message to the campaign; unique on
 (campaign_id, contact_id), indexed on (campaign_id, status) for progress counts and on message_id
 for crediting replies and for the send rate),
+mentions (an agent @named in a note: the Mentions list and its unread count, seen_at; one row per
+note and agent, listed by agent newest first through its index),
 quick_replies (saved replies an agent inserts with `/shortcut`: shared ones, owner_id null, kept by
 supervisors; personal ones, owner_id the agent's; a shortcut is unique among the shared ones and
 among one agent's own, by two partial unique indexes, and portal.services.quick_replies also keeps
@@ -227,6 +243,7 @@ class Priority(StrEnum):
 class Direction(StrEnum):
     inbound = "inbound"
     outbound = "outbound"
+    internal = "internal"
 
 
 class MessageStatus(StrEnum):
@@ -510,6 +527,7 @@ class Conversation(TimestampMixin, db.Model):
         Index("ix_conversations_assigned_to", "assigned_to"),
         Index("ix_conversations_inbox_id", "inbox_id"),
         Index("ix_conversations_team_queue", "team_id", "queued_at"),
+        Index("ix_conversations_snoozed_until", "snoozed_until"),
         Index(
             "uq_conversations_one_open",
             "contact_id",
@@ -540,6 +558,8 @@ class Conversation(TimestampMixin, db.Model):
     referral: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     team_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("teams.id", ondelete="SET NULL"))
     queued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    snoozed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
 
     contact: Mapped[Contact] = relationship(back_populates="conversations")
     inbox: Mapped[Inbox] = relationship()
@@ -554,6 +574,10 @@ class Conversation(TimestampMixin, db.Model):
     @property
     def is_open(self) -> bool:
         return self.status not in ConversationStatus.closed_states()
+
+    @property
+    def is_snoozed(self) -> bool:
+        return self.snoozed_at is not None
 
     def __repr__(self) -> str:
         return f"<Conversation {self.id} {self.status}>"
@@ -605,8 +629,36 @@ class Message(db.Model):
     sender: Mapped[Agent | None] = relationship(foreign_keys=[sender_agent_id])
     template: Mapped[MessageTemplate | None] = relationship()
 
+    @property
+    def is_note(self) -> bool:
+        return self.direction == Direction.internal and self.message_type == NOTE
+
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.direction} {self.status}>"
+
+
+# message_type of the internal rows (Direction.internal).
+NOTE = "note"
+ACTIVITY = "activity"
+
+
+class Mention(db.Model):
+    """An agent @named in a note (portal.services.notes)."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("message_id", "agent_id", name="uq_mentions_message_agent"),
+        Index("ix_mentions_agent_created", "agent_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False)
+    agent_id: Mapped[int] = mapped_column(BigId, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    message: Mapped[Message] = relationship()
+    agent: Mapped[Agent] = relationship()
 
 
 class MessageTemplate(TimestampMixin, db.Model):

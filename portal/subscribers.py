@@ -1,9 +1,10 @@
 """Who reacts to what: the domain-event subscribers and the webhook processors that are not a
 channel's, registered once by create_app (docs/architecture.md, "Events"). Handlers of one event
 run in the order listed: SLA bookkeeping first, then the CRM record, then the auto-rules (which
-may queue sends of their own), then contact upkeep (a stale WhatsApp id, an opt-out word), a reply
-credited to its campaign, then auto-assignment (which works the team queues a change filled or
-freed), and last the note for open browser tabs (sent once the change commits)."""
+may queue sends of their own), then contact upkeep (a stale WhatsApp id, an opt-out word) and snoozes
+(a customer's message ends one), a reply credited to its campaign, then auto-assignment (which works
+the team queues a change filled or freed), and last the note for open browser tabs (sent once the
+change commits)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from portal.services import (
     opt_out,
     rules,
     sla,
+    snooze,
     webhook_events,
 )
 
@@ -38,6 +40,8 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("team.changed", assignment.on_team_changed_settings),
     ("message.created", opt_out.on_message_created),
     ("message.created", campaigns.on_message_created),
+    ("message.created", snooze.on_message_created),
+    ("conversation.status_changed", snooze.on_status_changed),
     *((name, live.on_domain_event) for name in live.PUSHED_EVENTS),
 )
 

@@ -24,7 +24,7 @@ from portal.api.params import (
 from portal.api.serializers import conversation_json, message_json
 from portal.extensions import db
 from portal.models import Agent, Conversation, ConversationStatus, Message, Priority, Role, Tag
-from portal.services import conversations, outbound
+from portal.services import conversations, notes, outbound
 
 
 def _visible_conversation(conversation_id: int) -> Conversation:
@@ -166,3 +166,18 @@ def send_message(conversation_id: int):
         raise ApiError(422, "cannot_send", str(exc)) from None
     db.session.commit()
     return message_json(message), 202
+
+
+@bp.route("/conversations/<int:conversation_id>/notes", methods=["POST"])
+@role_required(Role.agent)
+def add_note(conversation_id: int):
+    conversation = _visible_conversation(conversation_id)
+    body = json_object().get("body")
+    if not isinstance(body, str):
+        raise validation_error({"body": [_("Must be a string.")]})
+    try:
+        message = notes.add_note(conversation, body, by=current_user._get_current_object())
+    except notes.NoteError as exc:
+        raise validation_error({"body": [str(exc)]}) from None
+    db.session.commit()
+    return message_json(message), 201

@@ -14,6 +14,7 @@ from portal.access import public
 from portal.api import bp
 from portal.api.params import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, TAG_NAME_MAX_LENGTH
 from portal.models import Channel, ConversationStatus, Direction, MessageStatus, Priority
+from portal.services.notes import MAX_NOTE_LENGTH
 from portal.services.outbound import MAX_TEXT_LENGTH
 
 Schema = dict[str, Any]
@@ -222,7 +223,12 @@ SCHEMAS: dict[str, Schema] = {
             "id": ID,
             "conversation_id": ID,
             "direction": enum_of(Direction),
-            "message_type": {"type": "string", "description": "WhatsApp's type: text, image, template..."},
+            "message_type": {
+                "type": "string",
+                "description": "WhatsApp's type: text, image, template...; for direction `internal` (never "
+                "sent), `note` (an agent's note; a transfer's note carries `transfer`) or `activity` (a "
+                "snooze began or ended: `activity`).",
+            },
             "body": {"type": "string"},
             "media_url": nullable({"type": "string"}),
             "status": enum_of(MessageStatus),
@@ -231,7 +237,22 @@ SCHEMAS: dict[str, Schema] = {
             "is_automatic": {"type": "boolean", "description": "Sent by an auto-rule."},
             "error_code": nullable({"type": "integer"}),
             "error_title": nullable({"type": "string", "description": "Why sending failed."}),
+            "transfer": nullable({
+                "type": "object",
+                "description": "On a transfer's note: who had the conversation (null: no one) and who received it.",
+                "properties": {"from": nullable(ID), "to": ID},
+            }),
+            "activity": nullable({
+                "type": "object",
+                "description": "On an activity line: `snoozed` (with `until`, null meaning until the customer "
+                "writes), `unsnoozed`, or `snooze_ended` (with `reason`: `time` or `customer`).",
+            }),
         },
+    },
+    "NoteCreate": {
+        "type": "object",
+        "required": ["body"],
+        "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_NOTE_LENGTH, "pattern": r"\S"}},
     },
     "MessageCreate": {
         "type": "object",
@@ -481,6 +502,22 @@ PATHS: dict[str, Schema] = {
             "responses": {
                 "202": json_body(ref("Message"), "Queued for sending."),
                 **errors(401, 403, 404, 413, 422),
+            },
+        },
+    },
+    "/conversations/{conversation_id}/notes": {
+        "parameters": [CONVERSATION_ID],
+        "post": {
+            "operationId": "addNote",
+            "tags": ["messages"],
+            "summary": "Write an internal note",
+            "description": "A note only the team sees, never sent to the customer (direction `internal`, "
+            "message_type `note`); `@Full Name` mentions an agent who may see the conversation (422 for "
+            "anyone else).",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("NoteCreate")}}},
+            "responses": {
+                "201": json_body(ref("Message"), "The note."),
+                **errors(400, 401, 403, 404, 422),
             },
         },
     },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.models import Contact, Conversation, Message, QuickReply, Tag
+from portal.models import ACTIVITY, Contact, Conversation, Direction, Message, QuickReply, Tag
 from portal.services import representations
 from portal.services.representations import utc_timestamp
 
@@ -34,9 +34,12 @@ def conversation_json(conversation: Conversation) -> dict[str, Any]:
 
 
 def message_json(message: Message) -> dict[str, Any]:
+    internal = message.payload_json if message.direction == Direction.internal else None
     return {
         **representations.message(message, utc_timestamp),
         "message_type": message.message_type,
         "error_code": message.error_code,
         "error_title": message.error_title,
+        "transfer": (internal or {}).get("transfer"),
+        "activity": internal if message.message_type == ACTIVITY else None,
     }

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("inbox", __name__)
 
-from portal.inbox import attachments, views  # noqa: E402,F401
+from portal.inbox import attachments, collab, views  # noqa: E402,F401

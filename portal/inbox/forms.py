@@ -14,9 +14,10 @@ ASSIGNEE_LABELS = {
     inbox_queries.MINE: _l("Mine"),
     inbox_queries.UNASSIGNED: _l("Unassigned"),
     inbox_queries.TEAM: _l("My teams"),
+    inbox_queries.SNOOZED: _l("Snoozed"),
 }
 # The list's tabs, left to right.
-TAB_ORDER = (inbox_queries.MINE, inbox_queries.UNASSIGNED, inbox_queries.ALL)
+TAB_ORDER = (inbox_queries.MINE, inbox_queries.UNASSIGNED, inbox_queries.ALL, inbox_queries.SNOOZED)
 
 
 class InlineForm(FlaskForm):

@@ -183,6 +183,7 @@ def _composer_context(
     reply_form: ReplyForm | None = None,
     template_form: TemplateForm | None = None,
     error: str | None = None,
+    split_offer: int | None = None,
 ) -> dict:
     all_templates = templates.sendable_templates(conversation.inbox)
     if template_form is None:
@@ -204,6 +205,7 @@ def _composer_context(
         "template_form": template_form,
         "chosen_template": chosen,
         "composer_error": error,
+        "split_offer": split_offer,
     }
 
 
@@ -360,11 +362,14 @@ def reply(conversation_id: int):
         reply_to = db.session.get(Message, reply_to_id)
         if reply_to is not None and reply_to.conversation_id != conversation.id:
             reply_to = None
+    # A text over the channel's limit is refused with an offer to send it in parts; only the
+    # agent's "split" answer to that offer sends it so (docs/architecture.md, "Data flows").
+    queue = outbound.queue_reply_in_parts if request.form.get("split") == "1" else outbound.queue_reply
     try:
-        outbound.queue_reply(conversation, form.body.data or "", by=current_user, reply_to=reply_to)
+        queue(conversation, form.body.data or "", by=current_user, reply_to=reply_to)
     except OutboundError as error:
         db.session.rollback()
-        return _after_send(conversation, reply_form=form, error=str(error))
+        return _after_send(conversation, reply_form=form, error=str(error), split_offer=getattr(error, "parts", None))
     db.session.commit()
     return _after_send(conversation)
 

@@ -43,6 +43,7 @@ from portal.services import assignment, two_factor
 from portal.services.live import (
     EVENTS_KEY,
     EVENTS_MAXLEN,
+    MENTION,
     PRESENCE_KEY,
     LiveEvent,
     audience,
@@ -381,4 +382,4 @@ class StreamApp:
         data = dict(event.record)
         if full:
             data["title"] = conversation.contact.name if conversation.contact else ""
-        return sse("change", data, event.id)
+        return sse("mention" if data.get("type") == MENTION else "change", data, event.id)

@@ -16,6 +16,8 @@ Event names and their data (keyword arguments):
   team.changed                                 team (None: an agent's capacity changed)
   message.created                              message   (inbound or outbound, any author)
   message.status_changed                       message, old
+  note.created                                 message (internal: a note or a transfer's note), by, mentioned (agent ids)
+  conversation.snoozed / conversation.snooze_ended   conversation, by (None when it ended by itself)
   sla.breached                                 conversation, incident
 """
 

@@ -37,7 +37,9 @@ ALL = "all"
 MINE = "mine"
 UNASSIGNED = "unassigned"
 TEAM = "team"  # the conversations of the agent's teams
-ASSIGNEE_CHOICES = (ALL, MINE, UNASSIGNED, TEAM)
+# Snoozed conversations (services.snooze) leave the other tabs for this one until they come back.
+SNOOZED = "snoozed"
+ASSIGNEE_CHOICES = (ALL, MINE, UNASSIGNED, TEAM, SNOOZED)
 NO_TEAM = "none"
 
 
@@ -154,6 +156,10 @@ def filtered(agent: Agent, filters: InboxFilter) -> Select:
         query = query.where(Conversation.assigned_to == agent.id)
     elif filters.assignee == UNASSIGNED:
         query = query.where(Conversation.assigned_to.is_(None))
+    if filters.assignee == SNOOZED:
+        query = query.where(Conversation.snoozed_at.is_not(None))
+    else:
+        query = query.where(Conversation.snoozed_at.is_(None))
     whole_phone = phones.whole_number(filters.q) if filters.q else None
     if whole_phone is not None:
         # A whole number names at most one contact: an equality on the unique phone index, where
@@ -224,7 +230,8 @@ def last_messages(conversation_ids: list[int]) -> dict[int, Message]:
             .over(partition_by=Message.conversation_id, order_by=(Message.sent_at.desc(), Message.id.desc()))
             .label("rank"),
         )
-        .where(Message.conversation_id.in_(conversation_ids))
+        # A note or a thread's activity line is no message of the customer's or to them.
+        .where(Message.conversation_id.in_(conversation_ids), Message.direction != Direction.internal)
         .subquery()
     )
     newest = (
@@ -288,7 +295,7 @@ def waiting_since(conversation_rows) -> dict[int, datetime]:
 
 
 def tab_counts(agent: Agent, filters: InboxFilter, choices: tuple[str, ...] = ASSIGNEE_CHOICES) -> dict[str, int]:
-    """How many conversations each of Mine / Unassigned / All (/ Team) holds under the other filters."""
+    """How many conversations each of Mine / Unassigned / All (/ Team) / Snoozed holds under the other filters."""
     counts = {}
     for choice in choices:
         query = filtered(agent, replace(filters, assignee=choice)).with_only_columns(Conversation.id)

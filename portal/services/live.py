@@ -47,7 +47,12 @@ PUSHED_EVENTS = (
     "conversation.team_changed",
     "message.created",
     "message.status_changed",
+    "note.created",
+    "conversation.snoozed",
+    "conversation.snooze_ended",
 )
+# The record of a note's mentions: heard only by the agents it names (see `audience`).
+MENTION = "mention.created"
 PRESENCE_STATES = ("viewing", "typing", "left")
 
 
@@ -73,7 +78,10 @@ def on_domain_event(name: str, **data) -> None:
     if name == "conversation.assigned" and data.get("old_agent_id") is not None:
         # The previous assignee may no longer see the conversation, but their list must drop it.
         record["previous_assignee"] = data["old_agent_id"]
-    db.session.info.setdefault(_PENDING_KEY, []).append(record)
+    pending = db.session.info.setdefault(_PENDING_KEY, [])
+    pending.append(record)
+    if name == "note.created" and data.get("mentioned"):
+        pending.append(record | {"type": MENTION, "mentioned": list(data["mentioned"])})
 
 
 @event.listens_for(Session, "after_commit")
@@ -143,12 +151,15 @@ def audience(event: LiveEvent, agents: list[Agent], conversation: Conversation |
     """Which of these agents hear this event: (those who may see its conversation, by the inbox's
     own scope rule portal.services.conversations.can_see; others who only hear that it changed).
     The others are the previous assignee of an assignment, whose list must drop the row. The author
-    of a presence beat does not hear it."""
+    of a presence beat does not hear it; a mention is heard only by the agents it names."""
     from portal.services.conversations import can_see
 
     if conversation is None:
         return set(), set()
     seeing = {agent.id for agent in agents if can_see(agent, conversation)}
+    if event.record.get("type") == MENTION:
+        mentioned = event.record.get("mentioned")
+        return seeing & set(mentioned if isinstance(mentioned, list) else ()), set()
     others: set[int] = set()
     if event.stream == EVENTS_KEY:
         previous = event.record.get("previous_assignee")

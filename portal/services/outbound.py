@@ -54,6 +54,34 @@ class OutboundError(ValueError):
     """A readable reason a message could not be queued."""
 
 
+class TooLong(OutboundError):
+    """A reply over the channel's limit for one message, refused whole: it may go out in `parts`
+    messages if the agent agrees (queue_reply_in_parts), never cut silently."""
+
+    def __init__(self, reason: str, parts: int) -> None:
+        super().__init__(reason)
+        self.parts = parts
+
+
+def split_text(body: str, limit: int) -> list[str]:
+    """`body` in parts of at most `limit` code points, each ending where a paragraph, a line or a
+    word ends when one does within the limit (the break itself is dropped), else cut at the limit."""
+    parts = []
+    rest = body
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = next((window.rfind(sep) for sep in ("\n\n", "\n", " ") if window.rfind(sep) > 0), -1)
+        if cut <= 0:
+            parts.append(rest[:limit])
+            rest = rest[limit:]
+        else:
+            parts.append(rest[:cut].rstrip())
+            rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
 def window_closes_at(conversation: Conversation) -> datetime | None:
     """Until when free text may go out, when the channel limits it (WhatsApp: 24 h after the
     customer's last message)."""
@@ -102,8 +130,8 @@ def attempts_shown(message: Message) -> tuple[int, int]:
     return min(message.send_attempts + 1, total), total
 
 
-def queue_reply(conversation: Conversation, body: str, *, by: Agent, reply_to: Message | None = None) -> Message:
-    """Store the agent's free-text reply as `queued` and send it once the transaction commits."""
+def _reply_body(conversation: Conversation, body: str) -> tuple[str, int]:
+    """The reply as it will be sent and the channel's limit, or why it cannot go out now."""
     # Browsers post a textarea's line breaks as CRLF: one break is one character, as the
     # composer's counter and WhatsApp count it.
     body = (body or "").replace("\r\n", "\n").strip()
@@ -112,10 +140,11 @@ def queue_reply(conversation: Conversation, body: str, *, by: Agent, reply_to: M
     refusal = window_refusal(conversation)
     if refusal:
         raise OutboundError(refusal)
-    limit = channels.adapter_for(conversation).max_text_length
-    if len(body) > limit:
-        raise OutboundError(_("A message holds at most %(max)d characters.", max=limit))
-    message = Message(
+    return body, channels.adapter_for(conversation).max_text_length
+
+
+def _reply(conversation: Conversation, body: str, by: Agent, reply_to: Message | None) -> Message:
+    return Message(
         conversation=conversation,
         direction=Direction.outbound,
         body=body,
@@ -123,7 +152,52 @@ def queue_reply(conversation: Conversation, body: str, *, by: Agent, reply_to: M
         sender_agent_id=by.id,
         reply_to_external_id=reply_to.external_id if reply_to is not None else None,
     )
-    return queue_message(message)
+
+
+def queue_reply(conversation: Conversation, body: str, *, by: Agent, reply_to: Message | None = None) -> Message:
+    """Store the agent's free-text reply as `queued` and send it once the transaction commits."""
+    body, limit = _reply_body(conversation, body)
+    if len(body) > limit:
+        raise TooLong(_("A message holds at most %(max)d characters.", max=limit), len(split_text(body, limit)))
+    return queue_message(_reply(conversation, body, by, reply_to))
+
+
+def queue_reply_in_parts(
+    conversation: Conversation, body: str, *, by: Agent, reply_to: Message | None = None
+) -> list[Message]:
+    """A reply over the channel's limit, sent as several messages because the agent agreed to:
+    each part is queued now and sent only once the one before it was accepted, so the customer
+    reads them in order (`send`); only the first quotes `reply_to`."""
+    body, limit = _reply_body(conversation, body)
+    texts = split_text(body, limit)
+    messages = [
+        queue_message(_reply(conversation, text, by, reply_to if n == 0 else None), enqueue=n == 0)
+        for n, text in enumerate(texts)
+    ]
+    if len(messages) > 1:
+        for n, message in enumerate(messages):
+            message.payload_json = {"split": {
+                "part": n + 1,
+                "of": len(messages),
+                "previous": messages[n - 1].id if n > 0 else None,
+                "next": messages[n + 1].id if n + 1 < len(messages) else None,
+            }}
+        audit.record("message.split", actor=by, target=messages[0], parts=len(messages))
+    return messages
+
+
+def _split_link(message: Message, which: str) -> Message | None:
+    split = (message.payload_json or {}).get("split")
+    linked = split.get(which) if isinstance(split, dict) else None
+    return db.session.get(Message, linked) if isinstance(linked, int) else None
+
+
+def _after_outcome(message: Message) -> None:
+    """A part of a split reply was accepted or failed for good: the next part may go now (and,
+    after a failure, fails in turn rather than arrive without what came before)."""
+    following = _split_link(message, "next")
+    if following is not None and following.status == MessageStatus.queued:
+        enqueue_send(following)
 
 
 def queue_automatic_text(conversation: Conversation, body: str) -> Message:
@@ -176,8 +250,9 @@ def queue_template(
     return queue_message(message)
 
 
-def queue_message(message: Message) -> Message:
-    """Store a checked outbound row as `queued` and send it once the transaction commits."""
+def queue_message(message: Message, *, enqueue: bool = True) -> Message:
+    """Store a checked outbound row as `queued` and send it once the transaction commits (a later
+    part of a split reply is enqueued by the previous part's outcome instead)."""
     now = utcnow()
     message.sent_at = now
     message.status = MessageStatus.queued
@@ -186,7 +261,8 @@ def queue_message(message: Message) -> Message:
     db.session.add(message)
     db.session.flush()
     events.emit("message.created", message=message)
-    enqueue_send(message)
+    if enqueue:
+        enqueue_send(message)
     return message
 
 
@@ -236,6 +312,16 @@ def send(message: Message, *, save_attempt: Callable[[], None]) -> bool:
         return _set_status(
             message, MessageStatus.failed, only_from=[MessageStatus.queued], error_code=None, error_title=refusal
         )
+    previous = _split_link(message, "previous")
+    if previous is not None and previous.status == MessageStatus.queued:
+        return False  # the previous part's outcome enqueues this one (_after_outcome)
+    if previous is not None and previous.status == MessageStatus.failed:
+        changed = _set_status(
+            message, MessageStatus.failed, only_from=[MessageStatus.queued], error_code=None,
+            error_title=_("An earlier part of this reply was not sent, so this part was held back."),
+        )
+        _after_outcome(message)
+        return changed
     # The inbox's send rate, shared by every worker (docs/architecture.md, "Proactive messaging").
     send_rate.wait_for_turn(message.conversation.inbox, send_rate.rate_for(message))
     if not _claim(message, adapter.send_timeout() + CLAIM_MARGIN):
@@ -253,11 +339,13 @@ def send(message: Message, *, save_attempt: Callable[[], None]) -> bool:
             raise
         log.warning("send of message %s refused: code %s", message.id, error.code)
         _set_status(message, MessageStatus.failed, only_from=[MessageStatus.queued])
+        _after_outcome(message)
         return True
     message.send_claimed_until = None
     message.external_id = external_id
     message.error_code = message.error_title = None
     _set_status(message, MessageStatus.sent, only_from=[MessageStatus.queued])
+    _after_outcome(message)
     return True
 
 
@@ -320,13 +408,16 @@ def fail_after_retries(message: Message, error: BaseException | None) -> bool:
         reason = {"error_code": error.code, "error_title": error.title}
     else:
         reason = {"error_title": message.error_title or _("The message could not be sent.")}
-    return _set_status(
+    failed = _set_status(
         message,
         MessageStatus.failed,
         only_from=[MessageStatus.queued],
         where=(Message.external_id.is_(None), unclaimed(utcnow())),
         **reason,
     )
+    if failed:
+        _after_outcome(message)
+    return failed
 
 
 def requeue(message: Message, *, by: Agent | None) -> None:
