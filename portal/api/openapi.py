@@ -101,7 +101,8 @@ SCHEMAS: dict[str, Schema] = {
         "properties": {
             "id": ID,
             "name": {"type": "string"},
-            "phone": {"type": "string", "description": "E.164, e.g. +5511987654321."},
+            "phone": nullable({"type": "string", "description": "E.164, e.g. +5511987654321; null for a "
+                               "contact known only by e-mail."}),
             "email": nullable({"type": "string"}),
             "city": nullable({"type": "string"}),
             "created_at": TIMESTAMP,
@@ -116,7 +117,8 @@ SCHEMAS: dict[str, Schema] = {
             "phone": {
                 "type": "string",
                 "description": "Any common format; stored as E.164 (Brazil is the default country). "
-                "Unique: a Brazilian mobile with and without the ninth digit is one number.",
+                "Unique: a Brazilian mobile with and without the ninth digit is one number. Empty for a "
+                "contact known only by e-mail (then `email` is needed).",
             },
             "email": nullable({"type": "string", "format": "email"}),
             "city": nullable({"type": "string", "maxLength": 120}),
@@ -144,7 +146,7 @@ SCHEMAS: dict[str, Schema] = {
             "contact": {
                 "type": "object",
                 "required": ["id", "name", "phone"],
-                "properties": {"id": ID, "name": {"type": "string"}, "phone": {"type": "string"}},
+                "properties": {"id": ID, "name": {"type": "string"}, "phone": nullable({"type": "string"})},
             },
             "channel": enum_of(Channel),
             "status": enum_of(ConversationStatus),
