@@ -25,6 +25,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from portal import create_app
 from portal.extensions import db as _db
@@ -131,7 +132,17 @@ def app(database_url, redis_url, tmp_path_factory):
 def _truncate_all() -> None:
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     if _db.engine.dialect.name == "postgresql":
-        _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # A live server's scheduled jobs (snooze wake, scheduled messages, e-mail fetch) may still
+        # be reading when a browser test ends: TRUNCATE's locks can then deadlock with them, and
+        # PostgreSQL aborts one side. Try again; the job's transaction ends meanwhile.
+        for attempt in range(5):
+            try:
+                _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                break
+            except OperationalError as error:
+                _db.session.rollback()
+                if "deadlock" not in str(error.orig) or attempt == 4:
+                    raise
     else:
         for name in tables:
             _db.session.execute(text(f"DELETE FROM {name}"))
