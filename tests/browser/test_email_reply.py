@@ -79,8 +79,8 @@ def test_agent_answers_an_email_next_to_whatsapp_and_the_reply_reaches_the_mailb
     expect(page.locator(".email-subject")).to_have_text("Boleto vencido", timeout=WAIT)
     assert hits == []  # the tracking pixel was not loaded
 
-    page.fill("textarea[name=body]", "Enviamos um novo boleto.")
-    page.press("textarea[name=body]", "Control+Enter")
+    page.fill("#composer textarea[name=body]", "Enviamos um novo boleto.")
+    page.press("#composer textarea[name=body]", "Control+Enter")
     reply = page.locator(".msg-outbound", has_text="Enviamos um novo boleto.")
     expect(reply.locator(".tick")).to_have_attribute("data-status", "queued", timeout=WAIT)
     run_jobs(OUTBOUND)

@@ -43,11 +43,11 @@ def test_agent_finds_replies_sees_it_sent_then_closes_and_it_leaves_the_open_fil
     page.click("text=Fernanda Lima")
 
     expect(page.locator(".msg-inbound")).to_contain_text("Meu boleto venceu")
-    page.fill("textarea[name=body]", "Já estou verificando o seu boleto.")
-    page.press("textarea[name=body]", "Control+Enter")
+    page.fill("#composer textarea[name=body]", "Já estou verificando o seu boleto.")
+    page.press("#composer textarea[name=body]", "Control+Enter")
     reply = page.locator(".msg-outbound", has_text="Já estou verificando o seu boleto.")
     expect(reply.locator(".tick")).to_have_attribute("data-status", "queued")
-    expect(page.locator("textarea[name=body]")).to_have_value("")
+    expect(page.locator("#composer textarea[name=body]")).to_have_value("")
 
     run_jobs(OUTBOUND)
     expect(reply.locator(".tick")).to_have_attribute("data-status", "sent")
@@ -139,7 +139,7 @@ def test_inbox_and_thread_fit_a_phone_screen(page, db, browser_login):
     expect(page.locator(".conversation-row")).to_have_count(1)
     assert _fits_the_width(page)
     page.goto(f"/conversations/{conversation.id}")
-    expect(page.locator("textarea[name=body]")).to_be_visible()
+    expect(page.locator("#composer textarea[name=body]")).to_be_visible()
     assert _fits_the_width(page)
 
 
@@ -163,7 +163,7 @@ def test_the_whole_reply_works_with_the_keyboard_alone(page, db, browser_login):
     page.keyboard.press("Enter")
     expect(page.locator("#thread-title")).to_contain_text("Marcos Dias")
 
-    _tab_until(page, "textarea[name=body]")
+    _tab_until(page, "#composer textarea[name=body]")
     page.keyboard.type("Vamos resolver agora.")
     page.keyboard.press("Control+Enter")
     expect(page.locator(".msg-outbound")).to_contain_text("Vamos resolver agora.")
@@ -186,7 +186,7 @@ def test_answering_a_specific_message_shows_its_quote(page, db, browser_login):
 
     page.click("text=Reply to this")
     expect(page.locator("[data-reply-note]")).to_contain_text("Qual o prazo de entrega?")
-    expect(page.locator("textarea[name=body]")).to_be_focused()
+    expect(page.locator("#composer textarea[name=body]")).to_be_focused()
     page.keyboard.type("Chega amanhã.")
     page.keyboard.press("Control+Enter")
     expect(page.locator(".msg-outbound .reply-context")).to_contain_text("Qual o prazo de entrega?")
