@@ -123,6 +123,7 @@ MESSAGE_TYPE_LABELS = {
     "reaction": _lp("message type", "Reaction"),
     "order": _lp("message type", "Order"),
     "template": _lp("message type", "Template"),
+    "menu": _lp("message type", "Menu"),
     "system": _lp("message type", "System notice"),
     "revoke": _lp("message type", "Deleted message"),
     "unsupported": _lp("message type", "Message type WhatsApp does not support"),
@@ -233,6 +234,9 @@ AUDIT_ACTION_LABELS = {
     "team.updated": _l("Edited %(target)s"),
     "team.deleted": _l("Deleted %(target)s"),
     "team.hours_changed": _l("Changed the business hours of %(target)s"),
+    "inbox.triage_changed": _l("Changed the triage menu of %(target)s"),
+    "conversation.triaged": _l("Routed %(target)s by its triage menu"),
+    "conversation.sla_warned": _l("Warned that %(target)s is close to an SLA target"),
     "agent.capacity_changed": _l("Changed the capacity of %(target)s"),
     "conversation.transferred": _l("Transferred %(target)s with a note"),
     "conversation.exported": _l("Downloaded the transcript of %(target)s"),
@@ -344,6 +348,41 @@ AUDIT_DETAIL_LABELS = {
     "previous": _l("previously"),
     "recipients": _l("recipients"),
     "send_at": _l("send at"),
+    # auto-rules (rule.created, rule.updated, rule.deleted; portal.services.rule_steps lists the keys)
+    "trigger_key": _l("trigger"),
+    "template_id": _l("template"),
+    "enabled": _l("enabled"),
+    "conditions": _l("conditions"),
+    "actions": _l("actions"),
+    "cooldown_minutes": _l("cool-down (minutes)"),
+    "allow_second_reply": _l("may send a second reply"),
+    "inbox_id": _l("inbox"),
+    "team_id": _l("team"),
+    "agent_id": _l("agent"),
+    "tag": _l("tag"),
+    "priority": _l("priority"),
+    "channel": _l("channel"),
+    "contact_field": _l("contact field"),
+    "contact_value": _l("contact value"),
+    "text": _l("text"),
+    # the triage menu (inbox.triage_changed, conversation.triaged, team keywords)
+    "keywords": _l("keywords"),
+    "team_ids": _l("teams"),
+    "default_team_id": _l("default team"),
+    "timeout_minutes": _l("minutes to answer"),
+    "how": _l("how"),
+    "sla_target": _l("SLA target"),
+}
+# Recorded values that are words of the portal's own, by the key they are recorded under.
+AUDIT_VALUE_LABELS = {
+    "business_hours": {"inside": _l("inside business hours"), "outside": _l("outside business hours")},
+    "how": {
+        "choice": _l("the customer's choice"),
+        "invalid_answers": _l("answers that chose no team"),
+        "timeout": _l("no answer in time"),
+    },
+    "sla_target": {"first_response": _l("first response"), "resolution": _l("resolution")},
+    "contact_field": {"name": _l("name"), "email": _l("e-mail"), "city": _l("city"), "phone": _l("phone")},
 }
 UNDESCRIBED_ACTION = _l("Recorded action")
 
@@ -384,11 +423,44 @@ def any_enum_label(value: object) -> str:
     return str(value)
 
 
+def _trigger_label(key: object) -> str:
+    """An auto-rule's trigger key ("message.keyword:boleto") as the rules page names it."""
+    from portal.services.rules import RuleError, parse_trigger_key
+
+    try:
+        trigger = parse_trigger_key(str(key))
+    except (RuleError, ValueError, KeyError):
+        return str(key)
+    text = str(trigger.spec.label)
+    if trigger.parameter is None:
+        return text
+    parameter = label(trigger.parameter, "ConversationStatus") if trigger.spec.parameter == "status" else trigger.parameter
+    return f"{text}: {parameter}"
+
+
+def audit_value(key: str, value: object) -> str:
+    """One recorded value in the reader's language: nested objects (a rule's conditions and
+    actions) with their keys named, yes/no for booleans, enum values and the portal's own words
+    translated."""
+    if isinstance(value, dict):
+        return "; ".join(f"{AUDIT_DETAIL_LABELS.get(k, k)}: {audit_value(k, v)}" for k, v in value.items()) or "—"
+    if isinstance(value, bool):
+        return str(_l("yes") if value else _l("no"))
+    if value is None:
+        return "—"
+    if key == "trigger_key":
+        return _trigger_label(value)
+    words = AUDIT_VALUE_LABELS.get(key, {})
+    if isinstance(value, str) and value in words:
+        return str(words[value])
+    return any_enum_label(value)
+
+
 def audit_details(details: dict | None) -> list[tuple[str, str]]:
     """(label, value) pairs of an entry's details; the caller masks personal data."""
     if not details:
         return []
-    return [(str(AUDIT_DETAIL_LABELS.get(key, key)), any_enum_label(value)) for key, value in details.items()]
+    return [(str(AUDIT_DETAIL_LABELS.get(key, key)), audit_value(key, value)) for key, value in details.items()]
 
 
 # -- dead letters ---------------------------------------------------------------------------------
@@ -402,6 +474,8 @@ JOB_LABELS = {
     "portal.jobs.rules.fire_timed_rules": _l("Run the timed auto-rules"),
     "portal.jobs.sla.check_sla_breaches": _l("Check SLA targets"),
     "portal.jobs.assignment.assign_waiting": _l("Assign waiting conversations"),
+    "portal.jobs.sla.warn_sla": _l("Warn of SLA targets close to being missed"),
+    "portal.jobs.triage.expire_menus": _l("Route unanswered triage menus to the default team"),
 }
 QUEUE_LABELS = {
     "webhooks": _l("Webhooks"),

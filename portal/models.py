@@ -18,6 +18,8 @@ teams (new)       sectors ("setores": Vendas, Suporte, Financeiro) that supervis
                    `business_hours` and `holidays` (the JSON of services.settings.BusinessHours and
                    Holidays) are the team's own opening hours and holidays for its SLA clocks and
                    out-of-hours replies; null falls back to the installation's.
+  keywords         words that choose the team in an inbox's triage menu when the customer writes
+                   instead of tapping (the team's name always counts; portal.services.triage).
 team_members (new)  which agents work in which teams (an agent may be in several).
 contacts
   phone            nullable: a customer who only ever wrote by e-mail has no number. Unique when
@@ -53,6 +55,12 @@ conversations
                    when it comes back (null: when the customer writes). The scheduled job finds
                    the due ones through the index on snoozed_until and wakes each with one
                    conditional UPDATE, so it comes back once however many workers run the job.
+  triage_asked_at, triage_retries  the inbox's triage menu ("Escolha o setor", portal.services.triage):
+                   when the menu last went out while the customer's choice is awaited (null: none
+                   awaited; indexed for the timeout job, which sends the conversation to the
+                   default team), and how many answers were not a choice. An answer or the timeout
+                   takes the conversation with one conditional UPDATE naming triage_asked_at, so
+                   the two never both route it.
   one open conversation per contact and inbox is a partial unique index, so two workers
   racing on the same contact cannot open two (a customer who writes to two of our numbers has
   one open conversation with each).
@@ -106,6 +114,10 @@ message_templates
 sla_metrics
   first_response_at, response_time_sec are nullable until the first human reply exists;
   conversation_id is unique (one row per conversation).
+  first_response_warned_at, resolution_warned_at  when the SLA warning for that target went to the
+                   open tabs (a share of the target, 80 % by default): claimed by one conditional
+                   UPDATE, so each conversation is warned once per target whatever runs the job;
+                   the inbox row and the board card show the badge from them.
 incidents
   kind             `sla_breach` (automatic, one per conversation) or `manual`.
   created_by_id    the agent who opened a manual incident.
@@ -509,6 +521,7 @@ class Team(TimestampMixin, db.Model):
     last_assigned_agent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id", ondelete="SET NULL"))
     business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     holidays: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    keywords: Mapped[list[str] | None] = mapped_column(JSON)
 
     members: Mapped[list[Agent]] = relationship(secondary=team_members, order_by="Agent.name")
 
@@ -528,6 +541,7 @@ class Conversation(TimestampMixin, db.Model):
         Index("ix_conversations_inbox_id", "inbox_id"),
         Index("ix_conversations_team_queue", "team_id", "queued_at"),
         Index("ix_conversations_snoozed_until", "snoozed_until"),
+        Index("ix_conversations_triage_asked_at", "triage_asked_at"),
         Index(
             "uq_conversations_one_open",
             "contact_id",
@@ -560,6 +574,8 @@ class Conversation(TimestampMixin, db.Model):
     queued_at: Mapped[datetime | None] = mapped_column(DateTime)
     snoozed_at: Mapped[datetime | None] = mapped_column(DateTime)
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    triage_asked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    triage_retries: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     contact: Mapped[Contact] = relationship(back_populates="conversations")
     inbox: Mapped[Inbox] = relationship()
@@ -714,6 +730,8 @@ class SlaMetric(db.Model):
     first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
     response_time_sec: Mapped[int | None] = mapped_column(Integer)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_response_warned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversation: Mapped[Conversation] = relationship(back_populates="sla")
 

@@ -2,7 +2,8 @@
 channel's, registered once by create_app (docs/architecture.md, "Events"). Handlers of one event
 run in the order listed: SLA bookkeeping first, then the CRM record, then the auto-rules (which
 may queue sends of their own), then contact upkeep (a stale WhatsApp id, an opt-out word) and snoozes
-(a customer's message ends one), a reply credited to its campaign, then auto-assignment (which works
+(a customer's message ends one), a reply credited to its campaign, the triage menu (asked on a new
+conversation's first message, answered by the next ones), then auto-assignment (which works
 the team queues a change filled or freed), and last the note for open browser tabs (sent once the
 change commits)."""
 
@@ -20,6 +21,7 @@ from portal.services import (
     rules,
     sla,
     snooze,
+    triage,
     webhook_events,
 )
 
@@ -42,6 +44,8 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("message.created", campaigns.on_message_created),
     ("message.created", snooze.on_message_created),
     ("conversation.status_changed", snooze.on_status_changed),
+    ("conversation.created", triage.on_conversation_created),
+    ("message.created", triage.on_message_created),
     *((name, live.on_domain_event) for name in live.PUSHED_EVENTS),
 )
 

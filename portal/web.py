@@ -148,6 +148,13 @@ def _add_headers(response):
     return response
 
 
+def sla_clocks(conversations) -> dict:
+    """The SLA timers of the conversations a list or board shows, by id (portal.services.sla.clocks)."""
+    from portal.services import sla
+
+    return sla.clocks(list(conversations))
+
+
 def register(app: Flask) -> None:
     """Before any blueprint, so that every route's `<int:...>` uses IdConverter."""
     app.url_map.converters["int"] = IdConverter
@@ -160,3 +167,4 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["nav_items"] = visible_items
     app.jinja_env.globals["filter_args"] = filter_args
     app.jinja_env.globals["icon"] = icon
+    app.jinja_env.globals["sla_clocks"] = sla_clocks

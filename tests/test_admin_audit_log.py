@@ -56,3 +56,40 @@ def test_the_audit_log_has_no_route_that_changes_it(app, db):
     audit_rules = [rule for rule in app.url_map.iter_rules() if "/audit" in rule.rule]
     assert audit_rules
     assert all(rule.methods <= {"GET", "HEAD", "OPTIONS"} for rule in audit_rules)
+
+
+def test_rule_and_triage_details_are_named_in_the_readers_language(client, login_as, db):
+    """An auto-rule's change shows its conditions and actions with their keys named, yes/no and
+    the portal's own words translated, never the raw keys (issue 19)."""
+    login_as(Role.admin, locale="pt_BR")
+    audit.record(
+        "rule.updated",
+        target=("auto_rules", 7),
+        old={"conditions": {"business_hours": "inside", "priority": "high"}, "allow_second_reply": False},
+        new={"conditions": {"business_hours": "outside", "team_id": 3}, "allow_second_reply": True},
+    )
+    audit.record(
+        "rule.created", target=("auto_rules", 8), trigger_key="message.keyword:boleto", cooldown_minutes=None
+    )
+    audit.record("conversation.triaged", target=("conversations", 5), team=2, how="timeout")
+    db.session.commit()
+    html = client.get("/admin/audit").get_data(as_text=True)
+    for shown in (
+        "condições: horário de atendimento: fora do horário de atendimento; equipe: 3",
+        "prioridade: Alta",
+        "pode enviar uma segunda resposta: sim",
+        "gatilho: Uma mensagem do cliente contém uma palavra-chave: boleto",
+        "intervalo (minutos): —",
+        "Encaminhou conversa nº 5 pelo menu de triagem",
+        "como: sem resposta a tempo",
+    ):
+        assert shown in html, shown
+    for raw in (
+        "business_hours",
+        "allow_second_reply",
+        "trigger_key",
+        "cooldown_minutes",
+        "team_id",
+        "timeout",
+    ):
+        assert raw not in html, raw

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from portal.channels.base import ChannelAdapter, ChannelError, FetchedMedia, MediaKind
+from portal.channels.base import ChannelAdapter, ChannelError, FetchedMedia, MediaKind, Menu, MenuOption
 from portal.models import Channel, Conversation
 
-__all__ = ["ChannelAdapter", "ChannelError", "FetchedMedia", "MediaKind", "adapter_for", "register", "registered"]
+__all__ = [
+    "ChannelAdapter",
+    "ChannelError",
+    "FetchedMedia",
+    "MediaKind",
+    "Menu",
+    "MenuOption",
+    "adapter_for",
+    "register",
+    "registered",
+]
 
 _EXTENSION = "atende.channels"
 

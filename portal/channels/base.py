@@ -63,6 +63,51 @@ class MediaKind:
     max_bytes: int
 
 
+@dataclass(frozen=True)
+class MenuOption:
+    """One choice of an interactive menu: the id the answer carries back and the title shown."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A question with up to ten choices (the triage menu's teams): `text` asks, `button` opens
+    the list where the channel shows one, `options` in the order shown. Kept on the message as
+    payload_json {"menu": ...} (to_json), so a retry sends the same menu."""
+
+    text: str
+    button: str
+    options: tuple[MenuOption, ...]
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "button": self.button, "options": [[o.id, o.title] for o in self.options]}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> Menu:
+        return cls(raw["text"], raw["button"], tuple(MenuOption(str(i), str(t)) for i, t in raw["options"]))
+
+    def numbered_text(self) -> str:
+        """The menu as plain text, one numbered line per choice: what a channel without
+        interactive messages sends, and what the thread shows."""
+        return "\n".join([self.text, "", *(f"{n}. {o.title}" for n, o in enumerate(self.options, start=1))])
+
+
+def numbered_choice(body: str, menu: Menu) -> str | None:
+    """The option a plain-text answer picks by its number ("2", "2.", "2)"), read from the
+    first line that is not quoted; None for anything else."""
+    for line in (body or "").splitlines():
+        line = line.strip()
+        if not line or line.startswith(">"):
+            continue
+        number = line.rstrip(".)").strip()
+        if number.isascii() and number.isdigit() and 1 <= int(number) <= len(menu.options):
+            return menu.options[int(number) - 1].id
+        return None
+    return None
+
+
 class ChannelAdapter(ABC):
     """One channel (WhatsApp, e-mail...) as the message lifecycle sees it.
 
@@ -112,6 +157,18 @@ class ChannelAdapter(ABC):
     @abstractmethod
     def send_template(self, message: Message) -> str:
         """Send `message.template` filled with `message.template_params`."""
+
+    def send_menu(self, message: Message) -> str:
+        """Send the menu in `message.payload_json["menu"]` (Menu.to_json). By default as its
+        numbered text (`message.body`, as e-mail does); a channel with interactive messages
+        sends its own kind (WhatsApp: reply buttons or a list)."""
+        return self.send_text(message)
+
+    def menu_choice(self, message: Message, menu: Menu) -> str | None:
+        """The option id an inbound message picks from `menu`, or None when it picks none. By
+        default the number of a numbered text menu; a channel with interactive messages reads
+        the reply's id too."""
+        return numbered_choice(message.body, menu)
 
     @abstractmethod
     def upload_media(self, message: Message, file: BinaryIO, size: int) -> str:

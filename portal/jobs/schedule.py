@@ -22,6 +22,8 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("portal.jobs.scheduled_messages.send_due_messages", 5),
     Scheduled("portal.jobs.campaigns.tick", 5),
     Scheduled("portal.jobs.snooze.wake_snoozed", 30),
+    Scheduled("portal.jobs.triage.expire_menus", 30),
+    Scheduled("portal.jobs.sla.warn_sla", 60),
 )
 
 # Jobs a channel brings (its adapter's init_app registers them), e.g. the e-mail channel's fetch.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from portal.extensions import db
 from portal.services import sla
 
@@ -12,3 +14,11 @@ def check_sla_breaches() -> int:
     opened = sla.check_breaches()
     db.session.commit()
     return len(opened)
+
+
+def warn_sla(now: datetime | None = None) -> int:
+    """Scheduled every minute; warns the conversations that reached the warning share of a target
+    (`now` lets a test hold the clock). Returns how many warnings went out."""
+    warned = sla.warn_due(now)
+    db.session.commit()
+    return len(warned)

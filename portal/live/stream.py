@@ -43,7 +43,7 @@ from portal.services import assignment, two_factor
 from portal.services.live import (
     EVENTS_KEY,
     EVENTS_MAXLEN,
-    MENTION,
+    NAMED_EVENTS,
     PRESENCE_KEY,
     LiveEvent,
     audience,
@@ -382,4 +382,5 @@ class StreamApp:
         data = dict(event.record)
         if full:
             data["title"] = conversation.contact.name if conversation.contact else ""
-        return sse("mention" if data.get("type") == MENTION else "change", data, event.id)
+        named = NAMED_EVENTS.get(data.get("type"))
+        return sse(named[1] if named else "change", data, event.id)

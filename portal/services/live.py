@@ -50,9 +50,15 @@ PUSHED_EVENTS = (
     "note.created",
     "conversation.snoozed",
     "conversation.snooze_ended",
+    "sla.warning",
 )
 # The record of a note's mentions: heard only by the agents it names (see `audience`).
 MENTION = "mention.created"
+# A conversation reached the warning share of an SLA target (portal.services.sla.warn_due): heard
+# only by the agents the record names (its assignee or team, and the supervisors).
+SLA_WARNING = "sla.warning"
+# Records heard only by the agents they name: the record's key that names them, and the SSE event.
+NAMED_EVENTS = {MENTION: ("mentioned", "mention"), SLA_WARNING: ("recipients", "sla")}
 PRESENCE_STATES = ("viewing", "typing", "left")
 
 
@@ -75,6 +81,9 @@ def on_domain_event(name: str, **data) -> None:
         record["direction"] = str(message.direction)
         if name == "message.created" and message.sender_agent_id is not None:
             record["actor"] = message.sender_agent_id
+    if name == SLA_WARNING:
+        record["target"] = data["target"]
+        record["recipients"] = list(data["recipients"])
     if name == "conversation.assigned" and data.get("old_agent_id") is not None:
         # The previous assignee may no longer see the conversation, but their list must drop it.
         record["previous_assignee"] = data["old_agent_id"]
@@ -151,15 +160,16 @@ def audience(event: LiveEvent, agents: list[Agent], conversation: Conversation |
     """Which of these agents hear this event: (those who may see its conversation, by the inbox's
     own scope rule portal.services.conversations.can_see; others who only hear that it changed).
     The others are the previous assignee of an assignment, whose list must drop the row. The author
-    of a presence beat does not hear it; a mention is heard only by the agents it names."""
+    of a presence beat does not hear it; a mention and an SLA warning are heard only by the agents
+    they name."""
     from portal.services.conversations import can_see
 
     if conversation is None:
         return set(), set()
     seeing = {agent.id for agent in agents if can_see(agent, conversation)}
-    if event.record.get("type") == MENTION:
-        mentioned = event.record.get("mentioned")
-        return seeing & set(mentioned if isinstance(mentioned, list) else ()), set()
+    if event.record.get("type") in NAMED_EVENTS:
+        named = event.record.get(NAMED_EVENTS[event.record["type"]][0])
+        return seeing & set(named if isinstance(named, list) else ()), set()
     others: set[int] = set()
     if event.stream == EVENTS_KEY:
         previous = event.record.get("previous_assignee")

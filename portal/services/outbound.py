@@ -20,7 +20,7 @@ from rq import Callback
 from sqlalchemy import ColumnElement, or_, update
 
 from portal import channels
-from portal.channels import ChannelAdapter, ChannelError
+from portal.channels import ChannelAdapter, ChannelError, Menu
 from portal.channels.base import Remedy
 from portal.extensions import db
 from portal.models import (
@@ -45,6 +45,9 @@ SEND_RETRIES = 5
 # commit the outcome; a worker that died mid-attempt frees the message when it expires.
 CLAIM_MARGIN = timedelta(seconds=60)
 READ_RECEIPT_RETRIES = 3
+
+# messages.message_type of an outbound interactive menu (queue_menu).
+MENU = "menu"
 
 SEND_JOB = "portal.jobs.outbound.send_message"
 MARK_READ_JOB = "portal.jobs.outbound.mark_read"
@@ -216,6 +219,25 @@ def queue_automatic_text(conversation: Conversation, body: str) -> Message:
     return queue_message(message)
 
 
+def queue_menu(conversation: Conversation, menu: Menu) -> Message:
+    """An interactive menu (the triage menu's teams): only inside the channel's window, marked
+    automatic like a rule's message (no author, no first response, triggers no rule). `body` is
+    its numbered text, which the thread shows and a channel without menus sends
+    (ChannelAdapter.send_menu)."""
+    refusal = window_refusal(conversation)
+    if refusal:
+        raise OutboundError(refusal)
+    message = Message(
+        conversation=conversation,
+        direction=Direction.outbound,
+        body=menu.numbered_text(),
+        message_type=MENU,
+        payload_json={"menu": menu.to_json()},
+        is_automatic=True,
+    )
+    return queue_message(message)
+
+
 def queue_template(
     conversation: Conversation,
     template: MessageTemplate,
@@ -375,6 +397,8 @@ def unclaimed(now: datetime) -> ColumnElement[bool]:
 def _post(adapter: ChannelAdapter, message: Message, save_attempt: Callable[[], None]) -> str:
     if message.template is not None:
         return adapter.send_template(message)
+    if message.message_type == MENU:
+        return adapter.send_menu(message)
     if message.media_url and not message.media_id:
         # An attachment of ours (portal.services.attachments): the channel's id for the file is
         # committed before the send, so a retry sends that id and never uploads again.

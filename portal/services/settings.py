@@ -49,6 +49,8 @@ def time_zone() -> str:
 # Brazil's states for state holidays (the holidays library's subdivisions of BR).
 BR_STATES: tuple[str, ...] = tuple(s for s in holiday_library.country_holidays("BR").subdivisions if len(s) == 2)
 DEFAULT_OUT_OF_HOURS_COOLDOWN_HOURS = 12
+# The share of an SLA target at which the warning goes out (docs/architecture.md, "SLA").
+DEFAULT_SLA_WARNING_PERCENT = 80
 
 
 @lru_cache(maxsize=256)
@@ -118,6 +120,11 @@ def business_hours() -> BusinessHours | None:
 def out_of_hours_cooldown_hours() -> int:
     """A contact gets the out-of-hours reply at most once in this many hours."""
     return int(get("out_of_hours_cooldown_hours") or DEFAULT_OUT_OF_HOURS_COOLDOWN_HOURS)
+
+
+def sla_warning_percent() -> int:
+    """At this percentage of a target the conversation's people are warned (1 to 99)."""
+    return int(get("sla_warning_percent") or DEFAULT_SLA_WARNING_PERCENT)
 
 
 def sla_targets() -> dict[Priority, SlaTarget]:

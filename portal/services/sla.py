@@ -8,6 +8,9 @@
 - `resolved_at` is set when the conversation becomes closed or lost, and cleared on reopen.
 - check_breaches() opens the one `sla_breach` incident per conversation whose first response (or
   optional resolution) target is missed, and emits `sla.breached`.
+- warn_due() warns once per conversation and target when a configurable share of it has gone
+  (`sla_metrics.*_warned_at`, emits `sla.warning` for the live stream); clocks() is the timer
+  the inbox rows and board cards show.
 
 Every function takes `now` explicitly where time matters, so tests pin the clock. Callers commit.
 """
@@ -19,7 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 
 from portal.extensions import db
 from portal.labels import label
@@ -33,6 +36,7 @@ from portal.models import (
     Message,
     MessageStatus,
     Priority,
+    Role,
     Severity,
     SlaMetric,
     SlaTarget,
@@ -313,3 +317,188 @@ def check_breaches(now: datetime | None = None) -> list[Incident]:
             events.emit("sla.breached", conversation=conversation, incident=incident)
             opened.append(incident)
     return opened
+
+
+# --- the SLA clock shown on rows and cards, and warnings ----------------------------------------
+# Bounds one run of the warning job; the next run a minute later takes the rest.
+MAX_WARNINGS_PER_RUN = 500
+WARNING_EVENT = "sla.warning"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The target a conversation runs against now: its first response while unanswered, then its
+    resolution (when a resolution target is set); how much of it has gone, and whether the
+    warning for it went out."""
+
+    target: Missed
+    target_sec: int
+    elapsed_sec: int
+    warned: bool
+
+    @property
+    def left_sec(self) -> int:
+        return self.target_sec - self.elapsed_sec
+
+    @property
+    def overdue(self) -> bool:
+        return self.elapsed_sec > self.target_sec
+
+    @property
+    def at_risk(self) -> bool:
+        """Warned and not yet over: the badge's "at risk" state."""
+        return self.warned and not self.overdue
+
+    def text(self) -> str:
+        """"12m left" or "overdue by 5m", for the board card and the badge."""
+        if self.overdue:
+            return _("overdue by %(time)s", time=format_duration(-self.left_sec))
+        return _("%(time)s left", time=format_duration(self.left_sec))
+
+    def title(self) -> str:
+        """What the timer counts, for its tooltip."""
+        if self.target == Missed.resolution:
+            return _("Resolution target: %(target)s", target=format_duration(self.target_sec))
+        return _("First response target: %(target)s", target=format_duration(self.target_sec))
+
+
+def clocks(conversations: list[Conversation], now: datetime | None = None) -> dict[int, Clock]:
+    """The SLA clock of each open conversation in the list (one query for their metrics); a
+    conversation with no target running now (answered, no resolution target) has none."""
+    now = now or utcnow()
+    running = [c for c in conversations if c.is_open and c.started_at is not None]
+    if not running:
+        return {}
+    metrics = {
+        m.conversation_id: m
+        for m in db.session.scalars(select(SlaMetric).where(SlaMetric.conversation_id.in_([c.id for c in running])))
+    }
+    targets = settings.sla_targets()
+    hours, tz = teams.HoursCache(), settings.time_zone()
+    found = {}
+    for conversation in running:
+        metric = metrics.get(conversation.id)
+        target = targets[Priority(conversation.priority)]
+        if metric is None or metric.first_response_at is None:
+            which, seconds = Missed.first_response, target.first_response_sec
+            warned = metric is not None and metric.first_response_warned_at is not None
+        elif target.resolution_sec:
+            which, seconds = Missed.resolution, target.resolution_sec
+            warned = metric.resolution_warned_at is not None
+        else:
+            continue
+        elapsed_sec = business_seconds(conversation.started_at, now, hours.for_team(conversation.team_id), tz)
+        found[conversation.id] = Clock(which, seconds, elapsed_sec, warned)
+    return found
+
+
+@dataclass(frozen=True)
+class SlaWarning:
+    conversation_id: int
+    target: Missed
+    announce: bool  # False: already past the target when first seen (the breach says it instead)
+
+
+def find_warnings(now: datetime, limit: int = MAX_WARNINGS_PER_RUN) -> list[SlaWarning]:
+    """Open conversations that reached the warning share of a target and were not warned for it,
+    oldest first. SQL narrows by wall-clock age (business time never exceeds it); business time
+    decides in Python."""
+    share = settings.sla_warning_percent() / 100
+    targets = settings.sla_targets()
+    hours, tz = teams.HoursCache(), settings.time_zone()
+    base = (
+        select(Conversation.id, Conversation.priority, Conversation.started_at, Conversation.team_id)
+        .outerjoin(SlaMetric, SlaMetric.conversation_id == Conversation.id)
+        .where(Conversation.status.in_(ConversationStatus.open_states()), Conversation.started_at.is_not(None))
+        .order_by(Conversation.started_at, Conversation.id)
+    )
+
+    def reached(seconds_for: dict[Priority, int]):
+        return or_(
+            *(
+                and_(Conversation.priority == p, Conversation.started_at <= now - timedelta(seconds=s * share))
+                for p, s in seconds_for.items()
+            )
+        )
+
+    found: list[SlaWarning] = []
+    checks = [
+        (
+            Missed.first_response,
+            {p: t.first_response_sec for p, t in targets.items()},
+            and_(SlaMetric.first_response_at.is_(None), SlaMetric.first_response_warned_at.is_(None)),
+        )
+    ]
+    resolution_sec = {p: t.resolution_sec for p, t in targets.items() if t.resolution_sec}
+    if resolution_sec:
+        checks.append((Missed.resolution, resolution_sec, SlaMetric.resolution_warned_at.is_(None)))
+    for which, seconds_for, not_warned in checks:
+        query = base.where(reached(seconds_for), or_(SlaMetric.id.is_(None), not_warned)).limit(limit)
+        for conversation_id, priority, started_at, team_id in db.session.execute(query):
+            target = seconds_for[Priority(priority)]
+            elapsed_sec = business_seconds(started_at, now, hours.for_team(team_id), tz)
+            if elapsed_sec >= target * share:
+                found.append(SlaWarning(conversation_id, which, announce=elapsed_sec <= target))
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def warning_recipients(conversation: Conversation) -> list[int]:
+    """Who hears a conversation's SLA warning: its assignee, or its team's members while nobody
+    has it, and every active supervisor and admin."""
+    people = set()
+    if conversation.assigned_to is not None:
+        people.add(conversation.assigned_to)
+    elif conversation.team is not None:
+        people |= {a.id for a in conversation.team.members if a.active}
+    people |= set(
+        db.session.scalars(select(Agent.id).where(Agent.active.is_(True), Agent.role.in_([Role.supervisor, Role.admin])))
+    )
+    return sorted(people)
+
+
+def _claim_warning(conversation: Conversation, which: Missed, now: datetime) -> bool:
+    """Mark the target warned with one conditional UPDATE: however many workers run the job, one
+    wins and the conversation is warned once for that target."""
+    metric_for(conversation)
+    column = SlaMetric.first_response_warned_at if which == Missed.first_response else SlaMetric.resolution_warned_at
+    return bool(
+        db.session.execute(
+            update(SlaMetric)
+            .where(SlaMetric.conversation_id == conversation.id, column.is_(None))
+            .values({column: now})
+            .execution_options(synchronize_session="fetch")
+        ).rowcount
+    )
+
+
+def warn_due(now: datetime | None = None) -> list[SlaWarning]:
+    """Warn once per conversation and target at the configured share (default 80 %): mark it and
+    emit `sla.warning` for the live stream (portal.services.live). A conversation first seen
+    already past its target is marked without a warning: its breach incident tells instead.
+    Returns the warnings announced."""
+    now = now or utcnow()
+    warnings = find_warnings(now)
+    conversations = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Conversation).where(Conversation.id.in_({w.conversation_id for w in warnings}))
+        )
+    }
+    announced = []
+    for warning in warnings:
+        conversation = conversations[warning.conversation_id]
+        if not _claim_warning(conversation, warning.target, now) or not warning.announce:
+            continue
+        # Audited like every change the inbox list shows: the open lists' version moves, so their
+        # live refresh brings the row's badge (portal.services.inbox_queries.list_version).
+        audit.record("conversation.sla_warned", target=conversation, sla_target=warning.target.value)
+        events.emit(
+            WARNING_EVENT,
+            conversation=conversation,
+            target=warning.target.value,
+            recipients=warning_recipients(conversation),
+        )
+        announced.append(warning)
+    return announced

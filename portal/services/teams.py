@@ -90,13 +90,25 @@ def _check_name(name: str, team: Team | None) -> str:
 
 
 def _snapshot(team: Team) -> dict:
-    return {"name": team.name, "auto_assign": AssignMode(team.auto_assign).value, "members": sorted(a.id for a in team.members)}
+    return {
+        "name": team.name,
+        "auto_assign": AssignMode(team.auto_assign).value,
+        "members": sorted(a.id for a in team.members),
+        "keywords": list(team.keywords or []),
+    }
 
 
 def save_team(
-    team: Team | None, *, name: str, members: list[Agent], auto_assign: AssignMode, by: Agent
+    team: Team | None,
+    *,
+    name: str,
+    members: list[Agent],
+    auto_assign: AssignMode,
+    by: Agent,
+    keywords: list[str] | None = None,
 ) -> Team:
-    """Create (team None) or update a team; TeamError says what is wrong."""
+    """Create (team None) or update a team; TeamError says what is wrong. `keywords` choose the
+    team in a triage menu's free-text answer (portal.services.triage.clean_keywords reads them)."""
     name = _check_name(name, team)
     if any(not agent.active for agent in members):
         raise TeamError(_("Only active agents can be members."), "members")
@@ -106,6 +118,7 @@ def save_team(
         team = Team(name=name)
         db.session.add(team)
     team.name, team.auto_assign, team.members = name, AssignMode(auto_assign), sorted(members, key=lambda a: a.name)
+    team.keywords = list(keywords or []) or None
     db.session.flush()
     new = _snapshot(team)
     if created:

@@ -9,7 +9,13 @@ from wtforms.validators import InputRequired, NumberRange, Optional, ValidationE
 
 from portal.i18n import TranslatedForm
 from portal.models import Priority, SlaTarget
-from portal.services.settings import BR_STATES, DEFAULT_OUT_OF_HOURS_COOLDOWN_HOURS, BusinessHours, Holidays
+from portal.services.settings import (
+    BR_STATES,
+    DEFAULT_OUT_OF_HOURS_COOLDOWN_HOURS,
+    DEFAULT_SLA_WARNING_PERCENT,
+    BusinessHours,
+    Holidays,
+)
 from portal.services.sla import Target
 
 MAX_TARGET_MINUTES = 60 * 24 * 90
@@ -126,18 +132,35 @@ class SlaSettingsForm(FlaskForm):
         description=_l("Per contact, whichever conversation they write in."),
     )
 
+    warning_percent = IntegerField(
+        _l("Warn at this percentage of a target"),
+        validators=[Optional(), NumberRange(min=1, max=99, message=_l("From 1 to 99."))],
+        default=DEFAULT_SLA_WARNING_PERCENT,
+        description=_l(
+            "The assignee (or the team, while nobody has it) and the supervisors are warned once per "
+            "conversation and target, and the conversation shows a badge."
+        ),
+    )
+
     def validate_business_hours_on(self, field):
         if field.data and not any(day.form.hours for day in self.days):
             raise ValidationError(_l("Open at least one weekday, or turn business hours off."))
 
     @classmethod
     def initial(
-        cls, targets: dict[Priority, SlaTarget], hours: BusinessHours | None, tz: str, found: Holidays, cooldown: int
+        cls,
+        targets: dict[Priority, SlaTarget],
+        hours: BusinessHours | None,
+        tz: str,
+        found: Holidays,
+        cooldown: int,
+        warning_percent: int = DEFAULT_SLA_WARNING_PERCENT,
     ) -> dict:
         opening = hours.days if hours else {}
         return {
             "holidays": HolidaysForm.initial(found),
             "out_of_hours_cooldown": cooldown,
+            "warning_percent": warning_percent,
             "targets": [
                 {
                     "first_response_min": targets[p].first_response_sec // 60,

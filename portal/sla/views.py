@@ -17,7 +17,12 @@ def index():
     hours, tz = settings.business_hours(), settings.time_zone()
     form = SlaSettingsForm(
         data=SlaSettingsForm.initial(
-            settings.sla_targets(), hours, tz, settings.holidays(), settings.out_of_hours_cooldown_hours()
+            settings.sla_targets(),
+            hours,
+            tz,
+            settings.holidays(),
+            settings.out_of_hours_cooldown_hours(),
+            settings.sla_warning_percent(),
         )
     )
     if form.validate_on_submit():
@@ -25,6 +30,8 @@ def index():
         settings.put("holidays", form.holidays.form.chosen().to_json(), by=current_user)
         cooldown = form.out_of_hours_cooldown.data or settings.DEFAULT_OUT_OF_HOURS_COOLDOWN_HOURS
         settings.put("out_of_hours_cooldown_hours", cooldown, by=current_user)
+        warning = form.warning_percent.data or settings.DEFAULT_SLA_WARNING_PERCENT
+        settings.put("sla_warning_percent", warning, by=current_user)
         db.session.commit()
         flash(_("SLA settings saved."), "success")
         return redirect(url_for("sla.index"))

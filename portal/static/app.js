@@ -168,6 +168,23 @@
     if (data.type !== "message.status_changed") { later("unread", 300, updateUnread); }
     if (event.type === "change" && !catchingUp) { alertFor(data); }
   }
+  // An SLA warning (docs/architecture.md, "SLA"): the list refreshes (its row shows the badge)
+  // and a notice links to the conversation.
+  function onSlaWarning(event) {
+    onChange(event);
+    var data = JSON.parse(event.data);
+    var flashes = document.getElementById("flashes");
+    if (!flashes || !live) { return; }
+    var notice = document.createElement("div");
+    notice.className = "flash flash-warning sla-notice";
+    notice.setAttribute("role", "status");
+    var open = document.createElement("a");
+    open.href = live.getAttribute("data-thread-url").replace("0", String(data.conversation));
+    var label = data.target === "resolution" ? "data-label-sla-resolution" : "data-label-sla-first-response";
+    open.textContent = live.getAttribute(label).replace("{name}", data.title || "");
+    notice.appendChild(open);
+    flashes.appendChild(notice);
+  }
   var catchingUp = true;
   function onReady(event) {
     lastEventId = event.lastEventId || lastEventId;
@@ -184,6 +201,7 @@
     sources.add(source);
     catchingUp = true;
     source.addEventListener("change", onChange);
+    source.addEventListener("sla", onSlaWarning);
     source.addEventListener("ready", onReady);
     source.addEventListener("reset", function () { refreshAll(); });
     source.addEventListener("presence", function (e) { presence.heard(JSON.parse(e.data)); });

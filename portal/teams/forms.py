@@ -1,9 +1,20 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, FormField, SelectField, SelectMultipleField, StringField, widgets
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import (
+    BooleanField,
+    FieldList,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from portal.models import AssignMode, Team
+from portal.services import triage
 from portal.services.settings import BusinessHours, Holidays
 from portal.services.teams import own_hours
 from portal.sla.forms import DayForm, HolidaysForm
@@ -31,6 +42,39 @@ class TeamForm(FlaskForm):
             "Among members who are online and below their capacity; when nobody is, conversations "
             "wait in arrival order and go out as soon as someone frees up or comes online."
         ),
+    )
+    keywords = StringField(
+        _l("Keywords for the triage menu"),
+        validators=[Length(max=1000)],
+        description=_l(
+            "Separated by commas. A customer who writes one of them (or the team's name) instead of "
+            "choosing from an inbox's menu is sent to this team."
+        ),
+    )
+
+
+class TriageForm(FlaskForm):
+    enabled = BooleanField(_l("Ask new conversations of this inbox to choose a team"))
+    team_ids = CheckboxList(_l("Teams in the menu"), coerce=int)
+    # Checked by portal.services.triage.save_config, and only when the menu is on.
+    default_team_id = SelectField(
+        _l("Default team"),
+        coerce=int,
+        validate_choice=False,
+        description=_l("Where the conversation goes when the customer does not answer in time or answers twice with no team."),
+    )
+    timeout_minutes = IntegerField(
+        _l("Minutes to answer"),
+        default=triage.DEFAULT_TIMEOUT_MINUTES,
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=triage.MAX_TIMEOUT_MINUTES, message=_l("From 1 to %(max)s minutes.")),
+        ],
+    )
+    text = TextAreaField(
+        _l("Question"),
+        validators=[Length(max=triage.MAX_TEXT)],
+        description=_l("Leave empty for the standard question. Up to three teams show as buttons, more as a list."),
     )
 
 

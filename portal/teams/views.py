@@ -5,11 +5,11 @@ from sqlalchemy import select
 
 from portal.access import role_required
 from portal.extensions import db
-from portal.models import Agent, AssignMode, Role, Team
-from portal.services import teams
+from portal.models import Agent, AssignMode, Inbox, Role, Team
+from portal.services import inboxes, teams, triage
 from portal.sla.forms import WEEKDAYS
 from portal.teams import bp
-from portal.teams.forms import ASSIGN_MODE_LABELS, TeamForm, TeamHoursForm
+from portal.teams.forms import ASSIGN_MODE_LABELS, TeamForm, TeamHoursForm, TriageForm
 
 
 def _active_agents() -> list[Agent]:
@@ -22,6 +22,7 @@ def _form(team: Team | None) -> TeamForm:
     if team is not None and request.method == "GET":
         form.members.data = [a.id for a in team.members]
         form.auto_assign.data = AssignMode(team.auto_assign).value
+        form.keywords.data = ", ".join(team.keywords or [])
     return form
 
 
@@ -30,7 +31,12 @@ def _save(form: TeamForm, team: Team | None) -> Team | None:
     members = [a for a in _active_agents() if a.id in chosen]
     try:
         return teams.save_team(
-            team, name=form.name.data, members=members, auto_assign=AssignMode(form.auto_assign.data), by=current_user
+            team,
+            name=form.name.data,
+            members=members,
+            auto_assign=AssignMode(form.auto_assign.data),
+            keywords=triage.clean_keywords(form.keywords.data),
+            by=current_user,
         )
     except teams.TeamError as error:
         getattr(form, error.field or "name").errors.append(str(error))
@@ -41,7 +47,12 @@ def _save(form: TeamForm, team: Team | None) -> Team | None:
 @role_required(Role.supervisor)
 def index():
     return render_template(
-        "teams/index.html", summaries=teams.summaries(), agents=_active_agents(), mode_labels=ASSIGN_MODE_LABELS
+        "teams/index.html",
+        summaries=teams.summaries(),
+        agents=_active_agents(),
+        mode_labels=ASSIGN_MODE_LABELS,
+        inboxes=[(inbox, triage.config_for(inbox)) for inbox in inboxes.all_inboxes()],
+        team_names={t.id: t.name for t in teams.list_teams()},
     )
 
 
@@ -80,6 +91,41 @@ def hours(team_id: int):
         flash(_("Business hours of %(name)s saved.", name=team.name), "success")
         return redirect(url_for("teams.index"))
     return render_template("teams/hours.html", form=form, team=team, weekdays=WEEKDAYS)
+
+
+@bp.route("/triage/<int:inbox_id>", methods=["GET", "POST"])
+@role_required(Role.supervisor)
+def triage_menu(inbox_id: int):
+    """The inbox's triage menu: which teams a new conversation may choose (portal.services.triage)."""
+    inbox = db.session.get(Inbox, inbox_id) or abort(404)
+    config = triage.config_for(inbox)
+    form = TriageForm()
+    if request.method == "GET" and config is not None:
+        form.enabled.data, form.team_ids.data = True, list(config.team_ids)
+        form.default_team_id.data, form.timeout_minutes.data = config.default_team_id, config.timeout_minutes
+        form.text.data = config.text
+    choices = [(t.id, t.name) for t in teams.list_teams()]
+    form.team_ids.choices = choices
+    form.default_team_id.choices = [(0, _("Choose a team")), *choices]
+    if form.validate_on_submit():
+        chosen = None
+        if form.enabled.data:
+            order = [i for i, _name in choices if i in set(form.team_ids.data or [])]
+            chosen = triage.TriageConfig(
+                tuple(order),
+                form.default_team_id.data,
+                form.timeout_minutes.data or triage.DEFAULT_TIMEOUT_MINUTES,
+                (form.text.data or "").strip(),
+            )
+        try:
+            triage.save_config(inbox, chosen, by=current_user)
+        except triage.TriageError as error:
+            getattr(form, error.field or "team_ids").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Triage menu of %(name)s saved.", name=inbox.name), "success")
+            return redirect(url_for("teams.index") + "#triage")
+    return render_template("teams/triage.html", form=form, inbox=inbox)
 
 
 @bp.route("/<int:team_id>/delete", methods=["POST"])

@@ -7,8 +7,8 @@ from typing import BinaryIO
 
 from flask import Flask, current_app, url_for
 
-from portal.channels.base import ChannelAdapter, ChannelError, FetchedMedia, Remedy
-from portal.channels.whatsapp import cli, failures, inbound, media, notes, views, window
+from portal.channels.base import ChannelAdapter, ChannelError, FetchedMedia, Menu, Remedy, numbered_choice
+from portal.channels.whatsapp import cli, failures, inbound, media, menus, notes, views, webhook, window
 from portal.channels.whatsapp.client import GraphClient, graph_client, timeout_seconds
 from portal.models import Channel, Conversation, Message
 from portal.services import webhook_events
@@ -72,6 +72,18 @@ class WhatsAppChannel(ChannelAdapter):
             _recipient(message), template.template_key, template.language, message.template_params or []
         )
         return result.message_id
+
+    def send_menu(self, message: Message) -> str:
+        menu = Menu.from_json(message.payload_json["menu"])
+        return self._client(message).send_interactive(_recipient(message), menus.interactive(menu)).message_id
+
+    def menu_choice(self, message: Message, menu: Menu) -> str | None:
+        # A tapped button or list row names its option; a customer who types the number instead
+        # (an older app shows the menu as text) picks it too.
+        reply = webhook.interactive_reply(message.message_type, message.payload_json)
+        if reply is not None:
+            return menus.option_id(menu, reply[0])
+        return numbered_choice(message.body, menu)
 
     def upload_media(self, message: Message, file: BinaryIO, size: int) -> str:
         return self._client(message).upload_media(

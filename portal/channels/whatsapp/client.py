@@ -120,6 +120,10 @@ class GraphClient:
             ]
         return self._send(to, "template", template, None)
 
+    def send_interactive(self, to: str, interactive: dict[str, Any]) -> SendResult:
+        """Reply buttons or a list (the `interactive` object; portal.channels.whatsapp.menus)."""
+        return self._send(to, "interactive", interactive, None)
+
     def send_media(
         self,
         to: str,

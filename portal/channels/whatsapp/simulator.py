@@ -1,6 +1,7 @@
 """A local stand-in for the WhatsApp Cloud (Graph) API, used by the tests and by scripts/run.
 
-It answers like the real API (docs/architecture.md, "WhatsApp"): sends, read receipts, media
+It answers like the real API (docs/architecture.md, "WhatsApp"): sends (interactive reply buttons
+and lists checked against Meta's limits), read receipts, media
 uploads (checked for type and size as the Cloud API checks them), media lookups and media bytes,
 all behind the bearer token. It serves several business numbers,
 each with its own phone_number_id and access token: a send must use the token of the number it
@@ -48,6 +49,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, g, jsonify, request
 
+from portal.channels.whatsapp import menus
 from portal.channels.whatsapp.media import MEDIA_KINDS
 from portal.channels.whatsapp.webhook import signature_header
 
@@ -222,6 +224,10 @@ def _validate_send(body: Any) -> str | None:
             return "template.name is required"
         if not isinstance(language, dict) or not isinstance(language.get("code"), str):
             return "template.language.code is required"
+    if message_type == "interactive":
+        problem = _validate_interactive(content)
+        if problem:
+            return problem
     if message_type in MEDIA_TYPES and ("id" in content) == ("link" in content):
         return f"{message_type} needs exactly one of id or link"
     if "voice" in content and (message_type != "audio" or not isinstance(content["voice"], bool)):
@@ -230,6 +236,71 @@ def _validate_send(body: Any) -> str | None:
     if context is not None and not (isinstance(context, dict) and isinstance(context.get("message_id"), str)):
         return "context.message_id must be a message id"
     return None
+
+
+def _title_problem(obj: Any, where: str, limit: int) -> str | None:
+    title = obj.get("title") if isinstance(obj, dict) else None
+    if not isinstance(title, str) or not title.strip():
+        return f"{where}.title is required"
+    if len(title) > limit:
+        return f"{where}.title is longer than {limit} characters"
+    return None
+
+
+def _validate_interactive(content: dict[str, Any]) -> str | None:
+    """Reply buttons and lists as the Cloud API checks them (portal.channels.whatsapp.menus has
+    the limits): a body text; 1 to 3 buttons with unique ids and titles up to 20 characters; a list
+    button up to 20 characters and 1 to 10 rows in all, titles up to 24, descriptions up to 72."""
+    body = content.get("body")
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return "interactive.body.text is required"
+    if len(text) > menus.TEXT_MAX:
+        return f"interactive.body.text is longer than {menus.TEXT_MAX} characters"
+    action = content.get("action")
+    if not isinstance(action, dict):
+        return "interactive.action is required"
+    kind = content.get("type")
+    if kind == "button":
+        buttons = action.get("buttons")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= menus.MAX_BUTTONS:
+            return f"interactive.action.buttons must hold 1 to {menus.MAX_BUTTONS} buttons"
+        ids = []
+        for n, button in enumerate(buttons):
+            reply = button.get("reply") if isinstance(button, dict) else None
+            if button.get("type") != "reply" or not isinstance(reply, dict):
+                return f"buttons[{n}] must be a reply button"
+            if not isinstance(reply.get("id"), str) or not reply["id"] or len(reply["id"]) > 256:
+                return f"buttons[{n}].reply.id is required (up to 256 characters)"
+            problem = _title_problem(reply, f"buttons[{n}].reply", menus.BUTTON_TITLE_MAX)
+            if problem:
+                return problem
+            ids.append(reply["id"])
+        if len(set(ids)) != len(ids):
+            return "button ids must be unique"
+        return None
+    if kind == "list":
+        button = action.get("button")
+        if not isinstance(button, str) or not button.strip() or len(button) > menus.LIST_BUTTON_MAX:
+            return f"interactive.action.button is required (up to {menus.LIST_BUTTON_MAX} characters)"
+        sections = action.get("sections")
+        if not isinstance(sections, list) or not 1 <= len(sections) <= menus.MAX_ROWS:
+            return "interactive.action.sections must hold 1 to 10 sections"
+        rows = [row for section in sections if isinstance(section, dict) for row in section.get("rows") or []]
+        if not 1 <= len(rows) <= menus.MAX_ROWS:
+            return f"a list holds 1 to {menus.MAX_ROWS} rows in all"
+        for n, row in enumerate(rows):
+            if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not row["id"] or len(row["id"]) > 200:
+                return f"rows[{n}].id is required (up to 200 characters)"
+            problem = _title_problem(row, f"rows[{n}]", menus.ROW_TITLE_MAX)
+            if problem:
+                return problem
+            if len(row.get("description") or "") > 72:
+                return f"rows[{n}].description is longer than 72 characters"
+        if len({row["id"] for row in rows}) != len(rows):
+            return "row ids must be unique"
+        return None
+    return f"unsupported interactive type {kind!r}"
 
 
 def _accept_upload(state: SimulatorState) -> tuple[str | None, Media | None]:

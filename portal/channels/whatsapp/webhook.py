@@ -26,6 +26,7 @@ REACTION, EDIT, REVOKE, SYSTEM = "reaction", "edit", "revoke", "system"
 # Older API versions named the number change customer_changed_number, with `new_wa_id`.
 NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
 TEMPLATE_STATUS_FIELD = "message_template_status_update"
+INTERACTIVE_REPLIES = frozenset({"button_reply", "list_reply"})
 STATUS_VALUES = frozenset({"sent", "delivered", "read", "played", "failed"})
 EVENT_TYPE_BATCH = "batch"
 EVENT_TYPE_UNKNOWN = "unknown"
@@ -281,6 +282,21 @@ def summary(message_type: str, content: Any, errors: list[dict[str, Any]]) -> st
     if errors:
         return _text(errors[0], "title") or ""
     return ""
+
+
+def interactive_reply(message_type: str, content: Any) -> tuple[str, str] | None:
+    """(id, title) of a tapped reply button (`button_reply`) or list row (`list_reply`): the id is
+    the one our interactive message gave the option (portal.channels.whatsapp.menus)."""
+    if message_type != "interactive" or not isinstance(content, dict):
+        return None
+    kind = _text(content, "type")
+    if kind not in INTERACTIVE_REPLIES:
+        return None
+    reply = content.get(kind)
+    reply_id = _text(reply, "id")
+    if not reply_id:
+        return None
+    return reply_id[:256], (_text(reply, "title") or "")[:100]
 
 
 def _shared_contact(card: dict[str, Any]) -> str:
