@@ -36,6 +36,11 @@ contacts
                    that said so (its id without a foreign key: messages already reach contacts through
                    conversations, and a cycle of foreign keys would need deferred constraints).
                    Cleared by an opt-in word or a supervisor's audited override.
+  custom_fields    the values of the admins' custom fields for contacts (custom_field_definitions),
+                   key -> the normalized value as a string (a CPF's 11 digits, a date's ISO form);
+                   one JSON object rather than a row per value, so the API, the CRM payloads, the
+                   CSV export and the LGPD export read a contact in one row, and the list's filters
+                   read one key through the JSON operators both databases have.
 conversations
   inbox_id         the inbox (connected number) the conversation belongs to; replies leave from it.
   team_id          the team (sector) it is routed to, if any: list filter, Team tab, reports per team.
@@ -61,6 +66,7 @@ conversations
                    default team), and how many answers were not a choice. An answer or the timeout
                    takes the conversation with one conditional UPDATE naming triage_asked_at, so
                    the two never both route it.
+  custom_fields    the values of the conversation's custom fields, as contacts.custom_fields.
   one open conversation per contact and inbox is a partial unique index, so two workers
   racing on the same contact cannot open two (a customer who writes to two of our numbers has
   one open conversation with each).
@@ -178,6 +184,11 @@ status is the delivery; `replied_at` credits the customer's next message to the 
 for crediting replies and for the send rate),
 mentions (an agent @named in a note: the Mentions list and its unread count, seen_at; one row per
 note and agent, listed by agent newest first through its index),
+custom_field_definitions (the fields admins add to contacts or conversations: `entity` says which,
+`key` is the stable name in the API, the CSV and template variables ({{contact.<key>}}), unique per
+entity; `field_type` how values are checked and stored (portal.services.custom_fields), `options`
+the choices of a list, `required` whether a person saving the record must fill it in; a change
+that would leave stored values invalid is refused),
 quick_replies (saved replies an agent inserts with `/shortcut`: shared ones, owner_id null, kept by
 supervisors; personal ones, owner_id the agent's; a shortcut is unique among the shared ones and
 among one agent's own, by two partial unique indexes, and portal.services.quick_replies also keeps
@@ -403,6 +414,7 @@ class Contact(TimestampMixin, db.Model):
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime)
     opted_out_message_id: Mapped[int | None] = mapped_column(BigInteger)
     opted_out_text: Mapped[str | None] = mapped_column(String(500))
+    custom_fields: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
 
@@ -576,6 +588,7 @@ class Conversation(TimestampMixin, db.Model):
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
     triage_asked_at: Mapped[datetime | None] = mapped_column(DateTime)
     triage_retries: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    custom_fields: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     contact: Mapped[Contact] = relationship(back_populates="conversations")
     inbox: Mapped[Inbox] = relationship()
@@ -990,3 +1003,19 @@ class CampaignRecipient(db.Model):
     campaign: Mapped[Campaign] = relationship()
     contact: Mapped[Contact] = relationship()
     message: Mapped[Message | None] = relationship()
+
+
+class CustomFieldDefinition(TimestampMixin, db.Model):
+    """A field admins added to contacts or conversations (module docstring)."""
+
+    __tablename__ = "custom_field_definitions"
+    __table_args__ = (UniqueConstraint("entity", "key", name="uq_custom_field_definitions_entity_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(20), nullable=False)
+    key: Mapped[str] = mapped_column(String(40), nullable=False)
+    label: Mapped[str] = mapped_column(String(100), nullable=False)
+    field_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    options: Mapped[list[str] | None] = mapped_column(JSON)
+    required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

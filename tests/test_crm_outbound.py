@@ -55,6 +55,7 @@ def test_contact_created_reaches_the_crm_signed_with_id_type_and_data(db, fake_c
         "phone": "+5511987654321",
         "email": "ana@example.com",
         "city": None,
+        "custom_fields": {},
         "created_at": event["data"]["contact"]["created_at"],
         "updated_at": event["data"]["contact"]["updated_at"],
     }

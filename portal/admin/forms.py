@@ -131,3 +131,27 @@ class InboxForm(FlaskForm):
 
 class InboxEnabledForm(FlaskForm):
     confirm = BooleanField(_l("Yes: refuse every reply, template and read receipt from this inbox until it is enabled again"))
+
+
+class CustomFieldForm(FlaskForm):
+    """A custom field's definition; the service checks it (portal.services.custom_fields)."""
+
+    entity = SelectField(_l("Field of"), choices=[])
+    key = StringField(
+        _l("Key"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l(
+            "Lowercase letters, digits and _. Names the field in the API, the CSV and quick replies "
+            "({{contact.key}}); it cannot change later."
+        ),
+    )
+    label = StringField(_l("Label"), validators=[DataRequired(), Length(max=100)])
+    field_type = SelectField(_l("Type"), choices=[])
+    options = TextAreaField(
+        _l("Options"), validators=[Optional()], description=_l("For a list of options: one option per line.")
+    )
+    required = BooleanField(_l("Required"), description=_l("People saving a record must fill it in."))
+
+
+class ConfirmForm(FlaskForm):
+    """A destructive action's confirmation: the CSRF token is all it carries."""

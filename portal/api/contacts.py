@@ -38,6 +38,20 @@ def _contact_fields(body: dict, *, creating: bool) -> dict[str, str | None]:
     return fields
 
 
+def custom_fields_of(body: dict) -> dict | None:
+    """The body's `custom_fields` object (key -> string, number, boolean or null), or None when absent."""
+    if "custom_fields" not in body:
+        return None
+    value = body["custom_fields"]
+    if not isinstance(value, dict) or not all(
+        v is None or isinstance(v, str | int | float | bool) for v in value.values()
+    ):
+        errors = FieldErrors()
+        errors.add("custom_fields", _("Must be an object of field keys to strings, numbers, booleans or null."))
+        errors.raise_if_any()
+    return value
+
+
 def _refuse_duplicate_phone(raw_phone: str | None, *, exclude_id: int | None = None) -> None:
     """409 when another contact holds the number (with or without the Brazilian ninth digit)."""
     if raw_phone is None:
@@ -77,10 +91,12 @@ def list_contacts():
 @bp.route("/contacts", methods=["POST"])
 @role_required(Role.agent)
 def create_contact():
-    fields = _contact_fields(json_object(), creating=True)
+    body = json_object()
+    fields = _contact_fields(body, creating=True)
+    custom = custom_fields_of(body)
     _refuse_duplicate_phone(fields["phone"])
     try:
-        contact = contact_admin.create(**fields, by=current_user._get_current_object())
+        contact = contact_admin.create(**fields, custom=custom or {}, by=current_user._get_current_object())
     except contact_admin.ContactValidationError as exc:
         raise _validation_error(exc) from None
     db.session.commit()
@@ -97,10 +113,12 @@ def get_contact(contact_id: int):
 @role_required(Role.agent)
 def update_contact(contact_id: int):
     contact = get_or_404(Contact, contact_id)
-    fields = _contact_fields(json_object(), creating=False)
+    body = json_object()
+    fields = _contact_fields(body, creating=False)
+    custom = custom_fields_of(body)
     _refuse_duplicate_phone(fields.get("phone"), exclude_id=contact.id)
     try:
-        contact_admin.update(contact, by=current_user._get_current_object(), **fields)
+        contact_admin.update(contact, by=current_user._get_current_object(), custom=custom, **fields)
     except contact_admin.ContactValidationError as exc:
         raise _validation_error(exc) from None
     except contact_admin.PhoneChangeRefused as exc:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal.access import role_required
 from portal.api import bp
+from portal.api.contacts import custom_fields_of
 from portal.api.errors import ApiError, FieldErrors, validation_error
 from portal.api.params import (
     MAX_ID,
@@ -24,7 +25,7 @@ from portal.api.params import (
 from portal.api.serializers import conversation_json, message_json
 from portal.extensions import db
 from portal.models import Agent, Conversation, ConversationStatus, Message, Priority, Role, Tag
-from portal.services import conversations, notes, outbound
+from portal.services import conversations, custom_fields, notes, outbound
 
 
 def _visible_conversation(conversation_id: int) -> Conversation:
@@ -85,6 +86,7 @@ class ConversationChanges:
     def __init__(self, body: dict) -> None:
         errors = FieldErrors()
         self.status = self.priority = self.assignee = self.tags = None
+        self.custom_fields = custom_fields_of(body)
         self.assigns = "assigned_to" in body
         for name, enum_cls in (("status", ConversationStatus), ("priority", Priority)):
             if name in body:
@@ -116,6 +118,12 @@ class ConversationChanges:
         return agent
 
     def apply(self, conversation: Conversation, by: Agent) -> None:
+        # First: a refused value changes nothing else.
+        if self.custom_fields is not None:
+            try:
+                custom_fields.update_conversation(conversation, self.custom_fields, by=by)
+            except custom_fields.CustomFieldError as exc:
+                raise validation_error({f"custom_fields.{k}": [v] for k, v in exc.errors.items()}) from None
         if self.assigns:
             try:
                 conversations.assign(conversation, self.assignee, by=by)

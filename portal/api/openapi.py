@@ -75,6 +75,21 @@ def query(name: str, schema: Schema, description: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
+CUSTOM_FIELDS = {
+    "type": "object",
+    "description": "Custom fields admins defined (Admin > Custom fields), field key -> value as stored: "
+    "text, a number as \"1234.5\", a date as \"2026-12-31\", one of a list's options, \"true\"/\"false\", "
+    "a URL, a CPF (11 digits) or a CNPJ (14), without punctuation. Keys without a value are left out.",
+    "additionalProperties": {"type": "string"},
+}
+CUSTOM_FIELDS_INPUT = {
+    "type": "object",
+    "description": "Field key -> value; null or an empty string clears it. Values are checked by the field's "
+    "type (a CPF or CNPJ by its check digits, in any common format) and stored normalized; a required field "
+    "may not be left empty. An unknown key or a bad value is a 422 naming `custom_fields.<key>`.",
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": {
         "type": "object",
@@ -97,7 +112,7 @@ SCHEMAS: dict[str, Schema] = {
     },
     "Contact": {
         "type": "object",
-        "required": ["id", "name", "phone", "email", "city", "created_at", "updated_at"],
+        "required": ["id", "name", "phone", "email", "city", "custom_fields", "created_at", "updated_at"],
         "properties": {
             "id": ID,
             "name": {"type": "string"},
@@ -105,6 +120,7 @@ SCHEMAS: dict[str, Schema] = {
                                "contact known only by e-mail."}),
             "email": nullable({"type": "string"}),
             "city": nullable({"type": "string"}),
+            "custom_fields": CUSTOM_FIELDS,
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
         },
@@ -122,6 +138,8 @@ SCHEMAS: dict[str, Schema] = {
             },
             "email": nullable({"type": "string", "format": "email"}),
             "city": nullable({"type": "string", "maxLength": 120}),
+            "custom_fields": {**CUSTOM_FIELDS_INPUT, "description": CUSTOM_FIELDS_INPUT["description"]
+                              + " Every required contact field must be given."},
         },
     },
     "ContactUpdate": {
@@ -132,13 +150,15 @@ SCHEMAS: dict[str, Schema] = {
             "phone": {"type": "string"},
             "email": nullable({"type": "string", "format": "email"}),
             "city": nullable({"type": "string", "maxLength": 120}),
+            "custom_fields": {**CUSTOM_FIELDS_INPUT, "description": CUSTOM_FIELDS_INPUT["description"]
+                              + " Only the keys sent change."},
         },
     },
     "ContactPage": page_of("Contact"),
     "Conversation": {
         "type": "object",
         "required": [
-            "id", "contact", "channel", "status", "priority", "assigned_to", "tags", "started_at",
+            "id", "contact", "channel", "status", "priority", "assigned_to", "tags", "custom_fields", "started_at",
             "closed_at", "last_inbound_at", "last_message_at", "created_at", "updated_at",
         ],
         "properties": {
@@ -153,6 +173,7 @@ SCHEMAS: dict[str, Schema] = {
             "priority": enum_of(Priority),
             "assigned_to": nullable({**ID, "description": "The assigned agent's id."}),
             "tags": {"type": "array", "items": {"type": "string"}},
+            "custom_fields": CUSTOM_FIELDS,
             "started_at": nullable(TIMESTAMP),
             "closed_at": nullable(TIMESTAMP),
             "last_inbound_at": nullable(
@@ -181,6 +202,8 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "Replaces the conversation's tags; unknown tags are created.",
                 "items": {"type": "string", "minLength": 1, "maxLength": TAG_NAME_MAX_LENGTH, "pattern": r"\S"},
             },
+            "custom_fields": {**CUSTOM_FIELDS_INPUT, "description": CUSTOM_FIELDS_INPUT["description"]
+                              + " Only the keys sent change; emits the CRM event conversation.updated."},
         },
     },
     "ConversationPage": page_of("Conversation"),

@@ -59,7 +59,7 @@ def _form_context(values: dict, errors: dict[str, str] | None = None) -> dict:
         "offered": offered,
         "template": template,
         "placeholders": templates.placeholder_count(template.body) if template else 0,
-        "fields": campaigns.FIELDS,
+        "fields": campaigns.param_choices(),
         "tags": db.session.scalars(select(Tag.name).order_by(Tag.name)).all(),
         "cities": contact_admin.cities(),
         "default_rate": send_rate.default_rate(),

@@ -9,7 +9,7 @@ from portal.contacts.forms import ContactForm, ImportConfirmForm, ImportUploadFo
 from portal.extensions import csrf, db
 from portal.labels import CHANNEL_LABELS
 from portal.models import Channel, Contact, Conversation, Role
-from portal.services import contact_admin, contact_csv, contact_import, conversations
+from portal.services import contact_admin, contact_csv, contact_import, conversations, custom_fields
 from portal.web import page_arg, render_page
 
 PER_PAGE = 25
@@ -22,8 +22,30 @@ def _contact_or_404(contact_id: int) -> Contact:
     return db.session.get(Contact, contact_id) or abort(404)
 
 
+CUSTOM_PARAM = "cf_"
+
+
 def _filters() -> dict[str, str]:
-    return {"q": request.args.get("q", "").strip(), "city": request.args.get("city", "").strip()}
+    """The list's filters as query arguments: q, city and cf_<key> for custom fields."""
+    filters = {"q": request.args.get("q", "").strip(), "city": request.args.get("city", "").strip()}
+    for name, value in request.args.items():
+        if name.startswith(CUSTOM_PARAM) and value.strip():
+            filters[name] = value.strip()
+    return filters
+
+
+def _field_filters(filters: dict[str, str]) -> dict[str, str]:
+    return {k.removeprefix(CUSTOM_PARAM): v for k, v in filters.items() if k.startswith(CUSTOM_PARAM)}
+
+
+def custom_form_values(form) -> dict[str, str]:
+    """The cf_<key> inputs of a posted form, key -> raw value (portal/templates/_custom_fields.html)."""
+    return {k.removeprefix(CUSTOM_PARAM): v for k, v in form.items() if k.startswith(CUSTOM_PARAM)}
+
+
+@bp.app_template_global("custom_field_input_value")
+def _custom_field_input_value(definition, value):
+    return custom_fields.input_value(definition, value)
 
 
 @bp.context_processor
@@ -44,13 +66,18 @@ def _helpers():
 def index():
     filters = _filters()
     page = db.paginate(
-        contact_admin.filtered(filters["q"], filters["city"]),
+        contact_admin.filtered(filters["q"], filters["city"], _field_filters(filters)),
         page=page_arg(),
         per_page=PER_PAGE,
         error_out=False,
     )
     return render_page(
-        "contacts/_results.html", "contacts/index.html", page=page, filters=filters, cities=contact_admin.cities()
+        "contacts/_results.html",
+        "contacts/index.html",
+        page=page,
+        filters=filters,
+        cities=contact_admin.cities(),
+        field_filters=custom_fields.definitions(custom_fields.Entity.contact),
     )
 
 
@@ -60,7 +87,9 @@ def export():
     filters = _filters()
     # Excel in pt-BR expects semicolons: the comma is its decimal mark.
     delimiter = ";" if str(get_locale() or "").startswith("pt") else ","
-    chunks = contact_csv.export_filtered(filters["q"], filters["city"], by=current_user, delimiter=delimiter)
+    chunks = contact_csv.export_filtered(
+        filters["q"], filters["city"], by=current_user, delimiter=delimiter, fields=_field_filters(filters)
+    )
     db.session.commit()  # the audit record, before the first byte
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=contacts.csv"
@@ -82,6 +111,7 @@ def detail(contact_id: int):
         conversations=history,
         contact_channels=reachable,
         channel_labels=CHANNEL_LABELS,
+        custom=custom_fields.shown(contact, custom_fields.Entity.contact),
     )
 
 
@@ -96,7 +126,10 @@ def edit(contact_id: int):
         form.phone.description = _(
             "Only a supervisor, or an agent who may see all of this contact's open conversations, may change the phone."
         )
+    custom_errors: dict[str, str] = {}
+    custom = custom_fields.shown(contact, custom_fields.Entity.contact)
     if form.validate_on_submit():
+        posted = custom_form_values(request.form)
         try:
             changed = contact_admin.update(
                 contact,
@@ -105,11 +138,18 @@ def edit(contact_id: int):
                 phone=form.phone.data,
                 email=form.email.data,
                 city=form.city.data,
+                custom=posted,
+                custom_partial=False,
             )
         except contact_admin.ContactValidationError as error:
             db.session.rollback()
             for name, message in error.errors.items():
-                getattr(form, name).errors.append(message)
+                if name.startswith(contact_admin.CUSTOM_PREFIX):
+                    custom_errors[name] = message
+                else:
+                    getattr(form, name).errors.append(message)
+            # What was typed stays in the inputs beside its error.
+            custom = [custom_fields.Shown(s.definition, posted.get(s.definition.key), "") for s in custom]
         except contact_admin.PhoneChangeRefused:
             db.session.rollback()
             abort(403)
@@ -117,7 +157,7 @@ def edit(contact_id: int):
             db.session.commit()
             flash(_("Contact saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("contacts.detail", contact_id=contact.id))
-    return render_template("contacts/edit.html", form=form, contact=contact)
+    return render_template("contacts/edit.html", form=form, contact=contact, custom=custom, custom_errors=custom_errors)
 
 
 @bp.route("/<int:contact_id>/merge", methods=["GET", "POST"])

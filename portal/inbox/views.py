@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portal.access import role_required
+from portal.contacts.views import custom_form_values
 from portal.extensions import db
 from portal.inbox import bp, bubbles, times
 from portal.inbox.forms import (
@@ -31,7 +32,9 @@ from portal.inbox.forms import (
 )
 from portal.models import Agent, Conversation, ConversationStatus, Message, MessageTemplate, Role, Team
 from portal.services import (
+    contact_admin,
     conversations,
+    custom_fields,
     inbox_queries,
     inboxes,
     media_files,
@@ -164,8 +167,24 @@ def _team_form(conversation: Conversation) -> TeamForm:
     return form
 
 
-def _details_context(conversation: Conversation, error: str | None = None) -> dict:
+def _details_context(
+    conversation: Conversation,
+    error: str | None = None,
+    field_errors: dict[str, str] | None = None,
+    posted: dict[str, str] | None = None,
+) -> dict:
+    contact_fields = custom_fields.shown(conversation.contact, custom_fields.Entity.contact)
+    conversation_fields = custom_fields.shown(conversation, custom_fields.Entity.conversation)
+    if posted is not None:
+        # A refused save shows what was typed beside its error.
+        contact_fields, conversation_fields = (
+            [custom_fields.Shown(s.definition, posted.get(prefix + s.definition.key), "") for s in shown]
+            for prefix, shown in ((CONTACT_FIELD, contact_fields), (CONVERSATION_FIELD, conversation_fields))
+        )
     return {
+        "contact_fields": contact_fields,
+        "conversation_fields": conversation_fields,
+        "field_errors": field_errors or {},
         "conversation": conversation,
         # formdata=None: the controls show what is saved, so a refused change reverts on screen.
         "status_form": StatusForm(formdata=None, status=conversation.status),
@@ -423,6 +442,47 @@ def _back_to_the_list(conversation: Conversation) -> object:
     response = make_response("", 204)
     response.headers["HX-Redirect"] = url_for("inbox.index")
     return response
+
+
+# The details panel's custom field inputs: cf_contact.<key> and cf_conversation.<key>.
+CONTACT_FIELD = "contact."
+CONVERSATION_FIELD = "conversation."
+
+
+@bp.route("/conversations/<int:conversation_id>/fields", methods=["POST"])
+@role_required(Role.agent)
+def change_fields(conversation_id: int):
+    """Save the contact's and the conversation's custom fields from the details panel: both or neither."""
+    conversation = _visible_conversation(conversation_id)
+    posted = custom_form_values(request.form)
+    contact_raw = {k.removeprefix(CONTACT_FIELD): v for k, v in posted.items() if k.startswith(CONTACT_FIELD)}
+    conversation_raw = {
+        k.removeprefix(CONVERSATION_FIELD): v for k, v in posted.items() if k.startswith(CONVERSATION_FIELD)
+    }
+    errors: dict[str, str] = {}
+    try:
+        contact_admin.update(conversation.contact, by=current_user, custom=contact_raw)
+    except contact_admin.ContactValidationError as exc:
+        errors.update({CONTACT_FIELD + k.removeprefix(contact_admin.CUSTOM_PREFIX): v for k, v in exc.errors.items()})
+    try:
+        custom_fields.update_conversation(conversation, conversation_raw, by=current_user)
+    except custom_fields.CustomFieldError as exc:
+        errors.update({CONVERSATION_FIELD + k: v for k, v in exc.errors.items()})
+    if errors:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    if not wants_fragment():
+        if errors:
+            flash(" ".join(errors.values()), "error")
+        return redirect(url_for("inbox.thread", conversation_id=conversation.id))
+    context = _details_context(
+        conversation,
+        _("Not saved: check the fields marked.") if errors else None,
+        field_errors={"custom_fields." + k: v for k, v in errors.items()},
+        posted=posted if errors else None,
+    )
+    return render_template("inbox/_details.html", **context)
 
 
 InlineFormT = TypeVar("InlineFormT", bound=FlaskForm)

@@ -55,7 +55,7 @@ def composer_max_length(conversation: Conversation) -> int | None:
 
 @bp.context_processor
 def _variables():
-    return {"quick_reply_variables": quick_replies.VARIABLES}
+    return {"quick_reply_variables": quick_replies.known_variables()}
 
 
 def _reply_or_404(scope: Scope, reply_id: int) -> QuickReply:

@@ -53,6 +53,7 @@ from portal.services import (
     contact_csv,
     contacts,
     conversations,
+    custom_fields,
     inboxes,
     opt_out,
     outbound,
@@ -72,6 +73,16 @@ FIELDS = {
     "contact.email": _l("E-mail"),
 }
 TEXT_PREFIX = "text:"
+
+
+def param_choices() -> dict[str, object]:
+    """FIELDS and the contacts' custom fields (contact.<key>, filled with the formatted value)."""
+    choices: dict[str, object] = dict(FIELDS)
+    for defn in custom_fields.definitions(custom_fields.Entity.contact):
+        choices.setdefault(f"contact.{defn.key}", defn.label)
+    return choices
+
+
 # Queued and not yet sent, at most this many seconds of sending ahead: a pause or a cancel takes
 # effect within that, and the queue never holds the whole campaign.
 AHEAD_SECONDS = 3
@@ -170,8 +181,9 @@ def check_param_fields(template: MessageTemplate, param_fields: list[str]) -> li
             {"params": _("The template %(key)s has %(count)d parameters: map each one.", key=template.template_key,
                          count=expected)}
         )
+    choices = param_choices()
     for number, value in enumerate(fields, 1):
-        if value in FIELDS:
+        if value in choices:
             continue
         if value.startswith(TEXT_PREFIX) and value[len(TEXT_PREFIX):].strip():
             continue
@@ -180,21 +192,27 @@ def check_param_fields(template: MessageTemplate, param_fields: list[str]) -> li
     return fields
 
 
-def fill(param_field: str, contact: Contact) -> str:
+def fill(param_field: str, contact: Contact, defs: dict | None = None) -> str:
+    """The parameter's value for this contact; `defs` (key -> custom field definition) saves a query
+    per contact when filling many."""
     if param_field.startswith(TEXT_PREFIX):
         return param_field[len(TEXT_PREFIX):].strip()
     if param_field == "contact.first_name":
         return (contact.name or "").split(" ")[0].strip()
+    if param_field not in FIELDS:
+        key = param_field.removeprefix("contact.")
+        defn = defs.get(key) if defs is not None else custom_fields.definition(custom_fields.Entity.contact, key)
+        return custom_fields.display(defn, (contact.custom_fields or {}).get(defn.key)) if defn else ""
     return (getattr(contact, param_field.removeprefix("contact."), None) or "").strip()
 
 
-def _recipient_values(campaign: Campaign, contact: Contact) -> dict:
+def _recipient_values(campaign: Campaign, contact: Contact, defs: dict) -> dict:
     if opt_out.is_opted_out(contact):
         return {"status": RecipientStatus.excluded, "params": [], "error": "opted_out"}
     if not contact.phone:
         # An e-mail-only contact: templates go out by phone number.
         return {"status": RecipientStatus.excluded, "params": [], "error": "missing:contact.phone"}
-    params = [fill(f, contact) for f in campaign.param_fields]
+    params = [fill(f, contact, defs) for f in campaign.param_fields]
     missing = [f for f, value in zip(campaign.param_fields, params, strict=True) if not value]
     if missing:
         return {"status": RecipientStatus.excluded, "params": params, "error": f"missing:{missing[0]}"}
@@ -206,7 +224,7 @@ def exclusion_reason(recipient: CampaignRecipient) -> str:
     if error == "opted_out":
         return _("Opted out")
     if error.startswith("missing:"):
-        return _("No %(field)s on file", field=str(FIELDS.get(error.removeprefix("missing:"), error)).lower())
+        return _("No %(field)s on file", field=str(param_choices().get(error.removeprefix("missing:"), error)).lower())
     return error
 
 
@@ -273,9 +291,11 @@ def create_draft(
     db.session.add(campaign)
     db.session.flush()
     rows = []
+    defs = {d.key: d for d in custom_fields.definitions(custom_fields.Entity.contact)}
     for chunk in _chunks(contact_ids, 500):
         for contact in db.session.scalars(select(Contact).where(Contact.id.in_(chunk))):
-            rows.append({"campaign_id": campaign.id, "contact_id": contact.id, **_recipient_values(campaign, contact)})
+            values = _recipient_values(campaign, contact, defs)
+            rows.append({"campaign_id": campaign.id, "contact_id": contact.id, **values})
     for chunk in _chunks(rows, 1000):
         db.session.execute(insert(CampaignRecipient), chunk)
     audit.record("campaign.created", actor=by, target=campaign, recipients=len(rows))

@@ -39,9 +39,11 @@ from portal.models import (
     utcnow,
 )
 from portal.phones import InvalidPhone, from_wa_id, normalize, search_digits, variants
-from portal.services import audit, conversations, crm, events, representations, sla
+from portal.services import audit, conversations, crm, custom_fields, events, representations, sla
 
 EDITABLE_FIELDS = ("name", "phone", "email", "city")
+# Errors of custom fields are keyed "custom_fields.<key>" (the API's field name for them).
+CUSTOM_PREFIX = "custom_fields."
 _PRIORITY_ORDER = list(Priority)
 
 
@@ -57,13 +59,15 @@ class ContactValidationError(ValueError):
         self.errors = errors
 
 
-def filtered(query: str = "", city: str = "") -> Select:
-    """Contacts matching a free-text query (name, e-mail, city, phone in any format) and a city."""
+def filtered(query: str = "", city: str = "", fields: dict[str, str] | None = None) -> Select:
+    """Contacts matching a free-text query (name, e-mail, city, phone in any format, custom fields),
+    a city, and custom field filters (key -> what to look for)."""
     stmt = select(Contact)
     query = query.strip()
     if query:
         # autoescape: % and _ are text, as in the inbox search (portal.services.inbox_queries).
         conditions = [column.icontains(query, autoescape=True) for column in (Contact.name, Contact.email, Contact.city)]
+        conditions.extend(custom_fields.search_conditions(query))
         digits = search_digits(query)
         if digits:
             conditions.append(Contact.phone.contains(digits, autoescape=True))
@@ -75,6 +79,11 @@ def filtered(query: str = "", city: str = "") -> Select:
     city = city.strip()
     if city:
         stmt = stmt.where(func.lower(Contact.city) == city.lower())
+    if fields:
+        for defn in custom_fields.definitions(custom_fields.Entity.contact):
+            condition = custom_fields.filter_condition(defn, fields.get(defn.key, ""))
+            if condition is not None:
+                stmt = stmt.where(condition)
     return stmt.order_by(func.lower(Contact.name), Contact.id)
 
 
@@ -140,11 +149,43 @@ def clean(
     return values
 
 
+def clean_custom(
+    raw: dict[str, object] | None, *, current: dict[str, str] | None = None, partial: bool = False
+) -> dict[str, str]:
+    """Custom field values cleaned (portal.services.custom_fields), errors as ContactValidationError."""
+    try:
+        return custom_fields.clean_values(custom_fields.Entity.contact, raw or {}, current=current, partial=partial)
+    except custom_fields.CustomFieldError as exc:
+        raise ContactValidationError({CUSTOM_PREFIX + k: v for k, v in exc.errors.items()}) from None
+
+
 def create(
-    *, name: str, phone: str | None, email: str | None = None, city: str | None = None, by: Agent | None = None
+    *,
+    name: str,
+    phone: str | None,
+    email: str | None = None,
+    city: str | None = None,
+    custom: dict[str, object] | None = None,
+    custom_partial: bool = False,
+    by: Agent | None = None,
 ) -> Contact:
-    values = clean(name=name, phone=phone, email=email, city=city)
-    contact = Contact(wa_id=values["phone"].lstrip("+") if values["phone"] else None, **values)
+    """A new contact. `custom`: the custom fields a person gave (None where no person fills them in,
+    as a conversation started by phone: required fields bind people, not channels)."""
+    errors: dict[str, str] = {}
+    values: dict = {}
+    try:
+        values = clean(name=name, phone=phone, email=email, city=city)
+    except ContactValidationError as exc:
+        errors.update(exc.errors)
+    extra = {}
+    if custom is not None:
+        try:
+            extra = clean_custom(custom, partial=custom_partial)
+        except ContactValidationError as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ContactValidationError(errors)
+    contact = Contact(wa_id=values["phone"].lstrip("+") if values["phone"] else None, custom_fields=extra or None, **values)
     db.session.add(contact)
     db.session.flush()
     audit.record("contact.created", actor=by, target=contact)
@@ -161,16 +202,39 @@ def may_change_phone(agent: Agent, contact: Contact) -> bool:
     return all(conversations.can_see(agent, c) for c in open_conversations(contact))
 
 
-def update(contact: Contact, *, by: Agent | None, **fields: str | None) -> list[str]:
-    """Apply the given editable fields (others keep their value); returns the changed field names.
+def update(
+    contact: Contact,
+    *,
+    by: Agent | None,
+    custom: dict[str, object] | None = None,
+    custom_partial: bool = True,
+    **fields: str | None,
+) -> list[str]:
+    """Apply the given editable fields and custom fields (others keep their value); returns the
+    changed field names (a custom field as "custom_fields.<key>").
 
     A new phone needs may_change_phone() and keeps wa_id while a conversation is open (module docstring)."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
     current = {key: getattr(contact, key) for key in EDITABLE_FIELDS}
-    values = clean(**{**current, **fields}, exclude_id=contact.id)
+    errors: dict[str, str] = {}
+    values: dict = {}
+    try:
+        values = clean(**{**current, **fields}, exclude_id=contact.id)
+    except ContactValidationError as exc:
+        errors.update(exc.errors)
+    new_custom = None
+    if custom is not None:
+        try:
+            new_custom = clean_custom(custom, current=contact.custom_fields, partial=custom_partial)
+        except ContactValidationError as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ContactValidationError(errors)
     changed = [key for key in EDITABLE_FIELDS if values[key] != current[key]]
+    if new_custom is not None:
+        changed += [CUSTOM_PREFIX + key for key in custom_fields.set_values(contact, new_custom)]
     if not changed:
         return []
     if "phone" in changed and by is not None and not may_change_phone(by, contact):
@@ -178,7 +242,8 @@ def update(contact: Contact, *, by: Agent | None, **fields: str | None) -> list[
             _("Only a supervisor, or an agent who may see all of this contact's open conversations, may change the phone.")
         )
     for key in changed:
-        setattr(contact, key, values[key])
+        if not key.startswith(CUSTOM_PREFIX):
+            setattr(contact, key, values[key])
     if "phone" in changed:
         kept_open = [c.id for c in open_conversations(contact)]
         if not kept_open:
@@ -286,6 +351,11 @@ def merge(survivor: Contact, other: Contact, *, by: Agent | None) -> MergeResult
         if key != "phone":
             setattr(survivor, key, value)
         result.filled_fields.append(key)
+    # Custom field values the survivor lacks come from the other contact, as blank fields do.
+    missing = {k: v for k, v in (other.custom_fields or {}).items() if k not in (survivor.custom_fields or {})}
+    if missing:
+        survivor.custom_fields = {**(survivor.custom_fields or {}), **missing}
+        result.filled_fields += [CUSTOM_PREFIX + k for k in sorted(missing)]
     removed = _snapshot(other)
     db.session.flush()
     db.session.delete(other)

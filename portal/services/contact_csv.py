@@ -7,6 +7,11 @@ separator, and accepts pt-BR or English headers. `parse` validates every row wit
 
 Export writes a UTF-8 BOM so Excel opens accents correctly, with the separator the reader's
 locale expects (semicolon for pt-BR, where the comma is the decimal mark).
+
+Custom fields of contacts are columns named by their key (the import also knows them by label):
+the export writes each as the import reads it back (a CPF formatted, a number with the
+separator's decimal mark), so an exported file imports unchanged. An import whose file lacks a
+custom field's column leaves it out; a column that is there is checked like the contact form.
 """
 
 from __future__ import annotations
@@ -28,8 +33,15 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Agent, Contact
 from portal.phones import variants
-from portal.services import audit
-from portal.services.contact_admin import ContactValidationError, clean, clean_phone, create, filtered
+from portal.services import audit, custom_fields
+from portal.services.contact_admin import (
+    ContactValidationError,
+    clean,
+    clean_custom,
+    clean_phone,
+    create,
+    filtered,
+)
 from portal.services.spreadsheet import safe_cell
 
 HEADER_ALIASES = {
@@ -57,6 +69,7 @@ class ImportRow:
     city: str
     errors: dict[str, str] = field(default_factory=dict)
     normalized_phone: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)  # custom field key -> cell, for the file's columns
 
     @property
     def valid(self) -> bool:
@@ -137,8 +150,15 @@ def detect_delimiter(text: str) -> str:
     return ";" if first_line.count(";") > first_line.count(",") else ","
 
 
+CUSTOM_COLUMN = "custom_fields."
+
+
 def _map_columns(headers: list[str]) -> dict[str, int]:
+    """Our field -> column position; a custom field as "custom_fields.<key>"."""
     lookup = {alias: key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
+    for defn in custom_fields.definitions(custom_fields.Entity.contact):
+        for name in (defn.label, defn.key):
+            lookup.setdefault(_header_key(name), CUSTOM_COLUMN + defn.key)
     positions: dict[str, int] = {}
     for index, header in enumerate(headers):
         key = lookup.get(_header_key(header))
@@ -181,7 +201,8 @@ def _read(reader, delimiter: str) -> ImportPreview:
             return record[index].strip() if index is not None and index < len(record) else ""
 
         row = ImportRow(
-            line=reader.line_num, name=cell("name"), phone=cell("phone"), email=cell("email"), city=cell("city")
+            line=reader.line_num, name=cell("name"), phone=cell("phone"), email=cell("email"), city=cell("city"),
+            custom={k.removeprefix(CUSTOM_COLUMN): cell(k) for k in positions if k.startswith(CUSTOM_COLUMN)},
         )
         _validate(row, seen)
         rows.append(row)
@@ -191,6 +212,10 @@ def _read(reader, delimiter: str) -> ImportPreview:
 def _validate(row: ImportRow, seen: dict[str, int]) -> None:
     try:
         clean(name=row.name, phone=row.phone, email=row.email, city=row.city)
+    except ContactValidationError as exc:
+        row.errors.update(exc.errors)
+    try:
+        clean_custom(row.custom, partial=True)
     except ContactValidationError as exc:
         row.errors.update(exc.errors)
     try:
@@ -211,7 +236,12 @@ def import_valid(
     caller commits once: all rows or none."""
     created = []
     for row in preview.valid_rows:
-        created.append(create(name=row.name, phone=row.phone, email=row.email, city=row.city, by=by))
+        created.append(
+            create(
+                name=row.name, phone=row.phone, email=row.email, city=row.city, custom=row.custom,
+                custom_partial=True, by=by,
+            )
+        )
         if progress is not None:
             progress(len(created))
     audit.record(
@@ -228,29 +258,37 @@ def import_valid(
 EXPORT_BATCH_ROWS = 2_000
 
 
-def export_filtered(query: str, city: str, *, by: Agent, delimiter: str = ",") -> Iterator[str]:
+def export_filtered(
+    query: str, city: str, *, by: Agent, delimiter: str = ",", fields: dict[str, str] | None = None
+) -> Iterator[str]:
     """The contacts matching the list's filters as CSV, in chunks; a bulk copy of customer data is
     audited (recorded here, before the first chunk: the caller commits, then streams).
 
     The rows are read in batches through a server-side cursor and written as they come, so an
     export of a million contacts holds one batch in memory, not the whole file
     (docs/benchmarks.md, ten times the data)."""
-    stmt = filtered(query, city)
+    stmt = filtered(query, city, fields)
     count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     audit.record("contacts.exported", actor=by, target=("contacts", None), count=count, q=query, city=city)
-    columns = stmt.with_only_columns(Contact.name, Contact.phone, Contact.email, Contact.city, Contact.created_at)
-    return _csv_chunks(columns, delimiter)
+    columns = stmt.with_only_columns(
+        Contact.name, Contact.phone, Contact.email, Contact.city, Contact.created_at, Contact.custom_fields
+    )
+    return _csv_chunks(columns, delimiter, custom_fields.definitions(custom_fields.Entity.contact))
 
 
-def _csv_chunks(stmt, delimiter: str) -> Iterator[str]:
+def _csv_chunks(stmt, delimiter: str, definitions: list) -> Iterator[str]:
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     out.write("\ufeff")
-    writer.writerow(EXPORT_HEADERS)
+    writer.writerow([*EXPORT_HEADERS, *(d.key for d in definitions)])
     result = db.session.execute(stmt, execution_options={"yield_per": EXPORT_BATCH_ROWS})
     for batch in result.partitions():
-        for row in batch:
-            writer.writerow(_export_row(*row))
+        for *row, values in batch:
+            values = values or {}
+            writer.writerow(
+                _export_row(*row)
+                + [custom_fields.csv_value(d, values.get(d.key), delimiter) for d in definitions]
+            )
         yield out.getvalue()
         out.seek(0)
         out.truncate()

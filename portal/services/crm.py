@@ -61,6 +61,7 @@ EVENT_TYPES = (
     "conversation.created",
     "conversation.status_changed",
     "conversation.assigned",
+    "conversation.updated",
     "message.created",
     "sla.breached",
 )

@@ -6,8 +6,9 @@ agent's own, and a personal shortcut may not repeat a shared one (nor a new shar
 personal one), so `/x` always means one reply. Shortcuts are stored case-folded, without the `/`.
 
 A body may name variables in double braces, filled on the server when the reply is inserted into a
-conversation's composer. VARIABLES is the table of known names; `register_variable` adds more (the
-contact's custom fields will). A body naming an unknown variable is refused when saved.
+conversation's composer. VARIABLES is the table of fixed names; `register_variable` adds more, and
+`known_variables` adds the contacts' custom fields ({{contact.<key>}}, their formatted value) as
+admins define them. A body naming an unknown variable is refused when saved.
 
 CSV import is all or nothing: `parse_csv` checks every row (a shortcut that exists already, or twice
 in the file, is an error of that row) and `import_rows` refuses to write anything while any row has
@@ -30,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import Agent, Contact, Conversation, QuickReply
-from portal.services import audit
+from portal.services import audit, custom_fields
 from portal.services.contact_csv import decode, detect_delimiter
 from portal.services.outbound import MAX_TEXT_LENGTH
 from portal.services.spreadsheet import safe_cell
@@ -76,6 +77,18 @@ register_variable("agent.name", _l("Your full name"), lambda c: c.agent.name or 
 register_variable("agent.first_name", _l("Your first name"), lambda c: _first_word(c.agent.name))
 
 
+def _custom_resolver(defn) -> Callable[[FillContext], str]:
+    return lambda c: custom_fields.display(defn, (c.contact.custom_fields or {}).get(defn.key))
+
+
+def known_variables() -> dict[str, Variable]:
+    """The fixed variables and one per custom field of contacts."""
+    known = dict(VARIABLES)
+    for defn in custom_fields.definitions(custom_fields.Entity.contact):
+        known.setdefault(f"contact.{defn.key}", Variable(defn.label, _custom_resolver(defn)))
+    return known
+
+
 class QuickReplyError(ValueError):
     """Readable reasons a quick-reply change was refused, by the form field each belongs to."""
 
@@ -105,13 +118,14 @@ def body_errors(body: str) -> list[str]:
     errors = []
     if len(body) > MAX_TEXT_LENGTH:
         errors.append(_("A quick reply holds at most %(max)d characters.", max=MAX_TEXT_LENGTH))
-    unknown = sorted({name for name in VARIABLE.findall(body) if name not in VARIABLES})
+    known = known_variables()
+    unknown = sorted({name for name in VARIABLE.findall(body) if name not in known})
     if unknown:
         errors.append(
             _(
                 "Unknown variable: %(found)s. Use one of: %(known)s.",
                 found=", ".join(_braced(name) for name in unknown),
-                known=", ".join(_braced(name) for name in VARIABLES),
+                known=", ".join(_braced(name) for name in known),
             )
         )
     return errors
@@ -217,9 +231,10 @@ def delete(reply: QuickReply, *, by: Agent) -> None:
 def fill(body: str, conversation: Conversation, agent: Agent) -> str:
     """The body with its variables replaced for this conversation's contact and this agent."""
     context = FillContext(contact=conversation.contact, agent=agent)
+    known = known_variables()
 
     def value(match: re.Match) -> str:
-        variable = VARIABLES.get(match.group(1))
+        variable = known.get(match.group(1))
         return variable.resolve(context) if variable is not None else match.group(0)
 
     return VARIABLE.sub(value, body)

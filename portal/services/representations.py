@@ -2,7 +2,8 @@
 
 The REST API (portal.api.serializers, described by portal.api.openapi) and the CRM webhook
 (portal.services.crm) send the same fields under the same names; each adds its own few and
-passes how it writes timestamps. Both write UTC, in two published formats that stay as they are:
+passes how it writes timestamps. Custom fields travel as `custom_fields`, key -> the normalized
+value (portal.services.custom_fields: a CPF's digits, an ISO date, "true"/"false"). Both write UTC, in two published formats that stay as they are:
 the API keeps microseconds and "+00:00", the CRM wire format is whole seconds and "Z".
 """
 
@@ -35,6 +36,7 @@ def contact(row: Contact, stamp: Stamp) -> dict[str, Any]:
         "phone": row.phone,
         "email": row.email,
         "city": row.city,
+        "custom_fields": dict(row.custom_fields or {}),
         "created_at": stamp(row.created_at),
         "updated_at": stamp(row.updated_at),
     }
@@ -48,6 +50,7 @@ def conversation(row: Conversation, stamp: Stamp) -> dict[str, Any]:
         "priority": row.priority.value,
         "assigned_to": row.assigned_to,
         "tags": [tag.name for tag in row.tags],
+        "custom_fields": dict(row.custom_fields or {}),
         "started_at": stamp(row.started_at),
         "closed_at": stamp(row.closed_at),
     }
