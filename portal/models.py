@@ -6,7 +6,8 @@ running system needs on top of the seed is added, never renamed, and each additi
 inboxes (new)     one row per connected account: a WhatsApp number today (phone_number_id, the
                    business account's waba_id, the display phone and the access token, encrypted
                    with portal.crypto), an e-mail address later; `settings` holds what only one
-                   channel needs. `enabled` false refuses sends and keeps history. phone_number_id is
+                   channel needs, and `retention_months`, the inbox's LGPD retention policy
+                   (portal.services.privacy). `enabled` false refuses sends and keeps history. phone_number_id is
                    unique: webhooks are routed by it.
 agent_inboxes (new)  which agents work which inboxes: an agent sees only their inboxes'
                    conversations; supervisors and admins see every inbox.
@@ -41,6 +42,9 @@ contacts
                    one JSON object rather than a row per value, so the API, the CRM payloads, the
                    CSV export and the LGPD export read a contact in one row, and the list's filters
                    read one key through the JSON operators both databases have.
+  erased_at        LGPD erasure (portal.services.privacy): when an admin erased the contact. The row
+                   stays, anonymized, so that its conversations and messages keep counting in
+                   reports; pages show it as erased and refuse to edit it or write to it.
 conversations
   inbox_id         the inbox (connected number) the conversation belongs to; replies leave from it.
   team_id          the team (sector) it is routed to, if any: list filter, Team tab, reports per team.
@@ -415,6 +419,7 @@ class Contact(TimestampMixin, db.Model):
     opted_out_message_id: Mapped[int | None] = mapped_column(BigInteger)
     opted_out_text: Mapped[str | None] = mapped_column(String(500))
     custom_fields: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
 

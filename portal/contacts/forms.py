@@ -34,3 +34,9 @@ class ImportUploadForm(FlaskForm):
 
 class ImportConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
+
+
+class EraseForm(FlaskForm):
+    confirmation = StringField(
+        _l("Type the contact's name to confirm"), validators=[DataRequired(), Length(max=200)]
+    )

@@ -5,11 +5,11 @@ from flask_login import current_user
 
 from portal.access import role_required
 from portal.contacts import bp
-from portal.contacts.forms import ContactForm, ImportConfirmForm, ImportUploadForm, MergeForm
+from portal.contacts.forms import ContactForm, EraseForm, ImportConfirmForm, ImportUploadForm, MergeForm
 from portal.extensions import csrf, db
 from portal.labels import CHANNEL_LABELS
 from portal.models import Channel, Contact, Conversation, Role
-from portal.services import contact_admin, contact_csv, contact_import, conversations, custom_fields
+from portal.services import contact_admin, contact_csv, contact_import, conversations, custom_fields, privacy
 from portal.web import page_arg, render_page
 
 PER_PAGE = 25
@@ -58,7 +58,8 @@ def _helpers():
 
     # Error pages (a refused CSRF token, say) render for anonymous visitors too.
     is_supervisor = current_user.is_authenticated and current_user.has_role(Role.supervisor)
-    return {"conversation_url": conversation_url, "is_supervisor": is_supervisor}
+    is_admin = current_user.is_authenticated and current_user.has_role(Role.admin)
+    return {"conversation_url": conversation_url, "is_supervisor": is_supervisor, "is_admin": is_admin}
 
 
 @bp.route("")
@@ -249,3 +250,54 @@ def import_progress(import_id: str):
         status=status,
         state_labels=contact_import.STATE_LABELS,
     )
+
+
+# -- LGPD (portal.services.privacy) ---------------------------------------------------------------------
+
+
+@bp.route("/<int:contact_id>/privacy")
+@role_required(Role.admin)
+def privacy_page(contact_id: int):
+    """What the export holds and what erasing does, asked before anything is done."""
+    contact = _contact_or_404(contact_id)
+    return render_template(
+        "contacts/privacy.html", contact=contact, plan=privacy.erase_plan(contact), form=EraseForm()
+    )
+
+
+@bp.route("/<int:contact_id>/privacy/export.zip")
+@role_required(Role.admin)
+def privacy_export(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    chunks = privacy.export_zip(contact, by=current_user)
+    db.session.commit()  # the audit record, before the first byte
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f"attachment; filename=contact-{contact.id}.zip"
+    return response
+
+
+@bp.route("/<int:contact_id>/privacy/erase", methods=["POST"])
+@role_required(Role.admin)
+def privacy_erase(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = EraseForm()
+    if form.validate_on_submit():
+        try:
+            plan = privacy.erase(contact, by=current_user, confirmation=form.confirmation.data)
+        except privacy.PrivacyError as error:
+            db.session.rollback()
+            form.confirmation.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Contact erased: %(messages)d messages cleared and %(files)d files deleted.",
+                    messages=plan.messages,
+                    files=plan.files,
+                ),
+                "success",
+            )
+            return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return render_template(
+        "contacts/privacy.html", contact=contact, plan=privacy.erase_plan(contact), form=form
+    ), 422

@@ -24,6 +24,7 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("portal.jobs.snooze.wake_snoozed", 30),
     Scheduled("portal.jobs.triage.expire_menus", 30),
     Scheduled("portal.jobs.sla.warn_sla", 60),
+    Scheduled("portal.jobs.privacy.apply_retention", 3600),
 )
 
 # Jobs a channel brings (its adapter's init_app registers them), e.g. the e-mail channel's fetch.

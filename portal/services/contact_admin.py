@@ -217,6 +217,8 @@ def update(
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
+    if contact.erased_at is not None:
+        raise ContactValidationError({"name": _("This contact was erased (LGPD); it cannot be edited.")})
     current = {key: getattr(contact, key) for key in EDITABLE_FIELDS}
     errors: dict[str, str] = {}
     values: dict = {}
