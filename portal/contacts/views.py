@@ -9,7 +9,15 @@ from portal.contacts.forms import ContactForm, EraseForm, ImportConfirmForm, Imp
 from portal.extensions import csrf, db
 from portal.labels import CHANNEL_LABELS
 from portal.models import Channel, Contact, Conversation, Role
-from portal.services import contact_admin, contact_csv, contact_import, conversations, custom_fields, privacy
+from portal.services import (
+    contact_admin,
+    contact_csv,
+    contact_import,
+    contact_timeline,
+    conversations,
+    custom_fields,
+    privacy,
+)
 from portal.web import page_arg, render_page
 
 PER_PAGE = 25
@@ -106,8 +114,12 @@ def detail(contact_id: int):
     history = sorted(shown, key=lambda c: (c.started_at or c.created_at, c.id), reverse=True)
     # One contact across channels: the ways this customer can be reached.
     reachable = [c for c, value in ((Channel.whatsapp, contact.phone), (Channel.email, contact.email)) if value]
-    return render_template(
+    # The timeline's "Older" link asks for its next page as a fragment (HTMX), or the whole page.
+    timeline = contact_timeline.page(contact, current_user, page_arg())
+    return render_page(
+        "contacts/_timeline.html",
         "contacts/detail.html",
+        timeline=timeline,
         contact=contact,
         conversations=history,
         contact_channels=reachable,
