@@ -196,7 +196,11 @@ that would leave stored values invalid is refused),
 quick_replies (saved replies an agent inserts with `/shortcut`: shared ones, owner_id null, kept by
 supervisors; personal ones, owner_id the agent's; a shortcut is unique among the shared ones and
 among one agent's own, by two partial unique indexes, and portal.services.quick_replies also keeps
-a personal shortcut from repeating a shared one, so `/x` means one reply to each agent).
+a personal shortcut from repeating a shared one, so `/x` means one reply to each agent; media_url,
+media_mime_type, media_sha256, media_filename and media_size: a quick reply may carry an attachment
+(a price list, a form), checked and kept as the composer's attachments are
+(portal.services.attachments.store, under MEDIA_ROOT by its sha256); a message sent with it names
+the same file, so nothing is copied per send, and media_size is shown in the list and the picker).
 """
 
 from __future__ import annotations
@@ -910,6 +914,11 @@ class QuickReply(TimestampMixin, db.Model):
     shortcut: Mapped[str] = mapped_column(String(40), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    media_url: Mapped[str | None] = mapped_column(String(500))
+    media_mime_type: Mapped[str | None] = mapped_column(String(120))
+    media_sha256: Mapped[str | None] = mapped_column(String(128))
+    media_filename: Mapped[str | None] = mapped_column(String(255))
+    media_size: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def shared(self) -> bool:

@@ -16,7 +16,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import OUTBOUND, redis_connection
-from portal.services import conversations
+from portal.services import conversations, snooze
 from tests import factories
 from tests.api_support import api_as
 
@@ -190,3 +190,23 @@ def test_tags_are_listed_and_created_once(client, db):
     assert api.post("/api/v1/tags", json={"name": "cliente vip"}).status_code == 409
     assert api.post("/api/v1/tags", json={"name": "   "}).status_code == 422
     assert [t["name"] for t in api.get("/api/v1/tags").get_json()["data"]] == ["cliente vip"]
+
+
+def test_a_conversation_says_whether_and_until_when_it_is_snoozed(client, db):
+    agent, api = api_as(client, Role.agent)
+    timed = factories.conversation(assigned_to=agent.id)
+    open_ended = factories.conversation(assigned_to=agent.id)
+    awake = factories.conversation(assigned_to=agent.id)
+    now = utcnow().replace(microsecond=0)
+    until = now + timedelta(hours=2)
+    snooze.snooze(timed, until, by=agent, now=now)
+    snooze.snooze(open_ended, None, by=agent, now=now)
+    db.session.commit()
+
+    def snoozed(conversation):
+        body = api.get(f"/api/v1/conversations/{conversation.id}").get_json()
+        return body["snoozed_at"], body["snoozed_until"]
+
+    assert snoozed(timed) == (now.isoformat() + "+00:00", until.isoformat() + "+00:00")
+    assert snoozed(open_ended) == (now.isoformat() + "+00:00", None)
+    assert snoozed(awake) == (None, None)

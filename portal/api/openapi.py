@@ -159,7 +159,8 @@ SCHEMAS: dict[str, Schema] = {
         "type": "object",
         "required": [
             "id", "contact", "channel", "status", "priority", "assigned_to", "tags", "custom_fields", "started_at",
-            "closed_at", "last_inbound_at", "last_message_at", "created_at", "updated_at",
+            "closed_at", "last_inbound_at", "last_message_at", "snoozed_at", "snoozed_until", "created_at",
+            "updated_at",
         ],
         "properties": {
             "id": ID,
@@ -180,6 +181,14 @@ SCHEMAS: dict[str, Schema] = {
                 {**TIMESTAMP, "description": "Free text can be sent until 24 hours after this."}
             ),
             "last_message_at": TIMESTAMP,
+            "snoozed_at": nullable({**TIMESTAMP, "description": "When an agent snoozed it; null when it is not snoozed."}),
+            "snoozed_until": nullable(
+                {
+                    **TIMESTAMP,
+                    "description": "When a snoozed conversation comes back to the open lists. Null when it is "
+                    "not snoozed (`snoozed_at` null) or, while snoozed, when it sleeps until the customer writes.",
+                }
+            ),
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
         },
@@ -321,7 +330,7 @@ SCHEMAS: dict[str, Schema] = {
     "TagPage": page_of("Tag"),
     "QuickReply": {
         "type": "object",
-        "required": ["id", "shortcut", "body", "shared"],
+        "required": ["id", "shortcut", "body", "shared", "attachment"],
         "properties": {
             "id": ID,
             "shortcut": {"type": "string", "description": "Typed after / in the portal's reply box."},
@@ -331,6 +340,19 @@ SCHEMAS: dict[str, Schema] = {
                 "{{agent.name}}, {{agent.first_name}}.",
             },
             "shared": {"type": "boolean", "description": "Kept by supervisors for everyone; false: the agent's own."},
+            "attachment": nullable(
+                {
+                    "type": "object",
+                    "description": "The file the portal sends with the reply (its text as the caption, or as a "
+                    "message of its own first when it does not fit one); null when it has none.",
+                    "required": ["filename", "mime_type", "size"],
+                    "properties": {
+                        "filename": {"type": "string"},
+                        "mime_type": {"type": "string"},
+                        "size": {"type": "integer", "description": "Bytes."},
+                    },
+                }
+            ),
         },
     },
     "QuickReplyPage": page_of("QuickReply"),

@@ -18,7 +18,12 @@ def tag_json(tag: Tag) -> dict[str, Any]:
 
 
 def quick_reply_json(reply: QuickReply) -> dict[str, Any]:
-    return {"id": reply.id, "shortcut": reply.shortcut, "body": reply.body, "shared": reply.shared}
+    attachment = (
+        {"filename": reply.media_filename, "mime_type": reply.media_mime_type, "size": reply.media_size}
+        if reply.media_url
+        else None
+    )
+    return {"id": reply.id, "shortcut": reply.shortcut, "body": reply.body, "shared": reply.shared, "attachment": attachment}
 
 
 def conversation_json(conversation: Conversation) -> dict[str, Any]:
@@ -28,6 +33,8 @@ def conversation_json(conversation: Conversation) -> dict[str, Any]:
         "contact": {"id": contact.id, "name": contact.name, "phone": contact.phone},
         "last_inbound_at": utc_timestamp(conversation.last_inbound_at),
         "last_message_at": utc_timestamp(conversation.last_message_at),
+        "snoozed_at": utc_timestamp(conversation.snoozed_at),
+        "snoozed_until": utc_timestamp(conversation.snoozed_until),
         "created_at": utc_timestamp(conversation.created_at),
         "updated_at": utc_timestamp(conversation.updated_at),
     }

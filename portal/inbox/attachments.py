@@ -1,14 +1,12 @@
 """The composer's attachments and voice notes (portal/static/attachments.js): one POST with the
-file, the reply box's text as its caption and, for a recording, `voice` (docs/architecture.md,
-"Attachments")."""
+file (or, for a quick reply that carries one, `quick_reply_id`), the reply box's text as its
+caption and, for a recording, `voice` (docs/architecture.md, "Attachments")."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, validate_csrf
-from wtforms import ValidationError
 
 from portal.access import role_required
 from portal.extensions import csrf, db
@@ -16,8 +14,9 @@ from portal.inbox import bp
 from portal.inbox.forms import ReplyForm
 from portal.inbox.views import _after_send, _composer_context, _messages_context, _visible_conversation
 from portal.models import Message, Role
-from portal.services import attachments
-from portal.web import UploadTooLarge, row_id, uploaded_file, wants_fragment
+from portal.services import attachments, quick_replies
+from portal.services.outbound import OutboundError
+from portal.web import UploadTooLarge, check_csrf, row_id, uploaded_file, wants_fragment
 
 
 def _refused(conversation, reason: str, status: int, caption: str = ""):
@@ -42,16 +41,21 @@ def send_attachment(conversation_id: int):
     header_token = request.headers.get("X-CSRFToken")
     try:
         if header_token is not None:
-            _check_csrf(header_token)
+            check_csrf(header_token)
         upload = uploaded_file(largest)
         if header_token is None:
-            _check_csrf(request.form.get("csrf_token"))
+            check_csrf(request.form.get("csrf_token"))
     except UploadTooLarge:
         return _refused(
             conversation, _("The file is too large: WhatsApp takes at most %(size)s.", size=attachments.human_size(largest)), 413
         )
     caption = request.form.get("body", "")
-    if upload is None:
+    # A quick reply's file, picked in the composer (portal/static/quick_replies.js), when no file was.
+    quick_reply_id = row_id(request.form.get("quick_reply_id")) if upload is None else None
+    quick_reply = quick_replies.usable(current_user, quick_reply_id)
+    if quick_reply_id is not None and quick_reply is None:
+        return _refused(conversation, _("That quick reply no longer exists: choose another."), 422, caption)
+    if upload is None and quick_reply is None:
         return _refused(conversation, _("Choose a file to send."), 422, caption)
     reply_to = None
     if (reply_to_id := row_id(request.form.get("reply_to"))) is not None:
@@ -59,18 +63,23 @@ def send_attachment(conversation_id: int):
         if reply_to is not None and reply_to.conversation_id != conversation.id:
             reply_to = None
     try:
-        message = attachments.send_attachment(
-            conversation,
-            upload.stream,
-            upload.filename,
-            upload.mimetype,
-            caption,
-            by=current_user,
-            voice=request.form.get("voice") == "1",
-            reply_to=reply_to,
-        )
+        if quick_reply is not None:
+            message = quick_replies.send_attachment(conversation, quick_reply, caption, by=current_user, reply_to=reply_to)[-1]
+        else:
+            message = attachments.send_attachment(
+                conversation,
+                upload.stream,
+                upload.filename,
+                upload.mimetype,
+                caption,
+                by=current_user,
+                voice=request.form.get("voice") == "1",
+                reply_to=reply_to,
+            )
     except attachments.AttachmentError as error:
         return _refused(conversation, str(error), error.status, caption)
+    except OutboundError as error:
+        return _refused(conversation, str(error), 422, caption)
     stored = message.media_url
     try:
         db.session.commit()
@@ -101,11 +110,3 @@ def attachment_rules(conversation) -> dict:
         "extensions": attachments.extensions_of(kinds),
     }
 
-
-def _check_csrf(token: str | None) -> None:
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return
-    try:
-        validate_csrf(token)
-    except ValidationError as error:
-        raise CSRFError(error.args[0]) from None

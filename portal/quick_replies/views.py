@@ -15,12 +15,13 @@ from flask_login import current_user
 
 from portal import channels
 from portal.access import role_required
-from portal.extensions import db
+from portal.extensions import csrf, db
 from portal.models import Agent, Conversation, QuickReply, Role
 from portal.quick_replies import bp
 from portal.quick_replies.forms import ImportConfirmForm, ImportUploadForm, QuickReplyForm
-from portal.services import conversations, quick_replies
+from portal.services import attachments, conversations, quick_replies
 from portal.services.quick_replies import CsvError, QuickReplyError
+from portal.web import UploadTooLarge, check_csrf, uploaded_file
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,23 @@ def composer_max_length(conversation: Conversation) -> int | None:
     return adapter.max_text_length if adapter is not None else None
 
 
+@bp.app_template_filter("file_size")
+def file_size(size: int | None) -> str:
+    return attachments.human_size(size or 0)
+
+
+@bp.app_template_global()
+def quick_reply_file_types() -> str:
+    """The file picker's `accept`: every type a channel of this installation sends."""
+    return ",".join(sorted({mime for kind in attachments.channel_kinds() for mime in kind.mime_types}))
+
+
+@bp.app_template_global()
+def caption_max_length() -> int:
+    """The longest caption a file takes (the composer's counter while one is attached)."""
+    return attachments.MAX_CAPTION_LENGTH
+
+
 @bp.context_processor
 def _variables():
     return {"quick_reply_variables": quick_replies.known_variables()}
@@ -65,22 +83,58 @@ def _reply_or_404(scope: Scope, reply_id: int) -> QuickReply:
     return reply
 
 
-def _save(scope: Scope, form: QuickReplyForm, reply: QuickReply | None):
-    if form.validate_on_submit():
+def _largest_file() -> int:
+    return max((kind.max_bytes for kind in attachments.channel_kinds()), default=0)
+
+
+def _form(reply: QuickReply | None) -> tuple[QuickReplyForm, int]:
+    """The form as posted, its file read under the largest attachment's limit (a larger body is
+    refused before it is read: the page again, 413, with the reason on the file field)."""
+    if request.method != "POST":
+        return QuickReplyForm(obj=reply), 200
+    largest = _largest_file()
+    try:
+        uploaded_file(largest)
+    except UploadTooLarge:
+        form = QuickReplyForm(formdata=None, obj=reply)
+        form.file.errors = [_("The file is too large: WhatsApp takes at most %(size)s.", size=attachments.human_size(largest))]
+        return form, 413
+    check_csrf(request.form.get("csrf_token"))
+    return QuickReplyForm(), 200
+
+
+def _save(scope: Scope, reply: QuickReply | None):
+    form, status = _form(reply)
+    if status == 200 and form.validate_on_submit():
+        kept = None
         try:
             if reply is None:
-                reply = quick_replies.create(form.shortcut.data, form.body.data, owner=scope.owner, by=current_user)
+                reply = quick_replies.create(
+                    form.shortcut.data, form.body.data, owner=scope.owner, by=current_user, file=form.file.data
+                )
+                released = None
             else:
-                quick_replies.update(reply, form.shortcut.data, form.body.data, by=current_user)
+                released = quick_replies.update(
+                    reply, form.shortcut.data, form.body.data, by=current_user,
+                    file=form.file.data, remove_file=form.remove_file.data,
+                )
+            kept = reply.media_url
+            db.session.commit()
         except QuickReplyError as error:
             db.session.rollback()
             for field, message in error.errors.items():
                 getattr(form, field).errors.append(message)
+        except Exception:
+            db.session.rollback()
+            if kept is not None:
+                attachments.discard(kept)
+            raise
         else:
-            db.session.commit()
+            if released is not None:
+                attachments.discard(released)
             flash(_("Quick reply /%(shortcut)s saved.", shortcut=reply.shortcut), "success")
             return redirect(scope.url("index"))
-    return render_template("quick_replies/form.html", form=form, reply=reply, scope=scope)
+    return render_template("quick_replies/form.html", form=form, reply=reply, scope=scope), status
 
 
 def index(scope: Scope):
@@ -90,12 +144,11 @@ def index(scope: Scope):
 
 
 def create(scope: Scope):
-    return _save(scope, QuickReplyForm(), None)
+    return _save(scope, None)
 
 
 def edit(scope: Scope, reply_id: int):
-    reply = _reply_or_404(scope, reply_id)
-    return _save(scope, QuickReplyForm(obj=reply), reply)
+    return _save(scope, _reply_or_404(scope, reply_id))
 
 
 def delete(scope: Scope, reply_id: int):
@@ -103,8 +156,10 @@ def delete(scope: Scope, reply_id: int):
     reply = _reply_or_404(scope, reply_id)
     if request.method == "POST":
         shortcut = reply.shortcut
-        quick_replies.delete(reply, by=current_user)
+        released = quick_replies.delete(reply, by=current_user)
         db.session.commit()
+        if released is not None:
+            attachments.discard(released)
         flash(_("Quick reply /%(shortcut)s deleted.", shortcut=shortcut), "success")
         return redirect(scope.url("index"))
     return render_template("quick_replies/delete.html", reply=reply, scope=scope)
@@ -164,6 +219,10 @@ PAGES: tuple[tuple[str, str, Callable, tuple[str, ...]], ...] = (
 )
 
 
+# The pages whose form takes a file.
+FILE_PAGES = ("create", "edit")
+
+
 def _register(scope: Scope, prefix: str, role: Role) -> None:
     for rule, page, function, methods in PAGES:
 
@@ -172,6 +231,8 @@ def _register(scope: Scope, prefix: str, role: Role) -> None:
 
         endpoint = f"{scope.name}_{page}"
         view.__name__ = endpoint
+        if page in FILE_PAGES:
+            csrf.exempt(view)  # checked in _form, once the body may be as large as a file (portal.web.check_csrf)
         bp.add_url_rule(prefix + rule, endpoint, role_required(role)(view), methods=list(methods))
 
 
@@ -194,6 +255,13 @@ def picker(conversation_id: int):
                 "shortcut": reply.shortcut,
                 "body": quick_replies.fill(reply.body, conversation, current_user),
                 "scope": _("Shared") if reply.shared else _("Personal"),
+                "attachment": {
+                    "name": reply.media_filename,
+                    "size": attachments.human_size(reply.media_size),
+                    "audio": reply.media_mime_type.startswith("audio/"),
+                }
+                if reply.media_url
+                else None,
             }
             for reply in quick_replies.usable_by(current_user)
         ]

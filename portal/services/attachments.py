@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from portal import channels
 from portal.channels import MediaKind
 from portal.extensions import db
-from portal.models import Agent, Conversation, Direction, Message
+from portal.models import Agent, Conversation, Direction, Message, QuickReply
 from portal.services import media_files, outbound
 
 FOLDER = "attachments"
@@ -95,7 +95,7 @@ def largest_upload(conversation: Conversation) -> int:
 
 
 def human_size(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
+    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
 
 
 def extensions_of(kinds: tuple[MediaKind, ...]) -> dict[str, str]:
@@ -267,9 +267,10 @@ def queue(
     by: Agent | None,
     voice: bool = False,
     reply_to: Message | None = None,
+    after: Message | None = None,
 ) -> Message:
     """Store the attachment's message as `queued`; the outbound job uploads and sends it once
-    the transaction commits."""
+    the transaction commits (once `after` was accepted, when it is given)."""
     caption = check_caption(caption, stored.kind)
     message = Message(
         conversation=conversation,
@@ -284,7 +285,10 @@ def queue(
         sender_agent_id=by.id if by is not None else None,
         reply_to_external_id=reply_to.external_id if reply_to is not None else None,
     )
-    return outbound.queue_message(message)
+    outbound.queue_message(message, enqueue=after is None)
+    if after is not None:
+        outbound.link_in_order([after, message])
+    return message
 
 
 def send_attachment(
@@ -304,8 +308,46 @@ def send_attachment(
     return queue(conversation, stored, caption, by=by, voice=voice, reply_to=reply_to)
 
 
+def channel_kinds() -> tuple[MediaKind, ...]:
+    """Every kind a channel of this installation sends: what a file kept for later (a quick
+    reply's) may be. The conversation it goes to checks it again when it is sent (`reuse`)."""
+    return tuple(kind for adapter in channels.registered().values() for kind in adapter.media_kinds)
+
+
+def reuse(conversation: Conversation, relative: str, mime_type: str, sha256: str, size: int, filename: str) -> StoredFile:
+    """A file kept earlier (a quick reply's), as an attachment to this conversation; AttachmentError
+    when the conversation takes no attachment now or its channel does not take this one."""
+    kinds = check_conversation(conversation)
+    kind = _kind(mime_type, kinds)
+    if kind is None:
+        raise AttachmentError(_("This conversation's channel cannot send %(name)s.", name=filename))
+    if size > kind.max_bytes:
+        raise AttachmentError(
+            _("%(kind)s files may have at most %(size)s.", kind=kind_label(kind.name), size=human_size(kind.max_bytes)),
+            status=413,
+        )
+    if not (Path(current_app.config["MEDIA_ROOT"]) / relative).is_file():
+        raise AttachmentError(_("The file %(name)s is no longer kept: attach it to the quick reply again.", name=filename))
+    return StoredFile(relative, sha256, size, mime_type, kind, filename)
+
+
+def send_with_text(
+    conversation: Conversation, stored: StoredFile, text: str, *, by: Agent, reply_to: Message | None = None
+) -> list[Message]:
+    """Queue a kept file with `text`: as its caption when the text fits one, else the text first
+    as a message of its own and the file after it, sent in that order (`outbound.link_in_order`)."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    fits = not (text and stored.kind.name == "audio") and len(text) <= MAX_CAPTION_LENGTH
+    if fits:
+        return [queue(conversation, stored, text, by=by, reply_to=reply_to)]
+    first = outbound.queue_reply(conversation, text, by=by, reply_to=reply_to)
+    return [first, queue(conversation, stored, "", by=by, after=first)]
+
+
 def discard(relative: str) -> None:
-    """Remove a kept file no stored row names: after a failed commit, once the caller rolled back."""
+    """Remove a kept file no stored row names: after a failed commit, once the caller rolled back,
+    or once the quick reply that kept it let it go."""
     named = db.session.scalar(select(func.count()).select_from(Message).where(Message.media_url == relative))
+    named = named or db.session.scalar(select(func.count()).select_from(QuickReply).where(QuickReply.media_url == relative))
     if not named:
         (Path(current_app.config["MEDIA_ROOT"]) / relative).unlink(missing_ok=True)

@@ -178,15 +178,22 @@ def queue_reply_in_parts(
         for n, text in enumerate(texts)
     ]
     if len(messages) > 1:
-        for n, message in enumerate(messages):
-            message.payload_json = {"split": {
-                "part": n + 1,
-                "of": len(messages),
-                "previous": messages[n - 1].id if n > 0 else None,
-                "next": messages[n + 1].id if n + 1 < len(messages) else None,
-            }}
+        link_in_order(messages)
         audit.record("message.split", actor=by, target=messages[0], parts=len(messages))
     return messages
+
+
+def link_in_order(messages: list[Message]) -> None:
+    """Queued messages the customer must read in this order (a split reply's parts; a quick reply's
+    text before its file): each is sent only once the one before it was accepted (`send`). Only
+    the first may have been enqueued."""
+    for n, message in enumerate(messages):
+        message.payload_json = {**(message.payload_json or {}), "split": {
+            "part": n + 1,
+            "of": len(messages),
+            "previous": messages[n - 1].id if n > 0 else None,
+            "next": messages[n + 1].id if n + 1 < len(messages) else None,
+        }}
 
 
 def _split_link(message: Message, which: str) -> Message | None:

@@ -10,9 +10,20 @@ conversation's composer. VARIABLES is the table of fixed names; `register_variab
 `known_variables` adds the contacts' custom fields ({{contact.<key>}}, their formatted value) as
 admins define them. A body naming an unknown variable is refused when saved.
 
+A reply may carry an attachment (a price list, a form): checked and kept by the composer's rules
+(`attachments.store`: content sniffed, extension and type agreeing, size, file name), against every
+kind the installation's channels send; the conversation it is sent to checks it again
+(`attachments.reuse`). Sent from the composer, the text goes as its caption, or as a message of its
+own before the file when it does not fit one (`attachments.send_with_text`). A file refused leaves
+nothing: no row changes and the copy is removed. A file the reply no longer names is returned by
+`update`/`delete` for the caller to `attachments.discard` after its commit (a sent message may still
+name it).
+
 CSV import is all or nothing: `parse_csv` checks every row (a shortcut that exists already, or twice
 in the file, is an error of that row) and `import_rows` refuses to write anything while any row has
-an error. Callers commit.
+an error. A CSV carries text only: export names a reply's file in its `attachment` column, and
+import ignores that column (an imported reply has no file; attach one on its edit page). Callers
+commit.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,8 +42,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import Agent, Contact, Conversation, QuickReply
-from portal.services import audit, custom_fields
+from portal.models import Agent, Contact, Conversation, Message, QuickReply
+from portal.services import attachments, audit, custom_fields
 from portal.services.contact_csv import decode, detect_delimiter
 from portal.services.outbound import MAX_TEXT_LENGTH
 from portal.services.spreadsheet import safe_cell
@@ -41,8 +53,10 @@ VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 # Small enough to travel back in the confirm form under the app-wide request limit.
 MAX_IMPORT_BYTES = 256 * 1024
 MAX_IMPORT_ROWS = 2000
-CSV_HEADERS = ("shortcut", "body")
+CSV_HEADERS = ("shortcut", "body", "attachment")
 HEADER_ALIASES = {"shortcut": ("shortcut", "atalho"), "body": ("body", "texto", "mensagem", "message", "text")}
+# Read only to say that its files are not imported (a CSV cannot carry them).
+ATTACHMENT_ALIASES = ("attachment", "anexo", "arquivo", "file")
 
 
 @dataclass(frozen=True)
@@ -184,48 +198,125 @@ def normalize_body(body: str | None) -> str:
     return (body or "").replace("\r\n", "\n")
 
 
-def _checked(shortcut: str, body: str, owner: Agent | None, exclude_id: int | None = None) -> str:
+class Upload(Protocol):
+    """A file as a form brings it (werkzeug's FileStorage)."""
+
+    stream: BinaryIO
+    filename: str | None
+    mimetype: str | None
+
+
+def _checked(
+    shortcut: str, body: str, owner: Agent | None, exclude_id: int | None = None, file: Upload | None = None
+) -> tuple[str, attachments.StoredFile | None]:
+    """The normalized shortcut and the kept file, or QuickReplyError with every field's problem
+    (and nothing kept)."""
     shortcut = normalize_shortcut(shortcut)
     errors = {}
     if problem := shortcut_error(shortcut) or _clash(shortcut, owner, exclude_id):
         errors["shortcut"] = problem
     if problems := body_errors(body):
         errors["body"] = " ".join(problems)
+    stored = None
+    if file is not None:
+        try:
+            stored = attachments.store(file.stream, file.filename, file.mimetype, attachments.channel_kinds())
+        except attachments.AttachmentError as error:
+            errors["file"] = str(error)
     if errors:
+        if stored is not None:
+            attachments.discard(stored.relative)
         field, message = errors.popitem()
         raise QuickReplyError(message, field, **errors)
-    return shortcut
+    return shortcut, stored
 
 
-def _flush(reply: QuickReply) -> None:
-    """Flush in a savepoint: a reply saved by someone else meanwhile is a clash, not a crash."""
+def _flush(reply: QuickReply, stored: attachments.StoredFile | None) -> None:
+    """Flush in a savepoint: a reply saved by someone else meanwhile is a clash, not a crash (and
+    the file kept for it is let go)."""
     try:
         with db.session.begin_nested():
             db.session.add(reply)
     except IntegrityError:
+        if stored is not None:
+            attachments.discard(stored.relative)
         raise QuickReplyError(_("That shortcut was just taken: choose another."), field="shortcut") from None
 
 
-def create(shortcut: str, body: str, *, owner: Agent | None, by: Agent) -> QuickReply:
+def _attach(reply: QuickReply, stored: attachments.StoredFile | None) -> None:
+    reply.media_url = stored.relative if stored else None
+    reply.media_mime_type = stored.mime_type if stored else None
+    reply.media_sha256 = stored.sha256 if stored else None
+    reply.media_filename = stored.filename if stored else None
+    reply.media_size = stored.size if stored else None
+
+
+def create(shortcut: str, body: str, *, owner: Agent | None, by: Agent, file: Upload | None = None) -> QuickReply:
+    """A new reply, with `file` attached when one is given. The caller commits, and discards
+    `reply.media_url` if its commit fails."""
     body = normalize_body(body)
-    reply = QuickReply(shortcut=_checked(shortcut, body, owner), body=body, owner_id=owner.id if owner else None)
-    _flush(reply)
-    audit.record("quick_reply.created", actor=by, target=reply, shortcut=reply.shortcut)
+    shortcut, stored = _checked(shortcut, body, owner, file=file)
+    reply = QuickReply(shortcut=shortcut, body=body, owner_id=owner.id if owner else None)
+    _attach(reply, stored)
+    _flush(reply, stored)
+    audit.record("quick_reply.created", actor=by, target=reply, shortcut=reply.shortcut, file=reply.media_filename)
     return reply
 
 
-def update(reply: QuickReply, shortcut: str, body: str, *, by: Agent) -> None:
+def update(
+    reply: QuickReply,
+    shortcut: str,
+    body: str,
+    *,
+    by: Agent,
+    file: Upload | None = None,
+    remove_file: bool = False,
+) -> str | None:
+    """Change the reply; a new `file` replaces its attachment, `remove_file` drops it. Returns the
+    file the reply no longer names, for the caller to `attachments.discard` after its commit."""
     owner = db.session.get(Agent, reply.owner_id) if reply.owner_id is not None else None
     body = normalize_body(body)
-    reply.shortcut = _checked(shortcut, body, owner, exclude_id=reply.id)
+    shortcut, stored = _checked(shortcut, body, owner, exclude_id=reply.id, file=file)
+    previous = reply.media_url
+    reply.shortcut = shortcut
     reply.body = body
-    _flush(reply)
-    audit.record("quick_reply.updated", actor=by, target=reply, shortcut=reply.shortcut)
+    if stored is not None or remove_file:
+        _attach(reply, stored)
+    _flush(reply, stored)
+    audit.record("quick_reply.updated", actor=by, target=reply, shortcut=reply.shortcut, file=reply.media_filename)
+    return previous if previous != reply.media_url else None
 
 
-def delete(reply: QuickReply, *, by: Agent) -> None:
+def delete(reply: QuickReply, *, by: Agent) -> str | None:
+    """Delete the reply; returns its file, for the caller to `attachments.discard` after its commit."""
     audit.record("quick_reply.deleted", actor=by, target=reply, shortcut=reply.shortcut)
     db.session.delete(reply)
+    return reply.media_url
+
+
+def usable(agent: Agent, reply_id: int | None) -> QuickReply | None:
+    """The reply `reply_id` if the agent may insert it (a shared one or their own)."""
+    if reply_id is None:
+        return None
+    return db.session.scalar(usable_stmt(agent).where(QuickReply.id == reply_id))
+
+
+def send_attachment(
+    conversation: Conversation,
+    reply: QuickReply,
+    text: str,
+    *,
+    by: Agent,
+    reply_to: Message | None = None,
+) -> list[Message]:
+    """Send the reply's file to the conversation with the composer's `text` (the reply filled in,
+    as the agent left it): the composer's attachment path, from a file kept once."""
+    if reply.media_url is None:
+        raise attachments.AttachmentError(_("The quick reply /%(shortcut)s has no file.", shortcut=reply.shortcut))
+    stored = attachments.reuse(
+        conversation, reply.media_url, reply.media_mime_type, reply.media_sha256, reply.media_size, reply.media_filename
+    )
+    return attachments.send_with_text(conversation, stored, text, by=by, reply_to=reply_to)
 
 
 def fill(body: str, conversation: Conversation, agent: Agent) -> str:
@@ -258,6 +349,8 @@ class ImportRow:
 @dataclass
 class ImportPreview:
     rows: list[ImportRow]
+    # Rows whose attachment cell names a file: imported without it.
+    files_left_out: int = 0
 
     @property
     def error_count(self) -> int:
@@ -290,8 +383,10 @@ def parse_csv(data: bytes, owner: Agent | None) -> ImportPreview:
     except csv.Error:
         raise CsvError(_("This is not a CSV text file.")) from None
     positions = _column_positions(headers)
+    attachment_at = next((i for i, h in enumerate(headers) if h.strip().casefold() in ATTACHMENT_ALIASES), None)
     rows: list[ImportRow] = []
     seen: set[str] = set()
+    files_left_out = 0
     try:
         for cells in reader:
             if not any(cell.strip() for cell in cells):
@@ -299,6 +394,8 @@ def parse_csv(data: bytes, owner: Agent | None) -> ImportPreview:
             if len(rows) >= MAX_IMPORT_ROWS:
                 raise CsvError(_("The file has more than %(max)d rows.", max=MAX_IMPORT_ROWS))
             cell = {key: cells[i] if i < len(cells) else "" for key, i in positions.items()}
+            if attachment_at is not None and attachment_at < len(cells) and cells[attachment_at].strip():
+                files_left_out += 1
             row = ImportRow(reader.line_num, normalize_shortcut(cell["shortcut"]), normalize_body(cell["body"]))
             problem = shortcut_error(row.shortcut) or (
                 _("/%(shortcut)s appears more than once in the file.", shortcut=row.shortcut)
@@ -312,7 +409,7 @@ def parse_csv(data: bytes, owner: Agent | None) -> ImportPreview:
         raise CsvError(_("This is not a CSV text file.")) from None
     if not rows:
         raise CsvError(_("The file has no rows under its header."))
-    return ImportPreview(rows)
+    return ImportPreview(rows, files_left_out)
 
 
 def import_rows(preview: ImportPreview, *, owner: Agent | None, by: Agent) -> int:
@@ -320,7 +417,7 @@ def import_rows(preview: ImportPreview, *, owner: Agent | None, by: Agent) -> in
     if preview.error_count:
         raise QuickReplyError(_("Fix the rows with problems and upload the file again: nothing was imported."))
     for row in preview.rows:
-        _flush(QuickReply(shortcut=row.shortcut, body=row.body, owner_id=owner.id if owner else None))
+        _flush(QuickReply(shortcut=row.shortcut, body=row.body, owner_id=owner.id if owner else None), None)
     audit.record("quick_replies.imported", actor=by, count=len(preview.rows))
     return len(preview.rows)
 
@@ -330,5 +427,5 @@ def export_csv(replies: Iterable[QuickReply], delimiter: str) -> str:
     writer = csv.writer(out, delimiter=delimiter)
     writer.writerow(CSV_HEADERS)
     for reply in replies:
-        writer.writerow([safe_cell(reply.shortcut), safe_cell(reply.body)])
+        writer.writerow([safe_cell(reply.shortcut), safe_cell(reply.body), safe_cell(reply.media_filename or "")])
     return "\ufeff" + out.getvalue()

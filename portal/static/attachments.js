@@ -3,7 +3,8 @@
 // checked against the channel's kinds, MIME types and sizes before anything is uploaded (the
 // server checks again, from the content). With a file attached, the reply form's own HTMX post
 // goes to the attachments URL as multipart/form-data, its text becoming the caption, so the
-// collision guard, the composer swap and the thread refresh stay the reply's.
+// collision guard, the composer swap and the thread refresh stay the reply's. A quick reply that
+// carries a file (quick_replies.js) attaches it by id: the post names it and the server sends it.
 // Voice notes: MediaRecorder records Ogg/Opus where the browser can; Chromium records only
 // WebM/Opus, whose Opus packets are moved here, unchanged, into an Ogg stream (RFC 7845), the
 // container WhatsApp plays as a voice note.
@@ -63,6 +64,17 @@
     return rules.kinds.filter(function (k) { return k.types.indexOf(type) >= 0; })[0];
   }
 
+  // The composer's counter (quick_replies.js) counts against a caption while a file is attached.
+  function changed(box) {
+    box.dispatchEvent(new CustomEvent("atende:attachment-change", {bubbles: true}));
+  }
+
+  function showChip(box, name, size) {
+    box.querySelector("[data-attachment-name]").textContent = name;
+    box.querySelector("[data-attachment-size]").textContent = size;
+    box.querySelector("[data-attachment-chip]").hidden = false;
+  }
+
   function attach(box, file, voice) {
     clear(box);
     var reason = refusal(box, file);
@@ -72,26 +84,49 @@
     transfer.items.add(file);
     input.files = transfer.files;
     box.querySelector("[data-attachment-voice]").disabled = !voice;
-    box.querySelector("[data-attachment-name]").textContent = voice ? text(box, "voice-name") : file.name;
-    box.querySelector("[data-attachment-size]").textContent = humanSize(file.size);
-    box.querySelector("[data-attachment-chip]").hidden = false;
+    showChip(box, voice ? text(box, "voice-name") : file.name, humanSize(file.size));
     box.closest("form").setAttribute("hx-encoding", "multipart/form-data");
+    changed(box);
     return true;
+  }
+
+  // A quick reply that carries a file (picked with "/"): the server sends the file it keeps.
+  function attachQuickReplyFile(box, reply) {
+    clear(box);
+    var field = box.querySelector("[data-quick-reply-file]");
+    field.value = reply.id;
+    field.disabled = false;
+    showChip(box, reply.attachment.name, reply.attachment.size);
+    changed(box);
   }
 
   function clear(box) {
     var input = box.querySelector("[data-attachment-input]");
     input.value = "";
     box.querySelector("[data-attachment-voice]").disabled = true;
+    var field = box.querySelector("[data-quick-reply-file]");
+    field.value = "";
+    field.disabled = true;
     box.querySelector("[data-attachment-chip]").hidden = true;
     box.closest("form").removeAttribute("hx-encoding");
     showError(box, "");
+    changed(box);
   }
 
   function attached(box) {
     var input = box && box.querySelector("[data-attachment-input]");
     return input && input.files.length ? input.files[0] : null;
   }
+
+  function quickReplyFileAttached(box) {
+    var field = box && box.querySelector("[data-quick-reply-file]");
+    return Boolean(field && !field.disabled);
+  }
+
+  document.addEventListener("atende:quick-reply-file", function (event) {
+    var box = boxOf(event.target);
+    if (box) { attachQuickReplyFile(box, event.detail); }
+  });
 
   document.addEventListener("click", function (event) {
     var box = boxOf(event.target);
@@ -149,6 +184,7 @@
   // With a file attached the reply form posts it, as multipart, to the attachments URL.
   document.addEventListener("htmx:configRequest", function (event) {
     var box = boxOf(event.detail.elt);
+    if (quickReplyFileAttached(box)) { event.detail.path = box.getAttribute("data-url"); return; }
     var file = attached(box);
     if (!file) { return; }
     var kind = kindOf(box, file);

@@ -1,7 +1,8 @@
 // The reply box's helpers (portal/templates/quick_replies/_composer_tools.html): typing "/" at the
 // start of a word opens the quick replies (filled on the server for this conversation; arrow keys,
-// Enter, Esc, or the mouse), an emoji picker, and a counter against the channel's limit for one
-// message. Everything listens on the document, so a composer swapped in by HTMX works at once.
+// Enter, Esc, or the mouse; a reply that carries a file attaches it through attachments.js), an
+// emoji picker, and a counter against the channel's limit for one message, or for a caption while a
+// file is attached. Everything listens on the document, so a composer swapped in by HTMX works at once.
 (function () {
   "use strict";
   var TOKEN = /(^|\s)\/([^\s\/]*)$/;
@@ -24,18 +25,35 @@
   }
 
   // -- character counter -------------------------------------------------------------------------
+  // "file", "quick-reply" (a quick reply's file, attachments.js) or "" while no file is attached.
+  function attachmentOf(tools) {
+    var form = tools.closest("form");
+    var quickReply = form.querySelector("[data-quick-reply-file]");
+    if (quickReply && !quickReply.disabled) { return "quick-reply"; }
+    var input = form.querySelector("[data-attachment-input]");
+    return input && input.files.length ? "file" : "";
+  }
+
+  // Against one message's limit, or a caption's while a file is attached (the text is its caption).
   function updateCounter(tools) {
     var counter = tools.querySelector("[data-char-counter]");
-    var max = parseInt(tools.getAttribute("data-max-length"), 10);
+    var attachment = attachmentOf(tools);
+    var max = parseInt(tools.getAttribute(attachment ? "data-caption-max-length" : "data-max-length"), 10);
     if (!counter || !max) { return; }
     // Code points, as the server counts them; a line break is sent as one character.
     var length = Array.from(textareaOf(tools).value.trim()).length;
     var over = length - max;
+    var overText = {"": "data-over-text", "file": "data-over-caption-text", "quick-reply": "data-over-caption-quick-reply-text"};
     counter.classList.toggle("over-limit", over > 0);
     counter.textContent = over > 0
-      ? counter.getAttribute("data-over-text").replace("{count}", over)
+      ? counter.getAttribute(overText[attachment]).replace("{count}", over).replace("{max}", max)
       : length + " / " + max;
   }
+
+  document.addEventListener("atende:attachment-change", function (event) {
+    var tools = toolsOf(event.target);
+    if (tools) { updateCounter(tools); }
+  });
 
   // -- quick replies --------------------------------------------------------------------------------
   var picker = null;  // {tools, textarea, replies, matches, active, start}
@@ -68,6 +86,12 @@
       body.className = "quick-reply-preview";
       body.textContent = reply.body;
       option.append(shortcut, " ", scope, body);
+      if (reply.attachment) {
+        var file = document.createElement("small");
+        file.className = "quick-reply-file";
+        file.textContent = "📎 " + reply.attachment.name + " (" + reply.attachment.size + ")";
+        option.append(file);
+      }
       list.appendChild(option);
     });
     picker.tools.querySelector("[data-quick-reply-empty]").hidden = picker.matches.length > 0;
@@ -121,6 +145,9 @@
     var start = picker.start;
     closePicker();
     insertText(textarea, start, textarea.selectionStart, reply.body);
+    if (reply.attachment) {
+      textarea.dispatchEvent(new CustomEvent("atende:quick-reply-file", {bubbles: true, detail: reply}));
+    }
   }
 
   document.addEventListener("input", function (event) {

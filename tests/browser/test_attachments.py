@@ -15,7 +15,7 @@ from portal.models import Direction, Message, MessageStatus, utcnow
 from portal.queue import OUTBOUND
 from tests import factories
 from tests.attachment_files import png
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import BROWSER_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS
 
 
 def _conversation(db):
@@ -103,6 +103,7 @@ def microphone_page(browser, live_server, db):
         headless=True,
     )
     context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     context.grant_permissions(["microphone"])
     page = context.new_page()
     errors: list[str] = []
