@@ -315,3 +315,21 @@ def test_the_api_lists_a_replys_file(client, db):
         ("tabela", {"filename": "tabela.pdf", "mime_type": "application/pdf", "size": len(PDF)}),
         ("oi", None),
     ]
+
+
+def test_erasing_a_contact_keeps_the_file_a_quick_reply_still_sends(app, client, db, login_as):
+    from portal.services import privacy
+
+    agent = login_as(Role.agent)
+    reply = quick_replies.create("tabela", "Segue", owner=agent, by=agent, file=File(PDF, "tabela.pdf"))
+    conversation = factories.conversation(factories.contact(name="Fernanda Lima"))
+    db.session.commit()
+    _pick(client, conversation, reply, "Segue")
+    [message] = _outbound(db)
+    assert message.media_url == reply.media_url
+
+    privacy.erase(conversation.contact, by=factories.agent(role=Role.admin), confirmation="Fernanda Lima")
+    db.session.commit()
+    db.session.refresh(message)
+    assert message.media_url is None
+    assert (Path(app.config["MEDIA_ROOT"]) / reply.media_url).read_bytes() == PDF

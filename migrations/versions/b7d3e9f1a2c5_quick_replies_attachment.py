@@ -1,7 +1,7 @@
 """quick_replies: an optional attachment (the kept file's path, MIME type, sha256, name and size)
 
 Revision ID: b7d3e9f1a2c5
-Revises: f1a2b3c4d5e6
+Revises: d8e2f6a0b3c5
 Create Date: 2026-12-02 17:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7d3e9f1a2c5'
-down_revision = 'f1a2b3c4d5e6'
+down_revision = 'd8e2f6a0b3c5'
 branch_labels = None
 depends_on = None
 

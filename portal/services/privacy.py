@@ -52,6 +52,7 @@ from portal.models import (
     Inbox,
     Incident,
     Message,
+    QuickReply,
     ScheduledMessage,
     ScheduledMessageStatus,
     WebhookEvent,
@@ -235,6 +236,8 @@ def _clear_messages(messages: list[Message]) -> tuple[int, int]:
                 .distinct()
             )
         )
+        # A quick reply's file is sent as it is kept (content-addressed): the reply still needs it.
+        shared_urls |= set(db.session.scalars(select(QuickReply.media_url).where(QuickReply.media_url.in_(urls))))
     for m in messages:
         media, raw = media_path(m), _raw_mail_path(m)
         if media is not None and m.media_url not in shared_urls:
