@@ -397,7 +397,8 @@ PATHS: dict[str, Schema] = {
             "summary": "Search contacts",
             "description": "Ordered by id. Any agent sees every contact.",
             "parameters": [
-                query("q", {"type": "string"}, "Matches name, e-mail, city, or a phone in any format."),
+                query("q", {"type": "string"}, "Matches name, e-mail, city, a phone in any format, or a custom "
+                      "field (text, URL, option, or the digits of a CPF or CNPJ)."),
                 *PAGE_PARAMETERS,
             ],
             "responses": {"200": json_body(ref("ContactPage"), "A page of contacts."), **errors(401, 422)},
