@@ -215,7 +215,7 @@ def test_erasing_leaves_no_text_or_file_of_the_contact_anywhere(app, client, db,
     page = client.get(f"/contacts/{contact.id}/privacy").get_data(as_text=True)
     assert "cannot be undone" in page and "remove the text of 5 messages" in page
     wrong = client.post(f"/contacts/{contact.id}/privacy/erase", data={"confirmation": "Zefiro"})
-    assert wrong.status_code == 422 and "Type the contact" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 200 and "Type the contact" in wrong.get_data(as_text=True)
     assert db.session.get(Contact, contact.id).name == NAME
 
     done = client.post(
@@ -240,7 +240,7 @@ def test_erasing_leaves_no_text_or_file_of_the_contact_anywhere(app, client, db,
     assert entry.details == {"conversations": 1, "messages": 5, "files": 1}
     # Irreversible and final: no second erasure, no edit.
     again = client.post(f"/contacts/{contact.id}/privacy/erase", data={"confirmation": erased.name})
-    assert again.status_code == 422 and "This contact was erased on" in again.get_data(as_text=True)
+    assert again.status_code == 200 and "This contact was erased on" in again.get_data(as_text=True)
     with pytest.raises(contact_admin.ContactValidationError, match="erased"):
         contact_admin.update(erased, by=admin, name="De volta")
 

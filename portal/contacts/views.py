@@ -170,7 +170,9 @@ def edit(contact_id: int):
             db.session.commit()
             flash(_("Contact saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("contacts.detail", contact_id=contact.id))
-    return render_template("contacts/edit.html", form=form, contact=contact, custom=custom, custom_errors=custom_errors)
+    return render_template(
+        "contacts/edit.html", form=form, contact=contact, custom=custom, custom_errors=custom_errors
+    )
 
 
 @bp.route("/<int:contact_id>/merge", methods=["GET", "POST"])
@@ -312,4 +314,4 @@ def privacy_erase(contact_id: int):
             return redirect(url_for("contacts.detail", contact_id=contact.id))
     return render_template(
         "contacts/privacy.html", contact=contact, plan=privacy.erase_plan(contact), form=form
-    ), 422
+    )
