@@ -362,6 +362,7 @@ AUDIT_DETAIL_LABELS = {
     "files": _l("files"),
     "conversations": _l("conversations"),
     "months": _l("months"),
+    "webhook_events": _l("webhook events"),
     "erased": _l("erased"),
     "entity": _l("field of"),
     "send_at": _l("send at"),

@@ -254,6 +254,19 @@ def test_retention_dry_run_then_the_job_clears_old_text_and_media(app, client, d
     old = factories.message(conversation, body="antiga", sent_at=now - timedelta(days=400))
     old_file = _media(app, old, f"{conversation.id}/{old.id}.pdf", b"velho", "velho.pdf")
     recent = factories.message(conversation, body="recente", sent_at=now - timedelta(days=20))
+    old_event = WebhookEvent(
+        provider="whatsapp",
+        event_type="messages",
+        received_at=now - timedelta(days=400),
+        payload_json={"messages": [{"id": old.external_id, "text": {"body": "antiga"}}]},
+    )
+    recent_event = WebhookEvent(
+        provider="whatsapp",
+        event_type="messages",
+        received_at=now - timedelta(days=20),
+        payload_json={"messages": [{"id": recent.external_id, "text": {"body": "recente"}}]},
+    )
+    db.session.add_all([old_event, recent_event])
     elsewhere = factories.message(
         factories.conversation(inbox=other_inbox), body="outra caixa", sent_at=now - timedelta(days=400)
     )
@@ -285,10 +298,14 @@ def test_retention_dry_run_then_the_job_clears_old_text_and_media(app, client, d
         None,
     ) and not old_file.exists()
     assert db.session.get(Message, recent.id).body == "recente"
+    assert db.session.get(WebhookEvent, old_event.id).payload_json == {"erased": True}
+    assert (
+        db.session.get(WebhookEvent, recent_event.id).payload_json["messages"][0]["text"]["body"] == "recente"
+    )
     assert db.session.get(Message, elsewhere.id).body == "outra caixa"
     assert apply_retention(now=now) == 0  # nothing left to do the second time
     applied = db.session.scalars(select(AuditLog).where(AuditLog.action == "retention.applied")).one()
-    assert applied.details == {"months": 12, "messages": 1, "files": 1}
+    assert applied.details == {"months": 12, "messages": 1, "files": 1, "webhook_events": 1}
     assert (
         db.session.scalars(select(AuditLog).where(AuditLog.action == "inbox.retention_changed"))
         .one()

@@ -15,7 +15,7 @@ contact, erase a contact, and a retention policy per inbox.
   The audit entry keeps who, when and the counts, nothing personal.
 - **Retention** (`retention_plan`, `apply_retention`): an inbox's `settings["retention_months"]`;
   the scheduled job `portal.jobs.privacy.apply_retention` clears text and media of its messages
-  older than that, as erase does for one message. Admins see the dry-run count before a policy is
+  older than that, as erase does for one message, and the webhook payloads that named them. Admins see the dry-run count before a policy is
   saved.
 
 Message files are content-addressed for outbound attachments (the same file sent twice is one
@@ -32,7 +32,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ MAX_NAME = 100
 BATCH = 500
 MAX_RETENTION_MONTHS = 120
 ERASED = {"erased": True}
+EVENT_SLACK = timedelta(days=31)
 
 
 class PrivacyError(ValueError):
@@ -237,7 +238,9 @@ def _clear_messages(messages: list[Message]) -> tuple[int, int]:
             )
         )
         # A quick reply's file is sent as it is kept (content-addressed): the reply still needs it.
-        shared_urls |= set(db.session.scalars(select(QuickReply.media_url).where(QuickReply.media_url.in_(urls))))
+        shared_urls |= set(
+            db.session.scalars(select(QuickReply.media_url).where(QuickReply.media_url.in_(urls)))
+        )
     for m in messages:
         media, raw = media_path(m), _raw_mail_path(m)
         if media is not None and m.media_url not in shared_urls:
@@ -281,14 +284,12 @@ def confirmation_matches(contact: Contact, typed: str) -> bool:
 def _identifiers(contact: Contact, messages: list[Message]) -> set[str]:
     """Strings that name the contact or one of its messages in other tables' JSON."""
     found = {contact.phone and contact.phone.lstrip("+"), contact.wa_id, contact.email}
-    for m in messages:
-        found.add(m.external_id)
-        found.add(((m.payload_json or {}).get("email") or {}).get("message_id"))
-    return {f for f in found if isinstance(f, str) and len(f) >= 6}
+    return {f for f in found if isinstance(f, str) and len(f) >= 6} | _message_identifiers(messages)
 
 
-def _scrub_json_rows(model, column, identifiers: set[str], clear: dict[str, Any]) -> list:
-    """Rows whose JSON column's text contains any identifier, set to `clear`; returns them."""
+def _scrub_json_rows(model, column, identifiers: set[str], clear: dict[str, Any], *where) -> list:
+    """Rows (also matching `where`) whose JSON column's text contains any identifier, set to
+    `clear`; returns them."""
     rows = []
     # JSON columns hold the text as json.dumps wrote it: non-ASCII letters escaped (\u00e9).
     items = sorted(identifiers | {json.dumps(i)[1:-1] for i in identifiers})
@@ -296,11 +297,35 @@ def _scrub_json_rows(model, column, identifiers: set[str], clear: dict[str, Any]
         condition = or_(
             *(cast(column, Text).contains(i, autoescape=True) for i in items[start : start + 100])
         )
-        rows.extend(db.session.scalars(select(model).where(condition)))
+        rows.extend(db.session.scalars(select(model).where(condition, *where)))
     for row in set(rows):
         for name, value in clear.items():
             setattr(row, name, value)
     return list(set(rows))
+
+
+def _message_identifiers(messages: Iterable[Message]) -> set[str]:
+    found = set()
+    for m in messages:
+        found.add(m.external_id)
+        found.add(((m.payload_json or {}).get("email") or {}).get("message_id"))
+    return {f for f in found if isinstance(f, str) and len(f) >= 6}
+
+
+def _scrub_events(identifiers: set[str], *where) -> int:
+    """Webhook payloads naming any identifier are replaced by {"erased": true}, and the raw file
+    one names under MEDIA_ROOT (an e-mail's) is deleted; returns how many."""
+    if not identifiers:
+        return 0
+    events = _scrub_json_rows(WebhookEvent, WebhookEvent.payload_json, identifiers, {}, *where)
+    for event in events:
+        relative = event.payload_json.get("file") if isinstance(event.payload_json, dict) else None
+        path = safe_join(current_app.config["MEDIA_ROOT"], relative) if isinstance(relative, str) else None
+        if path and os.path.isfile(path):
+            Path(path).unlink()
+        event.payload_json = dict(ERASED)
+        event.error = None
+    return len(events)
 
 
 def erase(contact: Contact, *, by: Agent, confirmation: str) -> ErasePlan:
@@ -317,14 +342,7 @@ def erase(contact: Contact, *, by: Agent, confirmation: str) -> ErasePlan:
         # A full name is specific enough to look for in other rows; a lone first name is not.
         identifiers.add(contact.name)
     # Webhook payloads first: a raw mail they name goes with them.
-    events = _scrub_json_rows(WebhookEvent, WebhookEvent.payload_json, identifiers, {})
-    for event in events:
-        relative = event.payload_json.get("file") if isinstance(event.payload_json, dict) else None
-        path = safe_join(current_app.config["MEDIA_ROOT"], relative) if isinstance(relative, str) else None
-        if path and os.path.isfile(path):
-            Path(path).unlink()
-        event.payload_json = dict(ERASED)
-        event.error = None
+    _scrub_events(identifiers)
     _cleared, files = _clear_messages(messages)
     deliveries = db.session.scalars(
         select(CrmDelivery).where(
@@ -435,6 +453,7 @@ def _due(inbox: Inbox, months: int, now: datetime):
 class RetentionCount:
     messages: int
     files: int
+    events: int = 0
 
 
 def retention_plan(inbox: Inbox, months: int, *, now: datetime | None = None) -> RetentionCount:
@@ -481,10 +500,14 @@ def apply_retention(inbox: Inbox, *, now: datetime | None = None, commit=None) -
     if months is None:
         return total
     now = now or utcnow()
+    # Webhook payloads about a message arrive within days of it (statuses, edits): only those old
+    # enough are scanned for the batch's message ids.
+    events_before = months_before(now, months) + EVENT_SLACK
     while True:
         batch = list(db.session.scalars(_due(inbox, months, now).order_by(Message.id).limit(BATCH)))
         if not batch:
             break
+        total.events += _scrub_events(_message_identifiers(batch), WebhookEvent.received_at < events_before)
         cleared, files = _clear_messages(batch)
         total.messages += cleared
         total.files += files
@@ -492,6 +515,11 @@ def apply_retention(inbox: Inbox, *, now: datetime | None = None, commit=None) -
             commit()
     if total.messages:
         audit.record(
-            "retention.applied", target=inbox, months=months, messages=total.messages, files=total.files
+            "retention.applied",
+            target=inbox,
+            months=months,
+            messages=total.messages,
+            files=total.files,
+            webhook_events=total.events,
         )
     return total
