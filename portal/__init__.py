@@ -70,11 +70,11 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.channels.whatsapp.adapter import WhatsAppChannel
     from portal.ops import metrics
 
+    web.register(app)  # first: the channels' blueprints need its `<int:...>` converter
     channels.register(app, WhatsAppChannel())
     channels.register(app, EmailChannel())
     subscribers.register()
     access.register(app)
-    web.register(app)
     security.register(app)
     metrics.register(app)
     for dotted in BLUEPRINTS:

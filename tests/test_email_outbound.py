@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 
 from flask import current_app
 from rq import Queue
@@ -20,7 +20,7 @@ from portal.channels import adapter_for
 from portal.extensions import db
 from portal.models import Conversation, Message, MessageStatus, utcnow
 from portal.queue import OUTBOUND, redis_connection
-from portal.services import outbound, webhook_events
+from portal.services import attachments, outbound, webhook_events
 from tests import factories
 
 CUSTOMER = "customer@example.com"
@@ -81,15 +81,10 @@ def test_a_reply_reaches_the_customer_threaded_with_html_text_and_signature(
 def test_an_attachment_goes_out_with_the_reply(mail_servers, email_inbox, fetch_and_process, run_jobs):
     customer_writes(mail_servers, fetch_and_process)
     conversation = db.session.scalar(select(Conversation))
-    message = Message(
-        conversation=conversation, direction="outbound", body="Segue o boleto.", message_type="document",
-        media_id="boleto", media_mime_type="application/pdf", media_filename="boleto.pdf",
-        media_url=f"{conversation.id}/boleto.pdf", sender_agent_id=factories.agent().id,
+    attachments.send_attachment(
+        conversation, io.BytesIO(b"%PDF-1.4 boleto"), "boleto.pdf", "application/pdf", "Segue o boleto.",
+        by=factories.agent(),
     )
-    path = Path(current_app.config["MEDIA_ROOT"]) / message.media_url
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"%PDF-1.4 boleto")
-    outbound._queue(message)
     db.session.commit()
     run_jobs("outbound")
     [mail] = received(mail_servers)

@@ -135,7 +135,7 @@ def test_outside_the_window_the_reply_box_is_disabled_and_a_template_picker_take
 
     page = client.get(f"/conversations/{conversation.id}").get_data(as_text=True)
     assert re.search(r"<textarea[^>]*disabled", page)
-    assert "data-submit-on-ctrl-enter" not in page
+    assert "data-reply-form" not in page  # the free-text reply form is gone
     assert "More than 24 hours" in page
     assert f'<option value="{template.id}"' in page
 

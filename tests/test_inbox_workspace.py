@@ -45,10 +45,10 @@ def test_a_closed_conversation_offers_reopen_and_reply(client, db, login_as):
     db.session.commit()
     page = client.get(f"/conversations/{conversation.id}").get_data(as_text=True)
     assert "This conversation is closed." in page and "Reopen and reply" in page
-    assert "data-submit-on-ctrl-enter" not in page
+    assert "data-reply-form" not in page  # the note form stays; the reply form is gone
 
     body = client.post(f"/conversations/{conversation.id}/reopen", headers=HTMX).get_data(as_text=True)
-    assert "data-submit-on-ctrl-enter" in body and 'hx-swap-oob="true"' in body
+    assert "data-reply-form" in body and 'hx-swap-oob="true"' in body
     db.session.expire_all()
     assert conversation.status == ConversationStatus.active
 

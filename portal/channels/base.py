@@ -53,6 +53,25 @@ class FetchedMedia:
     mime_type: str
 
 
+# The attachment types every channel takes: what WhatsApp's Cloud API accepts ("Supported media
+# types"), and what portal.services.attachments can recognise by content. Channels set the sizes.
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+AUDIO_TYPES = frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"})
+VIDEO_TYPES = frozenset({"video/mp4", "video/3gpp"})
+DOCUMENT_TYPES = frozenset(
+    {
+        "text/plain",
+        "application/pdf",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    }
+)
+
+
 @dataclass(frozen=True)
 class MediaKind:
     """One kind of attachment a channel sends (its message type: image, audio, video, document),

@@ -7,6 +7,7 @@ from portal.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS
 from portal.models import Agent, AutoRule, Inbox, MessageTemplate, Team
 from portal.services import rule_steps
 from portal.services.rules import CATALOGUE, RuleError, Trigger, make_trigger, parse_trigger_key
+from portal.web import row_id
 
 CONTACT_FIELD_LABELS = {"name": _l("Name"), "email": _l("E-mail"), "city": _l("City"), "phone": _l("Phone")}
 ONCE, EVERY_TIME = "once", "every"
@@ -151,8 +152,8 @@ class RuleForm(FlaskForm):
 
     def chosen_conditions(self) -> dict:
         found = {
-            "inbox_id": int(self.if_inbox.data) if self.if_inbox.data else None,
-            "team_id": int(self.if_team.data) if self.if_team.data else None,
+            "inbox_id": row_id(self.if_inbox.data),
+            "team_id": row_id(self.if_team.data),
             "tag": " ".join((self.if_tag.data or "").lower().split()) or None,
             "priority": self.if_priority.data or None,
             "channel": self.if_channel.data or None,
@@ -165,8 +166,8 @@ class RuleForm(FlaskForm):
 
     def chosen_actions(self) -> dict:
         found = {
-            "team_id": int(self.set_team.data) if self.set_team.data else None,
-            "agent_id": int(self.set_agent.data) if self.set_agent.data else None,
+            "team_id": row_id(self.set_team.data),
+            "agent_id": row_id(self.set_agent.data),
             "tag": " ".join((self.add_tag.data or "").lower().split()) or None,
             "priority": self.set_priority.data or None,
             "status": self.set_status.data or None,

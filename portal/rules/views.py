@@ -38,9 +38,9 @@ def _save(form: RuleForm, rule: AutoRule | None) -> AutoRule | None:
         cooldown = form.chosen_cooldown()
     except rules.RuleError as error:
         errors.append(error)
-    template = db.session.get(MessageTemplate, form.template_id.data) if form.template_id.data else None
-    if template is not None and template.id not in {value for value, _label in form.template_id.choices}:
-        template = None
+    offered = {value for value, _label in form.template_id.choices}
+    chosen = form.template_id.data if form.template_id.data in offered else None
+    template = db.session.get(MessageTemplate, chosen) if chosen else None
     spec = rules.RuleSpec(
         trigger or rules.Trigger(rules.TriggerKind.conversation_opened),
         template,

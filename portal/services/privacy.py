@@ -426,7 +426,7 @@ def clean_months(raw: str | int | None) -> int | None:
     text = str(raw if raw is not None else "").strip()
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_RETENTION_MONTHS:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_RETENTION_MONTHS:
         raise PrivacyError(
             _(
                 "Give a number of months from 1 to %(max)d, or leave it empty for no policy.",

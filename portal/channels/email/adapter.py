@@ -8,7 +8,17 @@ from typing import BinaryIO
 from flask import Flask
 from flask_babel import gettext as _
 
-from portal.channels.base import ChannelAdapter, ChannelError, FetchedMedia, Remedy
+from portal.channels.base import (
+    AUDIO_TYPES,
+    DOCUMENT_TYPES,
+    IMAGE_TYPES,
+    VIDEO_TYPES,
+    ChannelAdapter,
+    ChannelError,
+    FetchedMedia,
+    MediaKind,
+    Remedy,
+)
 from portal.channels.email import client, failures, fetch, inbound, notes, outbound, render, views
 from portal.channels.email.parse import attachment_bytes
 from portal.jobs import schedule
@@ -19,11 +29,19 @@ from portal.services import webhook_events
 MAX_TEXT_LENGTH = 100_000
 FETCH_JOB = "portal.channels.email.jobs.fetch_mail"
 FETCH_EVERY_SECONDS = 30
+# Mail servers commonly refuse messages over 25 MB, and base64 makes a file a third larger:
+# 18 MB per attachment keeps a reply with one file under that ceiling.
+MAX_ATTACHMENT_BYTES = 18 * 1024 * 1024
+MEDIA_KINDS = tuple(
+    MediaKind(name, types, MAX_ATTACHMENT_BYTES)
+    for name, types in (("image", IMAGE_TYPES), ("audio", AUDIO_TYPES), ("video", VIDEO_TYPES), ("document", DOCUMENT_TYPES))
+)
 
 
 class EmailChannel(ChannelAdapter):
     channel = Channel.email
     max_text_length = MAX_TEXT_LENGTH
+    media_kinds = MEDIA_KINDS
 
     def init_app(self, app: Flask) -> None:
         webhook_events.register_processor(fetch.PROVIDER, inbound.process_event)

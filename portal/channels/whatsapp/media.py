@@ -13,7 +13,15 @@ import hashlib
 
 from flask_babel import gettext as _
 
-from portal.channels.base import ChannelError, FetchedMedia, MediaKind
+from portal.channels.base import (
+    AUDIO_TYPES,
+    DOCUMENT_TYPES,
+    IMAGE_TYPES,
+    VIDEO_TYPES,
+    ChannelError,
+    FetchedMedia,
+    MediaKind,
+)
 from portal.channels.whatsapp.client import GraphClient
 from portal.models import Message
 
@@ -21,25 +29,10 @@ MB = 1024 * 1024
 # Meta's "Supported media types" (Cloud API media reference): audio/ogg only with the Opus codec,
 # video only H.264 with AAC (not checked: the upload answers for the codecs inside the container).
 MEDIA_KINDS = (
-    MediaKind("image", frozenset({"image/jpeg", "image/png"}), 5 * MB),
-    MediaKind("audio", frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}), 16 * MB),
-    MediaKind("video", frozenset({"video/mp4", "video/3gpp"}), 16 * MB),
-    MediaKind(
-        "document",
-        frozenset(
-            {
-                "text/plain",
-                "application/pdf",
-                "application/msword",
-                "application/vnd.ms-excel",
-                "application/vnd.ms-powerpoint",
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-            }
-        ),
-        100 * MB,
-    ),
+    MediaKind("image", IMAGE_TYPES, 5 * MB),
+    MediaKind("audio", AUDIO_TYPES, 16 * MB),
+    MediaKind("video", VIDEO_TYPES, 16 * MB),
+    MediaKind("document", DOCUMENT_TYPES, 100 * MB),
 )
 
 
