@@ -243,6 +243,7 @@ AUDIT_ACTION_LABELS = {
     "team.deleted": _l("Deleted %(target)s"),
     "team.hours_changed": _l("Changed the business hours of %(target)s"),
     "inbox.triage_changed": _l("Changed the triage menu of %(target)s"),
+    "inbox.csat_changed": _l("Changed the satisfaction survey of %(target)s"),
     "conversation.triaged": _l("Routed %(target)s by its triage menu"),
     "conversation.sla_warned": _l("Warned that %(target)s is close to an SLA target"),
     "agent.capacity_changed": _l("Changed the capacity of %(target)s"),

@@ -88,6 +88,9 @@ messages
   external_id      the WhatsApp message id (wamid), unique: redelivered webhooks add nothing.
   sender_agent_id  the agent who wrote it; null for the customer or an automatic message.
   is_automatic     sent by an auto-rule; does not count as a first response and triggers no rule.
+                   Inbound too: an e-mail auto-reply, and a customer's answer to a satisfaction
+                   survey kept in its closed conversation (portal.services.csat), which must start
+                   no SLA wait, fire no rule and reopen nothing.
   error_code, error_title   why a send failed, shown on the bubble.
   message_type, payload_json  the WhatsApp type and its structured part (location, contacts,
                    interactive reply, reaction...), which `body` alone cannot carry.
@@ -200,7 +203,17 @@ a personal shortcut from repeating a shared one, so `/x` means one reply to each
 media_mime_type, media_sha256, media_filename and media_size: a quick reply may carry an attachment
 (a price list, a form), checked and kept as the composer's attachments are
 (portal.services.attachments.store, under MEDIA_ROOT by its sha256); a message sent with it names
-the same file, so nothing is copied per send, and media_size is shown in the list and the picker).
+the same file, so nothing is copied per send, and media_size is shown in the list and the picker),
+csat_responses (the satisfaction survey a closed conversation sent its customer, when its inbox
+asks one (inboxes.settings["csat"], portal.services.csat): one row per conversation (unique), so a
+conversation closed again after a reopening is not asked twice and a survey never gets two scores
+(the score is taken by one conditional UPDATE naming `score IS NULL`). agent_id, team_id and
+inbox_id are copied at closing time, so reports credit the agent who closed it however the
+conversation moves later; `scale` is what the customer saw (`faces`: three reply buttons, `five`:
+1 to 5), `score` always on 1..5 (faces are 1, 3 and 5) so averages and the low-score rule compare
+across scales; `comment` is the customer's free text after the score; `message_id` the survey
+message; asked_at/answered_at give the response rate and the expiry (indexed on asked_at for the
+reports' date range)).
 """
 
 from __future__ import annotations
@@ -1033,3 +1046,26 @@ class CustomFieldDefinition(TimestampMixin, db.Model):
     options: Mapped[list[str] | None] = mapped_column(JSON)
     required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class CsatResponse(db.Model):
+    """A satisfaction survey and its answer (module docstring, "csat_responses")."""
+
+    __tablename__ = "csat_responses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id"), nullable=False)
+    agent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"))
+    team_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("teams.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("messages.id", ondelete="SET NULL"))
+    scale: Mapped[str] = mapped_column(String(10), nullable=False)
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    conversation: Mapped[Conversation] = relationship()
+    inbox: Mapped[Inbox] = relationship()

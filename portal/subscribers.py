@@ -3,7 +3,8 @@ channel's, registered once by create_app (docs/architecture.md, "Events"). Handl
 run in the order listed: SLA bookkeeping first, then the CRM record, then the auto-rules (which
 may queue sends of their own), then contact upkeep (a stale WhatsApp id, an opt-out word) and snoozes
 (a customer's message ends one), a reply credited to its campaign, the triage menu (asked on a new
-conversation's first message, answered by the next ones), then auto-assignment (which works
+conversation's first message, answered by the next ones), the satisfaction survey (asked when a
+conversation closes, its answers recorded), then auto-assignment (which works
 the team queues a change filled or freed), and last the note for open browser tabs (sent once the
 change commits)."""
 
@@ -15,6 +16,7 @@ from portal.services import (
     contact_admin,
     crm,
     crm_inbound,
+    csat,
     events,
     live,
     opt_out,
@@ -35,6 +37,7 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("message.created", rules.on_message_created),
     ("conversation.status_changed", rules.on_status_changed),
     ("message.status_changed", rules.on_message_status_changed),
+    ("csat.answered", rules.on_csat_answered),
     ("conversation.status_changed", contact_admin.drop_stale_whatsapp_id),
     ("conversation.team_changed", assignment.on_team_changed),
     ("conversation.assigned", assignment.on_conversation_assigned),
@@ -46,6 +49,8 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     ("conversation.status_changed", snooze.on_status_changed),
     ("conversation.created", triage.on_conversation_created),
     ("message.created", triage.on_message_created),
+    ("conversation.status_changed", csat.on_status_changed),
+    ("message.created", csat.on_message_created),
     *((name, live.on_domain_event) for name in live.PUSHED_EVENTS),
 )
 

@@ -11,11 +11,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.labels import ROLE_LABELS, WEBHOOK_STATUS_LABELS
-from portal.models import Role
+from portal.models import Inbox, Role
+from portal.services import csat
 from portal.services.passwords import PasswordRule
 
 ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
@@ -131,6 +132,49 @@ class InboxForm(FlaskForm):
 
 class InboxEnabledForm(FlaskForm):
     confirm = BooleanField(_l("Yes: refuse every reply, template and read receipt from this inbox until it is enabled again"))
+
+
+class CsatForm(FlaskForm):
+    """The inbox's satisfaction survey (portal.services.csat); `csat_form_for` fills it."""
+
+    enabled = BooleanField(_l("Ask the customer for a rating when a conversation is closed"))
+    scale = SelectField(
+        _l("Scale"),
+        choices=list(csat.SCALES.items()),
+        description=_l(
+            "WhatsApp shows at most three reply buttons: three faces are one tap; 1 to 5 opens a list first. "
+            "E-mail asks with numbered lines."
+        ),
+    )
+    template_id = SelectField(
+        _l("Template outside the 24-hour window"),
+        coerce=int,
+        default=0,
+        description=_l("Sent instead when the customer last wrote over 24 hours ago; none: no survey then."),
+    )
+    expiry_days = IntegerField(
+        _l("Accept answers for (days)"),
+        default=csat.DEFAULT_EXPIRY_DAYS,
+        validators=[
+            DataRequired(_l("From 1 to %(max)s days.", max=csat.MAX_EXPIRY_DAYS)),
+            NumberRange(min=1, max=csat.MAX_EXPIRY_DAYS, message=_l("From 1 to %(max)s days.", max=csat.MAX_EXPIRY_DAYS)),
+        ],
+        description=_l("A rating that arrives later is kept as an ordinary message."),
+    )
+
+
+def csat_form_for(inbox: Inbox, formdata=None) -> CsatForm:
+    form = CsatForm(formdata=formdata, prefix="csat")
+    form.template_id.choices = [(0, "—")] + [
+        (t.id, f"{t.template_key} ({t.language})") for t in csat.survey_templates(inbox)
+    ]
+    if formdata is None:
+        config = csat.config_for(inbox)
+        form.enabled.data = config.enabled
+        form.scale.data = config.scale
+        form.template_id.data = config.template_id or 0
+        form.expiry_days.data = config.expiry_days
+    return form
 
 
 class CustomFieldForm(FlaskForm):

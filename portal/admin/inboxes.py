@@ -3,17 +3,17 @@ an e-mail inbox's page is its channel's (portal.channels.email.views)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.access import role_required
 from portal.admin import bp
-from portal.admin.forms import InboxEnabledForm, InboxForm
+from portal.admin.forms import InboxEnabledForm, InboxForm, csat_form_for
 from portal.extensions import db
 from portal.models import Agent, Channel, Inbox, Role
-from portal.services import inboxes
+from portal.services import csat, inboxes
 
 
 def _inbox_or_404(inbox_id: int) -> Inbox:
@@ -74,7 +74,9 @@ def inbox_edit(inbox_id: int):
     if form.validate_on_submit() and _save(form, inbox) is not None:
         flash(_("The inbox %(name)s was saved.", name=inbox.name), "success")
         return redirect(url_for("admin.inbox_list"))
-    return render_template("admin/inbox_form.html", form=form, inbox=inbox, enabled_form=InboxEnabledForm())
+    return render_template(
+        "admin/inbox_form.html", form=form, inbox=inbox, enabled_form=InboxEnabledForm(), csat_form=csat_form_for(inbox)
+    )
 
 
 def _save(form, inbox: Inbox | None) -> Inbox | None:
@@ -120,3 +122,33 @@ def inbox_set_enabled(inbox_id: int):
     else:
         flash(_("The inbox %(name)s is disabled: it refuses every send until it is enabled again.", name=inbox.name), "success")
     return redirect(url_for("admin.inbox_list"))
+
+
+@bp.route("/inboxes/<int:inbox_id>/csat", methods=["POST"])
+@role_required(Role.admin)
+def inbox_csat(inbox_id: int):
+    """The inbox's satisfaction survey settings (portal.services.csat)."""
+    inbox = _inbox_or_404(inbox_id)
+    form = csat_form_for(inbox, request.form)
+    edit_url = url_for("email.inbox_edit" if inbox.channel == Channel.email else "admin.inbox_edit", inbox_id=inbox.id)
+    if form.validate_on_submit():
+        config = csat.CsatConfig(
+            enabled=form.enabled.data,
+            scale=form.scale.data,
+            template_id=form.template_id.data or None,
+            expiry_days=form.expiry_days.data,
+        )
+        try:
+            csat.save_config(inbox, config, by=current_user)
+        except csat.CsatError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The satisfaction survey of %(name)s was saved.", name=inbox.name), "success")
+            return redirect(edit_url + "#csat")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+    return redirect(edit_url + "#csat")

@@ -35,6 +35,12 @@ class RuleForm(FlaskForm):
         validators=[Optional(), Length(max=6)],
         description=_l("Counted from the customer's last message; automatic messages are not a reply."),
     )
+    score = SelectField(
+        _l("Score at most"),
+        choices=[("", "—")] + [(str(n), str(n)) for n in range(1, 5)],
+        default="",
+        description=_l("On 1 to 5; a survey with three faces scores 1, 3 or 5."),
+    )
     # Conditions
     if_inbox = SelectField(_l("Inbox is"), default="")
     if_team = SelectField(_l("Team is"), default="")

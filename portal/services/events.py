@@ -19,6 +19,7 @@ Event names and their data (keyword arguments):
   note.created                                 message (internal: a note or a transfer's note), by, mentioned (agent ids)
   conversation.snoozed / conversation.snooze_ended   conversation, by (None when it ended by itself)
   sla.breached                                 conversation, incident
+  csat.answered                                response (a csat_responses row that just got its score)
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ Definitions (shown on the page too):
   set). Within target: answered conversations whose time is at most the current target for their
   priority, over all answered conversations. Resolution time: `started_at` to `resolved_at`,
   counted the same way.
+- Satisfaction (CSAT): surveys asked in the range (`csat_responses.asked_at`), credited to the
+  agent, team and inbox the conversation had when it closed. Response rate: answered over asked;
+  average on 1..5 (three faces count 1, 3 and 5); satisfied: a score of 4 or 5 over the answered.
 - Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value at
   rank ceil(p/100 * n) (1-based); no interpolation, so it is always a time that really occurred.
 
@@ -34,6 +37,8 @@ from portal.models import (
     Agent,
     Conversation,
     ConversationStatus,
+    CsatResponse,
+    Inbox,
     Incident,
     IncidentKind,
     Priority,
@@ -131,6 +136,38 @@ class TeamFigures:
 
 
 @dataclass
+class Csat:
+    """Satisfaction figures of one group (module docstring)."""
+
+    asked: int = 0
+    answered: int = 0
+    score_sum: int = 0
+    satisfied: int = 0
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.answered / self.asked if self.asked else None
+
+    @property
+    def average(self) -> float | None:
+        return self.score_sum / self.answered if self.answered else None
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.satisfied / self.answered if self.answered else None
+
+
+@dataclass
+class CsatReport:
+    total: Csat
+    # (id, name, figures): None id for "no agent" / "no team"
+    per_agent: list[tuple[int | None, str | None, Csat]]
+    per_team: list[tuple[int | None, str | None, Csat]]
+    per_inbox: list[tuple[int, str, Csat]]
+    per_day: list[tuple[date, Csat]]
+
+
+@dataclass
 class Report:
     filters: ReportFilter
     total: Figures
@@ -138,6 +175,7 @@ class Report:
     per_team: list[TeamFigures]
     per_day: list[DayCounts]
     funnel: list[tuple[ConversationStatus, int]]
+    csat: CsatReport | None = None
 
 
 def _scoped(query, filters: ReportFilter):
@@ -351,7 +389,67 @@ def build(filters: ReportFilter) -> Report:
         (TeamFigures(team_id, team_names.get(team_id) if team_id else None, figures) for team_id, figures in by_team.items()),
         key=lambda row: (row.name is None, (row.name or "").lower()),
     )
-    return Report(filters, total, per_agent, per_team, per_day, list(funnel.items()))
+    csat = _csat(filters, boundaries)
+    return Report(filters, total, per_agent, per_team, per_day, list(funnel.items()), csat)
+
+
+def _csat(filters: ReportFilter, boundaries: list[datetime]) -> CsatReport:
+    """Surveys asked in the range, grouped in SQL by local day, agent, team and inbox (the ones
+    stored on the survey at closing); the tag and priority filters apply to the conversation."""
+    from portal.services.csat import SATISFIED_FROM
+
+    query = (
+        select(
+            _day_index(CsatResponse.asked_at, boundaries).label("day"),
+            CsatResponse.agent_id,
+            CsatResponse.team_id,
+            CsatResponse.inbox_id,
+            func.count(),
+            func.count(CsatResponse.score),
+            func.coalesce(func.sum(CsatResponse.score), 0),
+            func.coalesce(func.sum(case((CsatResponse.score >= SATISFIED_FROM, 1), else_=0)), 0),
+        )
+        .join(Conversation, Conversation.id == CsatResponse.conversation_id)
+        .where(CsatResponse.asked_at >= boundaries[0], CsatResponse.asked_at < boundaries[-1])
+    )
+    if filters.agent_id is not None:
+        query = query.where(CsatResponse.agent_id == filters.agent_id)
+    if filters.team_id is not None:
+        query = query.where(CsatResponse.team_id == filters.team_id)
+    if filters.inbox_id is not None:
+        query = query.where(CsatResponse.inbox_id == filters.inbox_id)
+    query = _scoped(query, ReportFilter(filters.start, filters.end, tag_id=filters.tag_id, priority=filters.priority))
+    query = query.group_by("day", CsatResponse.agent_id, CsatResponse.team_id, CsatResponse.inbox_id)
+    total = Csat()
+    by_agent: dict[int | None, Csat] = defaultdict(Csat)
+    by_team: dict[int | None, Csat] = defaultdict(Csat)
+    by_inbox: dict[int, Csat] = defaultdict(Csat)
+    by_day: dict[int, Csat] = defaultdict(Csat)
+    for day, agent_id, team_id, inbox_id, asked, answered, score_sum, satisfied in db.session.execute(query):
+        for group in (total, by_agent[agent_id], by_team[team_id], by_inbox[inbox_id], by_day[day]):
+            group.asked += asked
+            group.answered += answered
+            group.score_sum += int(score_sum)
+            group.satisfied += int(satisfied)
+
+    def named(model, ids) -> dict:
+        wanted = [i for i in ids if i is not None]
+        return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(wanted))).all()) if wanted else {}
+
+    def rows(groups: dict, names: dict) -> list:
+        return sorted(
+            ((key, names.get(key) if key is not None else None, figures) for key, figures in groups.items()),
+            key=lambda row: (row[1] is None, (row[1] or "").lower()),
+        )
+
+    days = filters.days
+    return CsatReport(
+        total,
+        rows(by_agent, named(Agent, by_agent)),
+        rows(by_team, named(Team, by_team)),
+        rows(by_inbox, named(Inbox, by_inbox)),
+        [(days[i], by_day[i]) for i in sorted(by_day) if i is not None],
+    )
 
 
 def csv_rows(report: Report) -> list[list[str]]:
@@ -403,4 +501,22 @@ def csv_rows(report: Report) -> list[list[str]]:
             for metric in ("opened", "closed", "lost")
         ]
     rows += [["funnel", status.value, "conversations", str(count)] for status, count in report.funnel]
+    if report.csat is not None:
+        c = report.csat
+
+        def csat_rows(key: str, figures: Csat) -> list[list[str]]:
+            metrics = {
+                "asked": figures.asked,
+                "answered": figures.answered,
+                "response_rate": figures.response_rate,
+                "average": figures.average,
+                "satisfied_share": figures.satisfied_share,
+            }
+            return [["csat", key, metric, fmt(value)] for metric, value in metrics.items()]
+
+        rows += csat_rows("total", c.total)
+        rows += [r for i, name, f in c.per_agent for r in csat_rows(f"agent {name} (#{i})" if i else "agent none", f)]
+        rows += [r for i, name, f in c.per_team for r in csat_rows(f"team {name} (#{i})" if i else "team none", f)]
+        rows += [r for i, name, f in c.per_inbox for r in csat_rows(f"inbox {name} (#{i})", f)]
+        rows += [r for day, f in c.per_day for r in csat_rows(f"day {day.isoformat()}", f)]
     return rows

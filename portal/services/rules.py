@@ -2,7 +2,8 @@
 
 A rule's `trigger_key` is a catalogue entry, with its parameter after a colon (docs/architecture.md, "Auto-rules"):
 `conversation.opened`, `message.keyword:<word>`, `outside_business_hours`,
-`status.changed:<status>`, `no_reply_after:<minutes>`, `message.failed`.
+`status.changed:<status>`, `no_reply_after:<minutes>`, `message.failed`, `csat.low:<score>` (a
+satisfaction survey answered with that score or lower, portal.services.csat).
 
 The engine reacts to domain events inside the unit of work that caused them (a webhook processed
 by the worker, a status change in the portal) and sends the rule's template through the same
@@ -70,12 +71,14 @@ class TriggerKind(StrEnum):
     status_changed = "status.changed"
     no_reply_after = "no_reply_after"
     message_failed = "message.failed"
+    csat_low = "csat.low"
 
 
 class Parameter(StrEnum):
     keyword = "keyword"
     status = "status"
     minutes = "minutes"
+    score = "score"
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ CATALOGUE: dict[TriggerKind, TriggerSpec] = {
             TriggerKind.no_reply_after, _l("No reply to the customer after some minutes"), Parameter.minutes
         ),
         TriggerSpec(TriggerKind.message_failed, _l("A message to the customer failed")),
+        TriggerSpec(TriggerKind.csat_low, _l("A satisfaction rating is low"), Parameter.score),
     )
 }
 
@@ -162,6 +166,10 @@ def make_trigger(kind: str, parameter: str | None) -> Trigger:
             return Trigger(kind, ConversationStatus(raw).value)
         except ValueError:
             raise RuleError(_("Choose the status that triggers the rule."), "status") from None
+    if spec.parameter is Parameter.score:
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 4:
+            raise RuleError(_("Choose the highest score that triggers the rule."), "score")
+        return Trigger(kind, str(int(raw)))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_MINUTES:
         raise RuleError(_("Give a whole number of minutes from 1 to %(max)d.", max=MAX_MINUTES), "minutes")
     return Trigger(kind, str(int(raw)))
@@ -573,6 +581,16 @@ def on_message_status_changed(name: str, *, message: Message, old: MessageStatus
     if not failed_now or message.direction != Direction.outbound or message.is_automatic:
         return
     _fire_each(enabled_rules(TriggerKind.message_failed), message.conversation)
+
+
+def on_csat_answered(name: str, *, response) -> None:
+    """A survey's score (1..5, portal.services.csat) at or below a `csat.low:<N>` rule's N."""
+    matching = [
+        (rule, trigger)
+        for rule, trigger in enabled_rules(TriggerKind.csat_low)
+        if response.score is not None and response.score <= int(trigger.parameter or 0)
+    ]
+    _fire_each(matching, response.conversation)
 
 
 def conversations_awaiting_reply(rule: AutoRule, *, since: datetime, limit: int) -> list[Conversation]:

@@ -8,7 +8,9 @@ portal.services.webhook_events, one stored mail per event and one transaction pe
 - Threading: the conversation holding a message the mail answers (In-Reply-To, then References,
   newest first), else one named by a `[#id]` reference in the subject, of the same contact and
   inbox; a closed one is reopened when the contact has no other open one there. Else the
-  contact's open conversation in the inbox, or a new one.
+  contact's open conversation in the inbox, or a new one. A mail answering a satisfaction survey
+  (its rating, or the comment after it) goes to the survey's closed conversation and reopens
+  nothing (portal.services.csat.take_answer).
 - The mail's text is the message body (plain text preferred); its sanitized HTML, headers and
   attachment list are kept in payload_json["email"]. Each attachment is a message of its own
   (type image or document, media_id `part:<n>`), downloaded like WhatsApp media.
@@ -42,7 +44,7 @@ from portal.models import (
     WebhookEvent,
     utcnow,
 )
-from portal.services import contacts, conversations, events, media_files, message_status, webhook_events
+from portal.services import contacts, conversations, csat, events, media_files, message_status, webhook_events
 
 SUBJECT_REFERENCE = re.compile(r"\[#(\d{1,18})\]")
 
@@ -104,15 +106,7 @@ def receive(inbox: Inbox, mail: ParsedMail, key: str, message_id: str, payload: 
         return webhook_events.stored_text(notes.OWN_MAIL)
     at = min(mail.date, utcnow()) if mail.date is not None else utcnow()
     contact = contacts.find_by_email(mail.sender)
-    conversation = _thread(inbox, mail, contact) if contact is not None else None
-    if mail.auto_reply and conversation is None:
-        return webhook_events.stored_text(notes.AUTO_REPLY_ALONE, subject=mail.subject[:120])
-    if contact is None:
-        contact = _new_contact(mail)
-    if conversation is None:
-        conversation, _ = conversations.open_or_reuse(contact, inbox=inbox, at=at)
     message = Message(
-        conversation=conversation,
         direction=Direction.inbound,
         status=MessageStatus.delivered,
         status_at=at,
@@ -123,6 +117,19 @@ def receive(inbox: Inbox, mail: ParsedMail, key: str, message_id: str, payload: 
         is_automatic=mail.auto_reply,
         payload_json={"email": _email_payload(mail, message_id, payload)},
     )
+    # A rating (or its comment) answering a closed conversation's survey stays in that
+    # conversation without reopening it (portal.services.csat); threading would reopen it.
+    if not mail.auto_reply and csat.take_answer(message, contact, inbox, at):
+        conversation = message.conversation
+    else:
+        conversation = _thread(inbox, mail, contact) if contact is not None else None
+        if mail.auto_reply and conversation is None:
+            return webhook_events.stored_text(notes.AUTO_REPLY_ALONE, subject=mail.subject[:120])
+        if contact is None:
+            contact = _new_contact(mail)
+        if conversation is None:
+            conversation, _ = conversations.open_or_reuse(contact, inbox=inbox, at=at)
+        message.conversation = conversation
     db.session.add(message)
     if not mail.auto_reply:
         conversation.last_inbound_at = _latest(conversation.last_inbound_at, at)

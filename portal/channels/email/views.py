@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.access import role_required
-from portal.admin.forms import InboxEnabledForm
+from portal.admin.forms import InboxEnabledForm, csat_form_for
 from portal.channels.base import ChannelError
 from portal.channels.email import client, config, render
 from portal.extensions import db
@@ -98,7 +98,12 @@ def inbox_edit(inbox_id: int):
         flash(_("The inbox %(name)s was saved.", name=inbox.name), "success")
         return redirect(url_for("admin.inbox_list"))
     return render_template(
-        "email/inbox_form.html", form=form, inbox=inbox, test_result=result, enabled_form=InboxEnabledForm()
+        "email/inbox_form.html",
+        form=form,
+        inbox=inbox,
+        test_result=result,
+        enabled_form=InboxEnabledForm(),
+        csat_form=csat_form_for(inbox),
     )
 
 

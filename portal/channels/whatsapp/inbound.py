@@ -42,7 +42,7 @@ from portal.channels.whatsapp.webhook import (
 from portal.extensions import db
 from portal.models import Direction, Inbox, Message, MessageStatus, WebhookEvent, utcnow
 from portal.phones import InvalidPhone, from_wa_id
-from portal.services import conversations, events, inboxes, media_files, message_status, webhook_events
+from portal.services import conversations, csat, events, inboxes, media_files, message_status, webhook_events
 
 
 def process_event(event: WebhookEvent) -> None:
@@ -104,11 +104,7 @@ def receive(inbound: InboundMessage, inbox: Inbox) -> Message | None:
     e164 = _e164(inbound, inbound.wa_id, notes.SENDER_ID_NOT_PHONE)
     at = inbound.timestamp or utcnow()
     contact, _ = contacts.get_or_create(e164, inbound.wa_id, inbound.profile_name)
-    conversation, _ = conversations.open_or_reuse(contact, inbox=inbox, at=at)
-    if inbound.referral is not None and conversation.referral is None:
-        conversation.referral = inbound.referral
     message = Message(
-        conversation=conversation,
         direction=Direction.inbound,
         status=MessageStatus.delivered,
         status_at=at,
@@ -119,6 +115,15 @@ def receive(inbound: InboundMessage, inbox: Inbox) -> Message | None:
         payload_json=_payload(inbound),
         reply_to_external_id=inbound.reply_to,
     )
+    # A rating (or its comment) answering a closed conversation's survey stays in that
+    # conversation without reopening it (portal.services.csat).
+    if csat.take_answer(message, contact, inbox, at):
+        conversation = message.conversation
+    else:
+        conversation, _ = conversations.open_or_reuse(contact, inbox=inbox, at=at)
+        message.conversation = conversation
+    if inbound.referral is not None and conversation.referral is None:
+        conversation.referral = inbound.referral
     if inbound.errors:
         message.error_code, message.error_title = webhook.first_error(inbound.errors)
     if inbound.media is not None:
