@@ -284,3 +284,84 @@ def test_the_rule_form_offers_the_low_score_trigger(db, client, login_as):
     response = client.post("/rules/new", data={"trigger": "csat.low", "score": "2", "template_id": "0", "enabled": "y", "add_tag": "x", "repeat": "once"})
     assert response.status_code in (200, 302)
     assert db.session.scalar(select(AutoRule.trigger_key)) == "csat.low:2"
+
+
+def test_an_e_mail_answer_to_the_survey_scores_without_reopening_the_thread(
+    db, mail_servers, email_inbox, fetch_and_process
+):
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    admin = factories.agent(role=Role.admin)
+    csat.save_config(email_inbox, csat.CsatConfig(enabled=True, scale=csat.FIVE), by=admin)
+    db.session.commit()
+
+    def mail(body: str, **headers) -> bytes:
+        message = EmailMessage()
+        message["From"] = "Maria Souza <maria@cliente.test>"
+        message["To"] = "support@example.com"
+        message["Subject"] = headers.pop("subject", "Pedido 123")
+        message["Message-ID"] = make_msgid(domain="cliente.test")
+        for name, value in headers.items():
+            message[name.replace("_", "-")] = value
+        message.set_content(body)
+        return message
+
+    first = mail("Meu pedido não chegou.")
+    mail_servers.append_many("support", [bytes(first)])
+    fetch_and_process()
+    conversation = db.session.scalar(select(Conversation))
+    conversations.change_status(conversation, ConversationStatus.closed, by=None)
+    db.session.commit()
+    fetch_and_process()  # runs the outbound job: the survey goes out by SMTP
+    [sent] = mail_servers.delivered
+    assert b"5. Excellent" in sent.data.replace(b"\r\n", b"\n")
+
+    answer = mail("4\n\n> How would you rate the help you received?", subject="Re: Pedido 123",
+                  In_Reply_To=first["Message-ID"], References=first["Message-ID"])
+    mail_servers.append_many("support", [bytes(answer)])
+    fetch_and_process()
+    assert _survey(db).score == 4
+    assert _conversation_count(db) == 1
+    assert db.session.get(Conversation, conversation.id).status == ConversationStatus.closed
+
+
+def test_erasing_a_contact_clears_its_survey_comment_and_the_export_carries_it(db, surveyed):
+    from portal.services import privacy
+
+    admin = factories.agent(role=Role.admin)
+    contact = factories.contact(name="Maria Souza")
+    conversation = factories.conversation(contact, status=ConversationStatus.closed)
+    db.session.add(
+        CsatResponse(conversation=conversation, inbox_id=surveyed.id, scale="faces", score=1,
+                     comment="Atendente grosseiro, meu CPF é 123", asked_at=utcnow(), answered_at=utcnow())
+    )
+    db.session.flush()
+    document = privacy.export_document(contact, [], {})
+    assert document["satisfaction_surveys"][0]["comment"] == "Atendente grosseiro, meu CPF é 123"
+    privacy.erase(contact, by=admin, confirmation="Maria Souza")
+    survey = _survey(db)
+    assert (survey.score, survey.comment) == (1, None)
+
+
+def test_one_to_five_goes_out_as_a_list_and_a_list_reply_scores(
+    db, surveyed, deliver, whatsapp_payload, run_jobs, graph_simulator
+):
+    admin = factories.agent(role=Role.admin)
+    csat.save_config(surveyed, csat.CsatConfig(enabled=True, scale=csat.FIVE), by=admin)
+    db.session.commit()
+    _opened_and_closed(db, deliver, whatsapp_payload)
+    run_jobs("outbound")
+    [send] = graph_simulator.sends()
+    interactive = send["interactive"]
+    assert interactive["type"] == "list"  # five options: more than the three buttons Meta allows
+    rows = interactive["action"]["sections"][0]["rows"]
+    assert [r["id"] for r in rows] == ["csat:1", "csat:2", "csat:3", "csat:4", "csat:5"]
+    payload = whatsapp_payload("interactive_list_reply")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["interactive"]["list_reply"] = {
+        "id": "csat:4",
+        "title": rows[3]["title"],
+    }
+    deliver(_stamp(payload))
+    assert _survey(db).score == 4
+    assert _conversation_count(db) == 1

@@ -10,12 +10,13 @@ contact, erase a contact, and a retention policy per inbox.
   are removed; the contact keeps its row (so reports still count its conversations and messages)
   but loses name, phone, e-mail, city, WhatsApp id and custom fields (`erased_at` set). Copies
   elsewhere go too: conversations' custom fields and ad referrals, incident notes, scheduled
-  messages, campaign parameters, CRM event payloads about the contact, webhook payloads naming the
+  messages, satisfaction survey comments (the score stays, for reports), campaign parameters, CRM event payloads about the contact, webhook payloads naming the
   contact or one of its messages (and the raw mail file they point at), audit details quoting it.
   The audit entry keeps who, when and the counts, nothing personal.
 - **Retention** (`retention_plan`, `apply_retention`): an inbox's `settings["retention_months"]`;
   the scheduled job `portal.jobs.privacy.apply_retention` clears text and media of its messages
-  older than that, as erase does for one message, and the webhook payloads that named them. Admins see the dry-run count before a policy is
+  older than that, as erase does for one message, the webhook payloads that named them and the
+  comments of satisfaction surveys answered before the cutoff. Admins see the dry-run count before a policy is
   saved.
 
 Message files are content-addressed for outbound attachments (the same file sent twice is one
@@ -49,6 +50,7 @@ from portal.models import (
     Contact,
     Conversation,
     CrmDelivery,
+    CsatResponse,
     Inbox,
     Incident,
     Message,
@@ -164,6 +166,21 @@ def export_document(contact: Contact, messages: list[Message], media_names: dict
                 "replied_at": utc_timestamp(r.replied_at),
             }
             for r in recipients
+        ],
+        "satisfaction_surveys": [
+            {
+                "conversation_id": r.conversation_id,
+                "score": r.score,
+                "scale": r.scale,
+                "comment": r.comment,
+                "asked_at": utc_timestamp(r.asked_at),
+                "answered_at": utc_timestamp(r.answered_at),
+            }
+            for r in db.session.scalars(
+                select(CsatResponse)
+                .where(CsatResponse.conversation_id.in_([c.id for c in conversations]))
+                .order_by(CsatResponse.id)
+            )
         ],
         "scheduled_messages": [
             {
@@ -370,6 +387,9 @@ def erase(contact: Contact, *, by: Agent, confirmation: str) -> ErasePlan:
             update(Incident).where(Incident.conversation_id.in_(conversation_ids)).values(notes="")
         )
         db.session.execute(
+            update(CsatResponse).where(CsatResponse.conversation_id.in_(conversation_ids)).values(comment=None)
+        )
+        db.session.execute(
             update(ScheduledMessage)
             .where(ScheduledMessage.conversation_id.in_(conversation_ids))
             .values(body="", template_params=None, error=None)
@@ -513,6 +533,16 @@ def apply_retention(inbox: Inbox, *, now: datetime | None = None, commit=None) -
         total.files += files
         if commit is not None:
             commit()
+    # A survey's comment is a copy of the customer's message text.
+    db.session.execute(
+        update(CsatResponse)
+        .where(
+            CsatResponse.inbox_id == inbox.id,
+            CsatResponse.answered_at < months_before(now, months),
+            CsatResponse.comment.is_not(None),
+        )
+        .values(comment=None)
+    )
     if total.messages:
         audit.record(
             "retention.applied",
