@@ -22,6 +22,7 @@ from portal.models import (
     Role,
     ScheduledMessageStatus,
     Severity,
+    TemplateCategory,
     TemplateStatus,
     WebhookStatus,
 )
@@ -85,6 +86,11 @@ TEMPLATE_STATUS_LABELS = {
     TemplateStatus.deleted: _lp("template status", "Deleted"),
     TemplateStatus.archived: _lp("template status", "Archived"),
     TemplateStatus.limit_exceeded: _lp("template status", "Over the template limit"),
+}
+TEMPLATE_CATEGORY_LABELS = {
+    TemplateCategory.marketing: _lp("template category", "Marketing"),
+    TemplateCategory.utility: _lp("template category", "Utility"),
+    TemplateCategory.authentication: _lp("template category", "Authentication"),
 }
 CAMPAIGN_STATUS_LABELS = {
     CampaignStatus.draft: _lp("campaign status", "Draft: not sent"),
@@ -154,6 +160,7 @@ _BY_ENUM: dict[type[StrEnum], dict] = {
     WebhookStatus: WEBHOOK_STATUS_LABELS,
     DeliveryStatus: DELIVERY_STATUS_LABELS,
     TemplateStatus: TEMPLATE_STATUS_LABELS,
+    TemplateCategory: TEMPLATE_CATEGORY_LABELS,
     CampaignStatus: CAMPAIGN_STATUS_LABELS,
     RecipientStatus: RECIPIENT_STATUS_LABELS,
     ScheduledMessageStatus: SCHEDULED_STATUS_LABELS,

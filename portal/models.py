@@ -124,6 +124,16 @@ message_templates
                    only approved and flagged templates are offered in the composer.
   waba_id          the WhatsApp business account the template is approved in: a conversation offers
                    only templates of its inbox's account (null matches an inbox without one).
+  category         the channel's category (marketing, utility, authentication), from the sync.
+  components       the template's parts as the channel describes them (WhatsApp: HEADER with its
+                   format, BODY, FOOTER, BUTTONS), from the sync; null for a hand-written template,
+                   which is its body only. The picker asks for header and button parameters from it.
+  external_name, external_id  the template's name and id at the channel when synced. Meta's names
+                   are unique per business account and language only, while template_key stays
+                   unique (data model), so a second language or account gets a key of its own and
+                   sends by external_name. Null: a hand-written template, sent by its key.
+  status_reason    why the channel set the status (a rejection's or pause's reason), shown on the list.
+  synced_at        when the last sync saw the template (null: hand-written, or status webhooks only).
 sla_metrics
   first_response_at, response_time_sec are nullable until the first human reply exists;
   conversation_id is unique (one row per conversation).
@@ -379,6 +389,14 @@ class TemplateStatus(StrEnum):
     def can_send(self) -> bool:
         # A flagged template's quality dropped but it can still be sent until WhatsApp pauses it.
         return self in (TemplateStatus.approved, TemplateStatus.flagged)
+
+
+class TemplateCategory(StrEnum):
+    """WhatsApp's template categories (the `category` of a synced template, lowercased)."""
+
+    marketing = "marketing"
+    utility = "utility"
+    authentication = "authentication"
 
 
 class ScheduledMessageStatus(StrEnum):
@@ -714,6 +732,7 @@ class Mention(db.Model):
 
 class MessageTemplate(TimestampMixin, db.Model):
     __tablename__ = "message_templates"
+    __table_args__ = (Index("ix_message_templates_waba_external", "waba_id", "external_name", "language"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     template_key: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
@@ -726,6 +745,17 @@ class MessageTemplate(TimestampMixin, db.Model):
         server_default=TemplateStatus.approved.value,
     )
     waba_id: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[TemplateCategory | None] = mapped_column(_enum(TemplateCategory, "template_category"))
+    components: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    external_name: Mapped[str | None] = mapped_column(String(512))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def send_name(self) -> str:
+        """The name the channel knows the template by."""
+        return self.external_name or self.template_key
 
 
 class AutoRule(TimestampMixin, db.Model):

@@ -286,7 +286,7 @@ def test_a_template_whatsapp_stopped_is_not_offered_nor_sent(client, db, login_a
         data={"template_id": boas_vindas.id, "params-0": "Maria"},
         headers={"HX-Request": "true"},
     )
-    assert "WhatsApp does not allow this template now" in response.get_data(as_text=True)
+    assert "WhatsApp does not allow the template boas_vindas now" in response.get_data(as_text=True)
     assert conversation.messages.count() == 0
 
 

@@ -50,7 +50,12 @@ def test_send_text_returns_the_wamid_and_the_simulator_records_the_body(app, gra
 
 def test_send_template_carries_name_language_and_parameters(app, graph_simulator):
     with app.app_context():
-        result = _client(app).send_template("5521998765432", "boas_vindas", "pt_BR", ["Maria"])
+        result = _client(app).send_template(
+                "5521998765432",
+                "boas_vindas",
+                "pt_BR",
+                [{"type": "body", "parameters": [{"type": "text", "text": "Maria"}]}],
+            )
     assert result.message_status == "accepted"
     template = graph_simulator.sends()[0]["template"]
     assert template == {

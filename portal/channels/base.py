@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, BinaryIO, ClassVar
 if TYPE_CHECKING:
     from flask import Flask
 
-    from portal.models import Channel, Conversation, Message
+    from portal.models import Channel, Conversation, Inbox, Message
+    from portal.services.templates import SyncedTemplate
 
 
 class Remedy(StrEnum):
@@ -176,6 +177,11 @@ class ChannelAdapter(ABC):
     @abstractmethod
     def send_template(self, message: Message) -> str:
         """Send `message.template` filled with `message.template_params`."""
+
+    def list_templates(self, inbox: Inbox) -> list[SyncedTemplate]:
+        """The templates of the inbox's business account as the channel lists them (a channel with
+        `sends_templates` reads them from its provider; raises ChannelError when it cannot)."""
+        raise NotImplementedError
 
     def send_menu(self, message: Message) -> str:
         """Send the menu in `message.payload_json["menu"]` (Menu.to_json). By default as its

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, HiddenField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import FieldList, HiddenField, SearchField, SelectField, StringField, TextAreaField, URLField
 
 from portal.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS
 from portal.services import inbox_queries
@@ -41,6 +41,13 @@ class ReplyForm(InlineForm):
 class TemplateForm(InlineForm):
     template_id = SelectField(_l("Template"), coerce=int)
     params = FieldList(StringField(_l("Parameter")))
+    # A synced template's header and buttons (portal.services.templates.TemplateParameters).
+    header_text = StringField(_l("Header value"))
+    header_link = URLField(
+        _l("Header file link"), description=_l("The https link WhatsApp fetches the header's file from.")
+    )
+    header_filename = StringField(_l("File name shown to the customer"))
+    buttons = FieldList(StringField(_l("Button value")))
 
 
 class StatusForm(InlineForm):

@@ -62,6 +62,10 @@ def _labels():
         "format_duration": sla.format_duration,
         "bubble": bubbles,
         "times": times,
+        "template_header_text": templates.header_text,
+        "template_header_label": templates.header_kind_label,
+        "template_footer": templates.footer_text,
+        "template_buttons": templates.buttons,
         # Rows and the thread name the conversation's inbox only when the agent sees several.
         "show_inbox_names": current_user.is_authenticated and len(inboxes.visible_inboxes(current_user)) > 1,
     }
@@ -216,6 +220,20 @@ def _composer_context(
             template_form.params.append_entry()
         for number, entry in enumerate(template_form.params, 1):
             entry.label.text = _("Value for {{%(number)d}}", number=number)
+        with_values = templates.parameter_buttons(chosen)
+        while len(template_form.buttons) < len(with_values):
+            template_form.buttons.append_entry()
+        for button, entry in zip(with_values, template_form.buttons, strict=False):
+            entry.label.text = (
+                _("Link ending for the button “%(text)s” (%(url)s)", text=button.text, url=button.url)
+                if button.kind == "url"
+                else _("Code copied by the button “%(text)s”", text=button.text)
+            )
+        header = templates.header_parameter(chosen)
+        if header in templates.MEDIA_HEADERS:
+            template_form.header_link.label.text = _(
+                "Link of the header's %(kind)s (https)", kind=templates.header_kind_label(header)
+            )
     return {
         "conversation": conversation,
         "window_refusal": outbound.window_refusal(conversation),
@@ -223,6 +241,7 @@ def _composer_context(
         "reply_form": reply_form or ReplyForm(formdata=None),
         "template_form": template_form,
         "chosen_template": chosen,
+        "chosen_header": templates.header_parameter(chosen) if chosen is not None else None,
         "composer_error": error,
         "split_offer": split_offer,
     }
@@ -402,12 +421,17 @@ def send_template(conversation_id: int):
     template = db.session.get(MessageTemplate, template_id) if template_id is not None else None
     if template is None:
         return _after_send(conversation, template_form=form, error=_("Choose a template."))
-    if not templates.can_send(template):
-        return _after_send(
-            conversation, template_form=form, error=_("WhatsApp does not allow this template now: choose another.")
-        )
+    params = templates.clean_parameters(
+        list(form.params.data),
+        form.header_text.data or "",
+        form.header_link.data or "",
+        form.header_filename.data or "",
+        list(form.buttons.data),
+        template=template,
+    )
     try:
-        outbound.queue_template(conversation, template, list(form.params.data), by=current_user)
+        # A paused or disabled template is refused there, with the reason (nothing is stored).
+        outbound.queue_template(conversation, template, params, by=current_user)
     except OutboundError as error:
         db.session.rollback()
         return _after_send(conversation, template_form=form, error=str(error))

@@ -25,6 +25,7 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("portal.jobs.triage.expire_menus", 30),
     Scheduled("portal.jobs.sla.warn_sla", 60),
     Scheduled("portal.jobs.privacy.apply_retention", 3600),
+    Scheduled("portal.jobs.templates.sync_templates", 86400),
 )
 
 # Jobs a channel brings (its adapter's init_app registers them), e.g. the e-mail channel's fetch.

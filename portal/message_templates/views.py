@@ -20,7 +20,13 @@ def _apply_error(form: TemplateForm, error: templates.TemplateError) -> None:
 
 @bp.context_processor
 def _template_helpers():
-    return {"placeholder_count": templates.placeholder_count, "render_segments": templates.render_segments}
+    return {
+        "placeholder_count": templates.placeholder_count,
+        "render_segments": templates.render_segments,
+        "header_format": templates.header_format,
+        "header_kind_label": templates.header_kind_label,
+        "parameter_buttons": templates.parameter_buttons,
+    }
 
 
 @bp.route("")
@@ -69,6 +75,31 @@ def edit(template_id: int):
         template=template,
         delete_refusal=templates.delete_refusal(template),
     )
+
+
+@bp.route("/sync", methods=["POST"])
+@role_required(Role.supervisor)
+def sync():
+    """Read every business account's templates from WhatsApp now (the daily job does the same)."""
+    results = templates.sync(by=current_user)
+    db.session.commit()
+    if not results:
+        flash(_("No inbox has a WhatsApp business account to sync templates from."), "error")
+    for waba_id, result in results.items():
+        if isinstance(result, str):
+            flash(_("Templates of account %(waba)s were not synced: %(reason)s", waba=waba_id, reason=result), "error")
+        else:
+            flash(
+                _(
+                    "Templates of account %(waba)s synced: %(created)d new, %(updated)d changed, %(removed)d no longer listed.",
+                    waba=waba_id,
+                    created=result.created,
+                    updated=result.updated,
+                    removed=result.removed,
+                ),
+                "success",
+            )
+    return redirect(url_for("templates.index"))
 
 
 @bp.route("/preview", methods=["POST"])

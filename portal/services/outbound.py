@@ -248,31 +248,41 @@ def queue_menu(conversation: Conversation, menu: Menu) -> Message:
 def queue_template(
     conversation: Conversation,
     template: MessageTemplate,
-    params: list[str],
+    params: list[str] | templates.TemplateParameters,
     *,
     by: Agent | None,
     automatic: bool = False,
 ) -> Message:
-    """Store a template send (rendered body, template and parameters kept so a retry sends the same)."""
+    """Store a template send (rendered body, template and parameters kept so a retry sends the
+    same). `params`: the body's values, or TemplateParameters with the header's and buttons' too.
+    A template the channel does not allow now (paused, disabled...) is refused before anything is stored."""
     adapter = channels.adapter_for(conversation)
     if adapter is None or not adapter.sends_templates:
         raise OutboundError(_("Templates cannot be sent on this conversation's channel."))
-    refusal = inboxes.send_refusal(conversation.inbox) or templates.inbox_refusal(template, conversation.inbox)
+    refusal = (
+        inboxes.send_refusal(conversation.inbox)
+        or templates.inbox_refusal(template, conversation.inbox)
+        or templates.status_refusal(template)
+    )
     if refusal:
         raise OutboundError(refusal)
-    params = [p.strip() for p in params]
-    expected = templates.placeholder_count(template.body)
-    if len(params) != expected or not all(params):
-        raise OutboundError(
-            _("The template %(key)s needs %(count)d filled-in parameters.", key=template.template_key, count=expected)
-        )
+    if not isinstance(params, templates.TemplateParameters):
+        params = templates.TemplateParameters(list(params))
+    params = templates.TemplateParameters(
+        [p.strip() for p in params.body], params.header, [b.strip() for b in params.buttons]
+    )
+    refusal = templates.parameters_refusal(template, params)
+    if refusal:
+        raise OutboundError(refusal)
+    extras = params.extras_json()
     message = Message(
         conversation=conversation,
         direction=Direction.outbound,
-        body=templates.render(template.body, params),
+        body=templates.render(template.body, params.body),
         message_type="template",
         template=template,
-        template_params=params,
+        template_params=params.body,
+        payload_json={"template": extras} if extras else None,
         sender_agent_id=by.id if by is not None else None,
         is_automatic=automatic,
     )
@@ -335,9 +345,12 @@ def send(message: Message, *, save_attempt: Callable[[], None]) -> bool:
             error_code=None,
             error_title=_("Replies cannot be sent on this conversation's channel."),
         )
-    refusal = inboxes.send_refusal(message.conversation.inbox)
+    refusal = inboxes.send_refusal(message.conversation.inbox) or (
+        templates.status_refusal(message.template) if message.template is not None else None
+    )
     if refusal:
-        # Queued before the inbox was disabled: it ends failed with the reason, never sent.
+        # Queued before the inbox was disabled, or before the channel paused or disabled the
+        # template: it ends failed with the reason, never sent.
         return _set_status(
             message, MessageStatus.failed, only_from=[MessageStatus.queued], error_code=None, error_title=refusal
         )

@@ -69,6 +69,10 @@ class GraphSimulator:
     def add_media(self, data: bytes, mime_type: str, media_id: str | None = None, sha256: str | None = None) -> Media:
         return self.state.add_media(data, mime_type, media_id, sha256)
 
+    def set_templates(self, waba_id: str, templates: list[dict[str, Any]]) -> None:
+        """The business account's templates in Meta's shape (GET /{waba-id}/message_templates)."""
+        self.state.set_templates(waba_id, templates)
+
     def reset(self) -> None:
         """Forget requests, failures and media, and serve only the session's own number again."""
         self.state.reset()

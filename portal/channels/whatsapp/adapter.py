@@ -8,10 +8,22 @@ from typing import BinaryIO
 from flask import Flask, current_app, url_for
 
 from portal.channels.base import ChannelAdapter, ChannelError, FetchedMedia, Menu, Remedy, numbered_choice
-from portal.channels.whatsapp import cli, failures, inbound, media, menus, notes, views, webhook, window
+from portal.channels.whatsapp import (
+    cli,
+    failures,
+    inbound,
+    media,
+    menus,
+    notes,
+    template_sync,
+    views,
+    webhook,
+    window,
+)
 from portal.channels.whatsapp.client import GraphClient, graph_client, timeout_seconds
-from portal.models import Channel, Conversation, Message
+from portal.models import Channel, Conversation, Inbox, Message
 from portal.services import webhook_events
+from portal.services.templates import SyncedTemplate
 
 # The Cloud API's limit for a text body.
 MAX_TEXT_LENGTH = 4096
@@ -69,9 +81,12 @@ class WhatsAppChannel(ChannelAdapter):
     def send_template(self, message: Message) -> str:
         template = message.template
         result = self._client(message).send_template(
-            _recipient(message), template.template_key, template.language, message.template_params or []
+            _recipient(message), template.send_name, template.language, template_sync.send_components(message)
         )
         return result.message_id
+
+    def list_templates(self, inbox: Inbox) -> list[SyncedTemplate]:
+        return template_sync.listed(graph_client(inbox), inbox.waba_id or "")
 
     def send_menu(self, message: Message) -> str:
         menu = Menu.from_json(message.payload_json["menu"])

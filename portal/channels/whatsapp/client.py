@@ -27,6 +27,9 @@ RETRYABLE_CODES = frozenset({130429, 131056, 4, 80007, 131000, 131016, 2})
 ADMIN_ALERT_CODES = frozenset({190, 131048, 133010, 368, 131031})
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# What a template listing asks for (docs/architecture.md, "WhatsApp": template sync).
+TEMPLATE_FIELDS = "id,name,language,status,category,components,rejected_reason"
+TEMPLATE_PAGE_SIZE = 100
 
 
 class GraphError(ChannelError):
@@ -112,13 +115,29 @@ class GraphClient:
     def send_text(self, to: str, body: str, reply_to: str | None = None) -> SendResult:
         return self._send(to, "text", {"body": body, "preview_url": False}, reply_to)
 
-    def send_template(self, to: str, name: str, language: str, params: list[str]) -> SendResult:
+    def send_template(
+        self, to: str, name: str, language: str, components: list[dict[str, Any]] | None = None
+    ) -> SendResult:
+        """`components`: the send's header, body and button parameters (template_sync.send_components)."""
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
-        if params:
-            template["components"] = [
-                {"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}
-            ]
+        if components:
+            template["components"] = components
         return self._send(to, "template", template, None)
+
+    def message_templates(self, waba_id: str) -> Iterator[dict[str, Any]]:
+        """GET /{waba-id}/message_templates, every page (Graph's cursor paging: follow `paging.next`)."""
+        url: str | None = self._url(waba_id, "message_templates")
+        params: dict[str, Any] | None = {"fields": TEMPLATE_FIELDS, "limit": TEMPLATE_PAGE_SIZE}
+        while url:
+            body = _json_object(self._call("GET", url, params=params))
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise GraphError(None, "The Graph API listed templates without data", http_status=200)
+            yield from (item for item in data if isinstance(item, dict))
+            paging = body.get("paging")
+            following = paging.get("next") if isinstance(paging, dict) else None
+            # `next` is a whole URL with the query (cursor included); it is absent on the last page.
+            url, params = (following, None) if isinstance(following, str) and following else (None, None)
 
     def send_interactive(self, to: str, interactive: dict[str, Any]) -> SendResult:
         """Reply buttons or a list (the `interactive` object; portal.channels.whatsapp.menus)."""

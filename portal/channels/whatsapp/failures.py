@@ -50,6 +50,8 @@ FAILURES: dict[int, _Known] = {
     132001: _Known(_l("The template does not exist in WhatsApp Manager for this language."), Remedy.none),
     132005: _Known(_l("The filled-in template text is too long."), Remedy.none),
     132012: _Known(_l("A template parameter has the wrong format."), Remedy.none),
+    132015: _Known(_l("WhatsApp paused this template for low quality."), Remedy.none),
+    132016: _Known(_l("WhatsApp disabled this template."), Remedy.none),
     # Our number, token or account: a resend works once an admin has fixed it.
     133010: _Known(_l("Our phone number is not registered with WhatsApp."), Remedy.resend),
     190: _Known(_l("The WhatsApp access token expired or is invalid; an admin must renew it."), Remedy.resend),

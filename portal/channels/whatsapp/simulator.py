@@ -26,7 +26,16 @@ Control API (no token):
                         a given sha256 (hex) is reported instead of the real one (to test the
                         check). The answer has `sha256` in hex, as the media endpoint reports it,
                         and `webhook_sha256` in base64, as Meta writes it in webhooks.
-  POST /_sim/reset      forget requests, failures, latency and media
+  POST /_sim/templates  {"waba_id", "templates": [{name, language, status?, category?, components}]}
+                        the business account's templates (Meta's shape), served paged by
+                        GET /{version}/{waba-id}/message_templates?limit=&after=. Once any account
+                        has templates, a template send is checked against the one of its name and
+                        language (132001 unknown, 132015 paused, 132016 disabled, 132000 a
+                        component's parameter count, 132012 a header of the wrong type)
+  POST /_sim/template_status  {"waba_id", "name", "language", "event": "PAUSED" | ..., "reason"?}
+                        changes a template's status and answers the message_template_status_update
+                        webhook Meta sends for it (posted signed too, given a webhook URL)
+  POST /_sim/reset      forget requests, failures, latency, media and templates
 
 Run: python -m portal.channels.whatsapp.simulator --host 127.0.0.1 --port 5001
          [--webhook-url URL --app-secret SECRET] [--number PHONE_NUMBER_ID:TOKEN ...]
@@ -40,11 +49,13 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from flask import Flask, Response, g, jsonify, request
@@ -75,6 +86,9 @@ ERROR_TITLES = {
     131056: "Pair rate limit hit",
     132000: "Number of parameters does not match the expected number of params",
     132001: "Template does not exist",
+    132012: "Parameter format does not match format in the created template",
+    132015: "Template is Paused",
+    132016: "Template is Disabled",
     133010: "Phone number not registered",
 }
 ERROR_DETAILS = {
@@ -122,6 +136,7 @@ class SimulatorState:
     requests: list[dict[str, Any]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
+    templates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # waba id -> Meta's template objects
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, endpoint: str, phone_number_id: str | None = None) -> dict[str, Any]:
@@ -129,6 +144,7 @@ class SimulatorState:
             "endpoint": endpoint,
             "method": request.method,
             "path": request.path,
+            "query": request.args.to_dict(),
             "phone_number_id": phone_number_id,
             "token": bearer_token(),
             "authorization": request.headers.get("Authorization"),
@@ -170,7 +186,33 @@ class SimulatorState:
             self.requests.clear()
             self.failures.clear()
             self.media.clear()
+            self.templates.clear()
             self.latency = 0.0
+
+    def set_templates(self, waba_id: str, templates: list[dict[str, Any]]) -> None:
+        with self.lock:
+            # A template listed again keeps its id, as on Meta's side.
+            ids = {(t["name"], t["language"]): t["id"] for t in self.templates.get(waba_id, [])}
+        listed = []
+        for template in templates:
+            template = dict(template)
+            template.setdefault(
+                "id", ids.get((template.get("name"), template.get("language"))) or str(secrets.randbelow(10**15) + 10**15)
+            )
+            template.setdefault("status", "APPROVED")
+            template.setdefault("category", "UTILITY")
+            template.setdefault("components", [])
+            listed.append(template)
+        with self.lock:
+            self.templates[waba_id] = listed
+
+    def find_template(self, name: str, language: str) -> dict[str, Any] | None:
+        with self.lock:
+            for listed in self.templates.values():
+                for template in listed:
+                    if template.get("name") == name and template.get("language") == language:
+                        return template
+        return None
 
 
 def graph_error_body(code: int, details: str | None = None) -> dict[str, Any]:
@@ -235,6 +277,76 @@ def _validate_send(body: Any) -> str | None:
     context = body.get("context")
     if context is not None and not (isinstance(context, dict) and isinstance(context.get("message_id"), str)):
         return "context.message_id must be a message id"
+    return None
+
+
+PLACEHOLDER_PATTERN = re.compile(r"\{\{\s*\d+\s*\}\}")
+
+
+def _count(text: Any) -> int:
+    return len(set(PLACEHOLDER_PATTERN.findall(text))) if isinstance(text, str) else 0
+
+
+def _template_problem(template: dict[str, Any], sent: Any) -> tuple[int, str] | None:
+    """Why the Cloud API would refuse this template send (an error code and its details): its
+    status, or the send's components against the approved template's (parameters per component,
+    the header's type)."""
+    status = str(template.get("status", "")).upper()
+    if status == "PAUSED":
+        return 132015, f"Template {template['name']} is paused"
+    if status not in ("APPROVED", "FLAGGED"):
+        return 132016, f"Template {template['name']} is {status.lower()}"
+    sent = sent if isinstance(sent, list) else []
+    given = {}
+    for component in sent:
+        if not isinstance(component, dict):
+            return 100, "components must be objects"
+        kind = str(component.get("type", "")).lower()
+        key = (kind, str(component.get("index"))) if kind == "button" else (kind, None)
+        given[key] = component
+    expected: dict[tuple[str, str | None], tuple[int, str | None]] = {}
+    for component in template.get("components") or []:
+        kind = str(component.get("type", "")).upper()
+        if kind == "HEADER":
+            header_format = str(component.get("format") or "TEXT").lower()
+            if header_format == "text":
+                if _count(component.get("text")):
+                    expected[("header", None)] = (_count(component.get("text")), "text")
+            elif header_format in ("image", "video", "document"):
+                expected[("header", None)] = (1, header_format)
+        elif kind == "BODY" and _count(component.get("text")):
+            expected[("body", None)] = (_count(component.get("text")), "text")
+        elif kind == "BUTTONS":
+            for index, button in enumerate(component.get("buttons") or []):
+                button_type = str(button.get("type", "")).lower()
+                if button_type == "url" and _count(button.get("url")):
+                    expected[("button", str(index))] = (1, "url")
+                elif button_type == "copy_code":
+                    expected[("button", str(index))] = (1, "copy_code")
+    for key in given.keys() - expected.keys():
+        return 132000, f"{key[0]}{'[' + key[1] + ']' if key[1] else ''} takes no parameters in template {template['name']}"
+    for key, (count, kind) in expected.items():
+        where = f"{key[0]}{'[' + key[1] + ']' if key[1] else ''}"
+        parameters = given.get(key, {}).get("parameters")
+        parameters = parameters if isinstance(parameters, list) else []
+        if len(parameters) != count:
+            return 132000, f"{where}: expected {count} parameters, got {len(parameters)}"
+        for parameter in parameters:
+            if not isinstance(parameter, dict):
+                return 100, f"{where}: parameters must be objects"
+            if key[0] == "button":
+                if given[key].get("sub_type") != kind:
+                    return 132012, f"{where}: sub_type must be {kind}"
+                value_type = "text" if kind == "url" else "coupon_code"
+                if parameter.get("type") != value_type or not parameter.get(value_type):
+                    return 132012, f"{where}: expected a {value_type} parameter"
+            elif kind == "text":
+                if parameter.get("type") != "text" or not isinstance(parameter.get("text"), str) or not parameter["text"]:
+                    return 132012, f"{where}: expected text parameters"
+            else:
+                media = parameter.get(kind)
+                if parameter.get("type") != kind or not isinstance(media, dict) or ("link" in media) == ("id" in media):
+                    return 132012, f"{where}: the header is a {kind} (one of link or id)"
     return None
 
 
@@ -345,6 +457,44 @@ def _post_statuses(state: SimulatorState, wamid: str, recipient: str, phone_numb
             return
 
 
+def template_status_webhook(waba_id: str, template: dict[str, Any], event: str, reason: str | None) -> dict[str, Any]:
+    """The message_template_status_update webhook Meta sends when a template's status changes."""
+    value = {
+        "event": event,
+        "message_template_id": int(template["id"]),
+        "message_template_name": template["name"],
+        "message_template_language": template["language"],
+        "reason": reason or "NONE",
+    }
+    change = {"field": "message_template_status_update", "value": value}
+    return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "time": int(time.time()), "changes": [change]}]}
+
+
+def _post_webhook(state: SimulatorState, payload: dict[str, Any]) -> None:
+    raw = json.dumps(payload).encode()
+    try:
+        requests.post(
+            state.webhook_url,
+            data=raw,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature_header(raw, state.app_secret)},
+            timeout=5,
+        )
+    except requests.RequestException as exc:
+        log.warning("simulator: template status webhook not delivered: %s", type(exc).__name__)
+
+
+def _cursor_of(position: int) -> str:
+    return base64.urlsafe_b64encode(str(position).encode()).decode()
+
+
+def _cursor(value: str) -> int:
+    """A paging cursor back to its position (a ValueError makes request.args.get start from the top)."""
+    position = int(base64.urlsafe_b64decode(value.encode()).decode())
+    if position < 0:
+        raise ValueError(value)
+    return position
+
+
 def status_webhook(wamid: str, recipient: str, status: str, phone_number_id: str) -> dict[str, Any]:
     value = {
         "messaging_product": "whatsapp",
@@ -428,6 +578,14 @@ def create_simulator(
             return _error(100, problem)
         if "status" in body:
             return jsonify(success=True)
+        if body.get("type") == "template" and state.templates:
+            content = body["template"]
+            template = state.find_template(content["name"], content["language"]["code"])
+            if template is None:
+                return _error(132001, f"template name ({content['name']}) does not exist in {content['language']['code']}")
+            problem = _template_problem(template, content.get("components"))
+            if problem:
+                return _error(*problem)
         wamid = new_wamid()
         sent: dict[str, Any] = {"id": wamid}
         if body.get("type") == "template":
@@ -481,6 +639,55 @@ def create_simulator(
         if media is None:
             return Response("Not Found", status=404, mimetype="text/plain")
         return Response(media.data, mimetype=media.mime_type)
+
+    @app.get("/<version>/<waba_id>/message_templates")
+    def message_templates(version: str, waba_id: str):
+        refused = guarded("message_templates")
+        if refused:
+            return refused
+        with state.lock:
+            listed = list(state.templates.get(waba_id, []))
+        limit = request.args.get("limit", default=25, type=int)
+        start = request.args.get("after", default=0, type=_cursor)
+        if limit < 1:
+            return _error(100, "Invalid parameter")
+        page = listed[start : start + limit]
+        paging: dict[str, Any] = {"cursors": {"before": _cursor_of(start), "after": _cursor_of(start + len(page))}}
+        if start + limit < len(listed):
+            # As Graph does: the whole URL of the next page, the query (fields, limit) kept.
+            paging["next"] = request.base_url + "?" + urlencode(
+                {**request.args, "after": _cursor_of(start + limit), "limit": limit}
+            )
+        return jsonify(data=page, paging=paging)
+
+    @app.post("/_sim/templates")
+    def set_templates():
+        body = request.get_json(silent=True) or {}
+        if not isinstance(body.get("waba_id"), str) or not isinstance(body.get("templates"), list):
+            return jsonify(error="waba_id and templates are required"), 400
+        state.set_templates(body["waba_id"], body["templates"])
+        return jsonify(ok=True)
+
+    @app.post("/_sim/template_status")
+    def template_status():
+        body = request.get_json(silent=True) or {}
+        with state.lock:
+            template = next(
+                (
+                    t
+                    for t in state.templates.get(body.get("waba_id"), [])
+                    if t.get("name") == body.get("name") and t.get("language") == body.get("language")
+                ),
+                None,
+            )
+            if template is None or not isinstance(body.get("event"), str):
+                return jsonify(error="no such template, or no event"), 404
+            event = body["event"].upper()
+            template["status"] = "APPROVED" if event == "REINSTATED" else event
+        payload = template_status_webhook(body["waba_id"], template, event, body.get("reason"))
+        if state.webhook_url and state.app_secret:
+            _post_webhook(state, payload)
+        return jsonify(payload)
 
     @app.get("/_sim/requests")
     def recorded_requests():

@@ -20,6 +20,8 @@ def apply(update: TemplateStatusUpdate) -> str | None:
             status = TemplateStatus(update.event.lower())
         except ValueError:
             return webhook_events.stored_text(notes.UNKNOWN_TEMPLATE_STATUS, name=update.name, event=update.event)
-    if not templates.apply_review(update.name, update.language, status, reason=update.reason):
+    # Meta writes "NONE" when there is no reason.
+    reason = update.reason if update.reason and update.reason.upper() != "NONE" else None
+    if not templates.apply_review(update.waba_id, update.name, update.language, status, reason=reason):
         return webhook_events.stored_text(notes.UNKNOWN_TEMPLATE, name=update.name, language=update.language or "?")
     return None

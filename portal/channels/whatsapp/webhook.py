@@ -88,6 +88,7 @@ class TemplateStatusUpdate:
     language: str | None
     event: str  # WhatsApp's event as sent: APPROVED, REJECTED, PAUSED...
     reason: str | None
+    waba_id: str | None = None  # the entry's id: the business account the template belongs to
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def parse(payload: Any) -> list[Change]:
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         raise PayloadError(stored_text(notes.NO_ENTRY))
     changes = []
-    for raw in _raw_changes(payload, strict=True):
+    for entry_id, raw in _entry_changes(payload, strict=True):
         name = raw.get("field")
         change = Change(field=name if isinstance(name, str) else EVENT_TYPE_UNKNOWN)
         value = raw.get("value")
@@ -125,12 +126,17 @@ def parse(payload: Any) -> list[Change]:
             change.phone_number_id = _text(value.get("metadata"), "phone_number_id")
             _parse_messages_value(value, change)
         elif change.field == TEMPLATE_STATUS_FIELD:
-            change.template_statuses.append(_parse_template_status(value))
+            change.template_statuses.append(_parse_template_status(value, entry_id))
         changes.append(change)
     return changes
 
 
 def _raw_changes(payload: Any, strict: bool = False) -> list[dict[str, Any]]:
+    return [change for _entry_id, change in _entry_changes(payload, strict)]
+
+
+def _entry_changes(payload: Any, strict: bool = False) -> list[tuple[str | None, dict[str, Any]]]:
+    """Each change with its entry's id (the business account's, for account-level fields)."""
     entries = payload.get("entry") if isinstance(payload, dict) else None
     found = []
     for entry in entries if isinstance(entries, list) else []:
@@ -139,9 +145,10 @@ def _raw_changes(payload: Any, strict: bool = False) -> list[dict[str, Any]]:
             if strict:
                 raise PayloadError(stored_text(notes.ENTRY_WITHOUT_CHANGES))
             continue
+        entry_id = entry.get("id")
         for change in changes:
             if isinstance(change, dict):
-                found.append(change)
+                found.append((str(entry_id) if isinstance(entry_id, str | int) else None, change))
             elif strict:
                 raise PayloadError(stored_text(notes.CHANGE_NOT_OBJECT))
     return found
@@ -210,7 +217,7 @@ def _new_wa_id(message_type: str, content: Any) -> str | None:
     return _text(content, "wa_id") or _text(content, "new_wa_id")
 
 
-def _parse_template_status(value: Any) -> TemplateStatusUpdate:
+def _parse_template_status(value: Any, waba_id: str | None) -> TemplateStatusUpdate:
     name = _text(value, "message_template_name")
     event = _text(value, "event")
     if not name or not event:
@@ -220,6 +227,7 @@ def _parse_template_status(value: Any) -> TemplateStatusUpdate:
         language=(_text(value, "message_template_language") or "")[:10] or None,
         event=event[:40],
         reason=(_text(value, "reason") or "")[:200] or None,
+        waba_id=waba_id,
     )
 
 
