@@ -283,6 +283,8 @@ AUDIT_ACTION_LABELS = {
     "template.updated": _l("Edited %(target)s"),
     "template.deleted": _l("Deleted %(target)s"),
     "template.status_changed": _l("WhatsApp changed the status of %(target)s"),
+    "template.synced": _l("Synced the templates of a WhatsApp business account"),
+    "template.sync_failed": _l("Could not sync the templates of a WhatsApp business account"),
     "webhook_event.replayed": _l("Replayed %(target)s"),
     "webhook_event.revealed": _l("Revealed the payload of %(target)s"),
 }
