@@ -2,7 +2,7 @@
 for templates synced from the WhatsApp business account (issue 21)
 
 Revision ID: c4e8a1f2b9d7
-Revises: b7d3e9f1a2c5
+Revises: c3d5f7a9b1e2
 Create Date: 2026-12-02 17:50:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e8a1f2b9d7'
-down_revision = 'b7d3e9f1a2c5'
+down_revision = 'c3d5f7a9b1e2'
 branch_labels = None
 depends_on = None
 
