@@ -168,6 +168,19 @@ def sla_clocks(conversations) -> dict:
     return sla.clocks(list(conversations))
 
 
+def csat_survey(conversation):
+    """The conversation's satisfaction survey for its details panel (portal.services.csat)."""
+    from portal.services import csat
+
+    return csat.for_conversation(conversation)
+
+
+def csat_score_label(response) -> str | None:
+    from portal.services import csat
+
+    return csat.score_label(response)
+
+
 def register(app: Flask) -> None:
     """Before any blueprint, so that every route's `<int:...>` uses IdConverter."""
     app.url_map.converters["int"] = IdConverter
@@ -181,3 +194,5 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["filter_args"] = filter_args
     app.jinja_env.globals["icon"] = icon
     app.jinja_env.globals["sla_clocks"] = sla_clocks
+    app.jinja_env.globals["csat_survey"] = csat_survey
+    app.jinja_env.globals["csat_score_label"] = csat_score_label

@@ -123,8 +123,13 @@ def test_closing_sends_three_face_buttons_and_a_tap_is_the_score_shown_in_the_re
     assert (report.csat.total.asked, report.csat.total.answered, report.csat.total.average) == (1, 1, 5)
     [(agent_id, name, figures)] = report.csat.per_agent
     assert (agent_id, name, figures.response_rate) == (ana.id, "Ana Atende", 1.0)
+    rows = reports.csv_rows(report)
+    assert ["csat", "total", "average", "5.0000"] in rows
+    assert ["csat", f"agent Ana Atende (#{ana.id})", "response_rate", "1.0000"] in rows
 
     login_as(Role.supervisor)
+    thread = client.get(f"/conversations/{closed.id}").get_data(as_text=True)
+    assert 'data-csat-score="5"' in thread and "😀 Great (5/5)" in thread
     page = client.get("/reports").get_data(as_text=True)
     assert 'data-metric="csat_asked">1<' in page
     assert 'data-metric="csat_average">5<' in page

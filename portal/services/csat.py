@@ -13,7 +13,8 @@ surveys").
   a csat_responses row (unique per conversation, so closing it again after a reopening asks
   nothing) and the question through the channel: the menu (outbound.queue_menu,
   ChannelAdapter.send_menu) inside the window, else the inbox's template (outbound.queue_template);
-  with neither, no survey. The question is automatic: no first response, no auto-rule.
+  with neither, no survey; nor for a conversation the customer never wrote in (an outreach no one
+  answered has nothing to rate). The question is automatic: no first response, no auto-rule.
 - Answering. Inbound processing asks `take_answer` before it picks a conversation: a message that
   answers the contact's latest survey in the inbox is stored in that closed conversation, marked
   automatic (no SLA wait, no rule, no reopening, no new conversation), when the contact has no
@@ -217,6 +218,19 @@ def _send_question(conversation: Conversation, config: CsatConfig) -> Message | 
     except outbound.OutboundError as error:
         log.info("survey template not sent on conversation %s: %s", conversation.id, error)
     return None
+
+
+def for_conversation(conversation: Conversation) -> CsatResponse | None:
+    """The conversation's survey, if it was asked (the details panel shows it)."""
+    return db.session.scalar(select(CsatResponse).where(CsatResponse.conversation_id == conversation.id))
+
+
+def score_label(response: CsatResponse) -> str | None:
+    """The answer as the customer chose it ("😀 Great"), or None while unanswered."""
+    if response.score is None:
+        return None
+    chosen = next((o.title for o in options(response.scale) if o.id == f"{OPTION_PREFIX}{response.score}"), "")
+    return f"{chosen} ({response.score}/5)" if chosen else f"{response.score}/5"
 
 
 # -- the answer ------------------------------------------------------------------------------------
