@@ -190,7 +190,10 @@ campaigns (a template sent to an audience by supervisors: the inbox it leaves fr
 how its parameters map to contact fields, the audience as chosen (kept to show it), a send rate
 per second for the inbox (never exceeded: portal.services.send_rate), send now or at `send_at`; status
 draft -> scheduled/running <-> paused -> completed or cancelled; `dispatched_at` is the dispatcher's
-last beat, so the worker's tick restarts one whose job was lost),
+last beat, so the worker's tick restarts one whose job was lost; `template_extras` the header and
+button values of a template synced with them: {"header": {"type": "text", "field"} or {"type":
+image|video|document, "link", "filename"?}, "buttons": [field, ...]}, each field a contact field or
+"text:..." as in param_fields),
 campaign_recipients (one row per contact of a campaign, written when the audience is previewed, so
 nothing is sent before the supervisor confirms and the worker turns `pending` rows into queued
 messages with one conditional UPDATE: a killed worker, a Redis outage or a database restart never
@@ -1023,6 +1026,7 @@ class Campaign(TimestampMixin, db.Model):
     inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id"), nullable=False)
     template_id: Mapped[int] = mapped_column(BigId, ForeignKey("message_templates.id"), nullable=False)
     param_fields: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    template_extras: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     status: Mapped[CampaignStatus] = mapped_column(
         _enum(CampaignStatus, "campaign_status"), nullable=False, default=CampaignStatus.draft

@@ -381,3 +381,70 @@ def test_an_unbalanced_placeholder_is_refused(client, db, login_as, body, found)
 def test_braces_that_are_no_placeholder_stay_plain_text():
     assert templates.body_errors("Total: R$ {valor} em {{1}} dias.") == []
     assert templates.body_errors("Olá {{1}}, pedido {{2}}.") == []
+
+
+def test_a_campaign_sends_the_header_link_and_a_button_value_per_contact(
+    client, db, login_as, synced, run_jobs, graph_simulator
+):
+    from portal.models import Campaign, CampaignStatus
+    from portal.services import campaigns, conversations
+
+    login_as(Role.supervisor)
+    for name in ("Ana Lima", "Bruno Reis"):
+        conversations.set_tags(factories.conversation(factories.contact(name=name, city="Recife")), ["vip"], by=None)
+    db.session.commit()
+    pedido = synced["pedido_enviado"]
+    form = client.get(f"/campaigns/new?inbox_id={factories.default_inbox().id}&template_id={pedido.id}")
+    html = form.get_data(as_text=True)
+    assert 'name="header_link"' in html and 'name="button_1"' in html and "Rastrear" in html
+
+    data = {
+        "name": "Entregas",
+        "inbox_id": factories.default_inbox().id,
+        "template_id": pedido.id,
+        "param_1": "contact.first_name",
+        "param_2": "text",
+        "param_2_text": "#42",
+        "button_1": "contact.first_name",
+        "tags": "vip",
+        "rate": "80",
+        "when": "now",
+    }
+    refused = client.post("/campaigns/new", data=dict(data, header_link="http://insecure.example/p.jpg"))
+    assert refused.status_code == 422
+    assert "The template pedido_enviado needs the https link of its header&#39;s image." in refused.get_data(as_text=True)
+
+    response = client.post("/campaigns/new", data=dict(data, header_link="https://loja.example/p.jpg"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    campaign = db.session.scalar(select(Campaign))
+    assert campaign.template_extras == {
+        "header": {"type": "image", "link": "https://loja.example/p.jpg"},
+        "buttons": ["contact.first_name"],
+    }
+    client.post(f"/campaigns/{campaign.id}/confirm")
+    for _ in range(10):
+        run_jobs(OUTBOUND)
+        campaigns.tick(commit=db.session.commit)
+        db.session.expire_all()
+        if campaign.status != CampaignStatus.running:
+            break
+    assert campaign.status == CampaignStatus.completed
+    sent = sorted(graph_simulator.sends(), key=lambda s: s["template"]["components"][1]["parameters"][0]["text"])
+    assert [s["template"]["components"] for s in sent] == [
+        [
+            {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://loja.example/p.jpg"}}]},
+            {"type": "body", "parameters": [{"type": "text", "text": first}, {"type": "text", "text": "#42"}]},
+            {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": first}]},
+        ]
+        for first in ("Ana", "Bruno")
+    ]
+
+
+def test_rules_do_not_offer_templates_whose_header_or_buttons_need_values(db, synced):
+    from portal.services import rules
+
+    offered = {t.template_key for t in rules.fillable_templates()}
+    assert "pedido_enviado" not in offered and "boas_vindas" not in offered
+    assert "boas_vindas_en_us" in offered  # body {{1}} only: the contact's first name
+    problems = rules.RuleSpec(trigger=rules.parse_trigger_key("conversation.opened"), template=synced["boas_vindas"]).problems()
+    assert "Rules cannot fill a template's header or buttons" in str(problems[0])

@@ -59,6 +59,9 @@ def _form_context(values: dict, errors: dict[str, str] | None = None) -> dict:
         "offered": offered,
         "template": template,
         "placeholders": templates.placeholder_count(template.body) if template else 0,
+        "header": templates.header_parameter(template) if template else None,
+        "buttons": templates.parameter_buttons(template) if template else [],
+        "header_kind_label": templates.header_kind_label,
         "fields": campaigns.param_choices(),
         "tags": db.session.scalars(select(Tag.name).order_by(Tag.name)).all(),
         "cities": contact_admin.cities(),
@@ -82,6 +85,12 @@ def _int(raw: str | None) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
+def _mapping(key: str) -> str:
+    """A parameter's choice on the form: a contact field, or "text:" and the text typed beside it."""
+    chosen = request.form.get(key, "")
+    return campaigns.TEXT_PREFIX + request.form.get(f"{key}_text", "") if chosen == "text" else chosen
+
+
 @bp.route("/new", methods=["POST"])
 @role_required(Role.supervisor)
 @csrf.exempt
@@ -97,10 +106,8 @@ def create():
     for number in range(1, 21):
         if f"param_{number}" not in request.form:
             break
-        chosen = request.form.get(f"param_{number}", "")
-        if chosen == "text":
-            chosen = campaigns.TEXT_PREFIX + request.form.get(f"param_{number}_text", "")
-        param_fields.append(chosen)
+        param_fields.append(_mapping(f"param_{number}"))
+    button_fields = [_mapping(f"button_{n}") for n in range(1, 11) if f"button_{n}" in request.form]
     send_at = None
     if request.form.get("when") == "later":
         try:
@@ -125,6 +132,10 @@ def create():
             template=db.session.get(MessageTemplate, row_id(request.form.get("template_id")))
             if row_id(request.form.get("template_id")) else None,
             param_fields=param_fields,
+            header_field=_mapping("header_param"),
+            header_link=request.form.get("header_link", "")[:2000],
+            header_filename=request.form.get("header_filename", "")[:255],
+            button_fields=button_fields,
             audience=audience,
             rate=_int(request.form.get("rate")),
             send_at=send_at,

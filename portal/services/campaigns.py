@@ -192,6 +192,53 @@ def check_param_fields(template: MessageTemplate, param_fields: list[str]) -> li
     return fields
 
 
+def _mapped(value: str) -> bool:
+    return value in param_choices() or (value.startswith(TEXT_PREFIX) and bool(value[len(TEXT_PREFIX):].strip()))
+
+
+def check_template_extras(
+    template: MessageTemplate, header_field: str, header_link: str, header_filename: str, button_fields: list[str]
+) -> dict | None:
+    """The header's and buttons' values of a template synced with them (campaigns.template_extras):
+    a text header and each button mapped like a body parameter, a media header one https link."""
+    wanted = templates.header_parameter(template)
+    extras: dict = {"header": None, "buttons": []}
+    if wanted == "text":
+        if not _mapped(header_field.strip()):
+            raise CampaignError({"header": _("Map the header's parameter to a contact field or a text.")})
+        extras["header"] = {"type": "text", "field": header_field.strip()}
+    elif wanted in templates.MEDIA_HEADERS:
+        header = templates.clean_parameters([], header_link=header_link, header_filename=header_filename, template=template).header
+        if not templates.is_web_link(header["link"]):
+            raise CampaignError({"header": _(
+                "The template %(key)s needs the https link of its header's %(kind)s.",
+                key=template.template_key, kind=templates.header_kind_label(wanted),
+            )})
+        extras["header"] = header
+    buttons = [(f or "").strip() for f in button_fields]
+    if len(buttons) != len(templates.parameter_buttons(template)) or not all(_mapped(b) for b in buttons):
+        raise CampaignError({"buttons": _("Map each button's value to a contact field or a text.")})
+    extras["buttons"] = buttons
+    return extras if extras["header"] or extras["buttons"] else None
+
+
+def _extra_fields(campaign: Campaign) -> list[str]:
+    """The contact fields (or texts) the header and buttons take, for the missing-value check."""
+    extras = campaign.template_extras or {}
+    header = extras.get("header") or {}
+    return ([header["field"]] if header.get("field") else []) + list(extras.get("buttons") or [])
+
+
+def parameters_for(campaign: Campaign, recipient: CampaignRecipient) -> templates.TemplateParameters:
+    """The recipient's values: body (filled when previewed), header and buttons filled now."""
+    extras = campaign.template_extras or {}
+    header = extras.get("header")
+    if header and header.get("field"):
+        header = {"type": "text", "text": fill(header["field"], recipient.contact)}
+    buttons = [fill(f, recipient.contact) for f in extras.get("buttons") or []]
+    return templates.TemplateParameters(list(recipient.params), header, buttons)
+
+
 def fill(param_field: str, contact: Contact, defs: dict | None = None) -> str:
     """The parameter's value for this contact; `defs` (key -> custom field definition) saves a query
     per contact when filling many."""
@@ -214,6 +261,7 @@ def _recipient_values(campaign: Campaign, contact: Contact, defs: dict) -> dict:
         return {"status": RecipientStatus.excluded, "params": [], "error": "missing:contact.phone"}
     params = [fill(f, contact, defs) for f in campaign.param_fields]
     missing = [f for f, value in zip(campaign.param_fields, params, strict=True) if not value]
+    missing += [f for f in _extra_fields(campaign) if not fill(f, contact, defs)]
     if missing:
         return {"status": RecipientStatus.excluded, "params": params, "error": f"missing:{missing[0]}"}
     return {"status": RecipientStatus.pending, "params": params, "error": None}
@@ -236,6 +284,10 @@ def create_draft(
     param_fields: list[str],
     audience: Audience,
     rate: int | None,
+    header_field: str = "",
+    header_link: str = "",
+    header_filename: str = "",
+    button_fields: list[str] | None = None,
     send_at: datetime | None,
     by: Agent,
     now: datetime | None = None,
@@ -258,9 +310,14 @@ def create_draft(
         errors["template"] = _("WhatsApp does not allow this template now: choose another.")
     elif inbox is not None and (refusal := templates.inbox_refusal(template, inbox)):
         errors["template"] = refusal
+    extras = None
     if template is not None:
         try:
             param_fields = check_param_fields(template, param_fields)
+        except CampaignError as error:
+            errors.update(error.errors)
+        try:
+            extras = check_template_extras(template, header_field, header_link, header_filename, button_fields or [])
         except CampaignError as error:
             errors.update(error.errors)
     if rate is None or not send_rate.MIN_RATE <= rate <= send_rate.MAX_RATE:
@@ -282,6 +339,7 @@ def create_draft(
         inbox=inbox,
         template=template,
         param_fields=param_fields,
+        template_extras=extras,
         audience=audience.as_json(),
         rate_per_second=rate,
         send_at=send_at,
@@ -447,7 +505,9 @@ def _queue_one(campaign: Campaign, recipient_id: int) -> None:
             conversation = conversations.open_conversation_for(contact, campaign.inbox_id) or _closed_conversation(
                 contact, campaign.inbox
             )
-            message = outbound.queue_template(conversation, campaign.template, list(recipient.params), by=None, automatic=True)
+            message = outbound.queue_template(
+                conversation, campaign.template, parameters_for(campaign, recipient), by=None, automatic=True
+            )
     except outbound.OutboundError as error:
         recipient.status, recipient.error = RecipientStatus.failed, str(error)
         return

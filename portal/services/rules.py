@@ -220,8 +220,13 @@ class RuleErrors(RuleError):
 
 def fillable(template: MessageTemplate) -> bool:
     """Whether a rule can send this template: WhatsApp allows it and rules can fill its parameters
-    (at most {{1}}, the contact's first name)."""
-    return templates.placeholder_count(template.body) <= 1 and TemplateStatus(template.status).can_send
+    (at most {{1}}, the contact's first name; no header or button to fill)."""
+    return (
+        templates.placeholder_count(template.body) <= 1
+        and TemplateStatus(template.status).can_send
+        # Rules have no header or button values to give (docs/architecture.md, "Auto-rules").
+        and not templates.needs_extra_parameters(template)
+    )
 
 
 def fillable_templates() -> list[MessageTemplate]:
@@ -246,6 +251,11 @@ class RuleSpec:
         if self.template is not None and templates.placeholder_count(self.template.body) > 1:
             found.append(RuleError(
                 _("Rules fill only {{1}} (the contact's first name); this template has more parameters."),
+                "template_id",
+            ))
+        elif self.template is not None and templates.needs_extra_parameters(self.template):
+            found.append(RuleError(
+                _("Rules cannot fill a template's header or buttons; choose a template without them."),
                 "template_id",
             ))
         elif self.template is not None and not TemplateStatus(self.template.status).can_send:

@@ -218,7 +218,12 @@ def parameter_buttons(template: MessageTemplate) -> list[ParameterButton]:
     return found
 
 
-def _is_web_link(value: str) -> bool:
+def needs_extra_parameters(template: MessageTemplate) -> bool:
+    """Whether a send must fill the header or a button besides the body."""
+    return header_parameter(template) is not None or bool(parameter_buttons(template))
+
+
+def is_web_link(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme == "https" and bool(parts.netloc)
 
@@ -233,7 +238,7 @@ def parameters_refusal(template: MessageTemplate, params: TemplateParameters) ->
     header = params.header or {}
     if wanted == "text" and not (header.get("type") == "text" and header.get("text")):
         return _("The template %(key)s needs a value for its header.", key=template.template_key)
-    if wanted in MEDIA_HEADERS and not (header.get("type") == wanted and _is_web_link(header.get("link") or "")):
+    if wanted in MEDIA_HEADERS and not (header.get("type") == wanted and is_web_link(header.get("link") or "")):
         return _(
             "The template %(key)s needs the https link of its header's %(kind)s.",
             key=template.template_key,
