@@ -140,10 +140,17 @@ def assign(conversation: Conversation, agent: Agent | None, *, by: Agent) -> boo
     return True
 
 
-def may_receive(agent: Agent, conversation: Conversation) -> bool:
+def may_receive(agent: Agent, conversation: Conversation, memberships: set[tuple[int, int]] | None = None) -> bool:
     """Whether the conversation may be assigned to `agent`: an active agent who would see it once
-    assigned to them (a member of its inbox, or a supervisor or admin)."""
-    return agent.active and (inboxes.sees_every_inbox(agent) or inboxes.is_member(agent, conversation.inbox_id))
+    assigned to them (a member of its inbox, or a supervisor or admin). `memberships`: the pairs
+    inboxes.memberships read for a caller that asks about many agents or conversations."""
+    if not agent.active:
+        return False
+    if inboxes.sees_every_inbox(agent):
+        return True
+    if memberships is not None:
+        return (agent.id, conversation.inbox_id) in memberships
+    return inboxes.is_member(agent, conversation.inbox_id)
 
 
 def normalize_tag_name(name: str) -> str:

@@ -28,7 +28,7 @@ from portal.models import (
     Tag,
     utcnow,
 )
-from portal.services import conversations, outbound, read_state, settings, teams
+from portal.services import conversations, inboxes, outbound, read_state, settings, teams
 from portal.services.business_time import business_seconds
 
 PAGE_SIZE = 25
@@ -425,8 +425,9 @@ def tag_names() -> list[str]:
 
 def assignable_agents(conversation: Conversation) -> list[Agent]:
     """Who the conversation may be handed to (services.conversations.may_receive)."""
-    active = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))
-    return [agent for agent in active if conversations.may_receive(agent, conversation)]
+    active = list(db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name)))
+    member_of = inboxes.memberships(agent.id for agent in active)
+    return [agent for agent in active if conversations.may_receive(agent, conversation, member_of)]
 
 
 EARLIER_CONVERSATIONS_SHOWN = 10

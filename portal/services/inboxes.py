@@ -73,6 +73,19 @@ def is_member(agent: Agent, inbox_id: int) -> bool:
     )
 
 
+def memberships(agent_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """(agent id, inbox id) for every inbox these agents work: one query for a caller that asks
+    about many agents (is_member asks about one)."""
+    ids = list(agent_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.execute(
+            select(agent_inboxes.c.agent_id, agent_inboxes.c.inbox_id).where(agent_inboxes.c.agent_id.in_(ids))
+        ).tuples()
+    )
+
+
 def access_token(inbox: Inbox) -> str | None:
     """The inbox's access token in clear, for the channel's API calls only."""
     return crypto.decrypt(inbox.access_token_encrypted) if inbox.access_token_encrypted else None

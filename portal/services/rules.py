@@ -54,7 +54,7 @@ from portal.models import (
     TemplateStatus,
     utcnow,
 )
-from portal.services import audit, business_time, outbound, rule_steps, settings, teams, templates
+from portal.services import audit, business_time, outbound, rule_steps, settings, teams, templates, unit_cache
 
 log = logging.getLogger(__name__)
 
@@ -331,20 +331,6 @@ def delete_rule(rule: AutoRule, *, by: Agent) -> None:
 # The engine ---------------------------------------------------------------------------------
 
 
-# The enabled rules, read once per unit of work: every inbound message asks for two or three kinds.
-# Dropped when the transaction ends, so the next unit of work sees rules changed by another process,
-# and when a flush writes a rule, so a rule changed in this unit of work is seen at once.
-_ENABLED_RULES_KEY = "rules.enabled_rules"
-
-
-def enabled_rules(kind: TriggerKind) -> list[tuple[AutoRule, Trigger]]:
-    """Enabled rules of this kind with their parsed triggers, oldest first."""
-    by_kind = db.session.info.get(_ENABLED_RULES_KEY)
-    if by_kind is None:
-        by_kind = db.session.info[_ENABLED_RULES_KEY] = _enabled_rules_by_kind()
-    return by_kind.get(kind, [])
-
-
 def _enabled_rules_by_kind() -> dict[TriggerKind, list[tuple[AutoRule, Trigger]]]:
     by_kind: dict[TriggerKind, list[tuple[AutoRule, Trigger]]] = {}
     for rule in db.session.scalars(select(AutoRule).where(AutoRule.enabled.is_(True)).order_by(AutoRule.id)):
@@ -354,30 +340,21 @@ def _enabled_rules_by_kind() -> dict[TriggerKind, list[tuple[AutoRule, Trigger]]
     return by_kind
 
 
-@sa_event.listens_for(Session, "after_flush")
-def _forget_enabled_rules_on_rule_change(session: Session, _flush_context) -> None:
-    if _ENABLED_RULES_KEY in session.info and any(
-        isinstance(obj, AutoRule) for obj in (*session.new, *session.dirty, *session.deleted)
-    ):
-        session.info.pop(_ENABLED_RULES_KEY, None)
+# The enabled rules, read once per unit of work: every inbound message asks for two or three kinds.
+_ENABLED_RULES = unit_cache.UnitValue("rules.enabled_rules", _enabled_rules_by_kind, watch={AutoRule: None})
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _forget_enabled_rules_after_commit(session: Session) -> None:
-    session.info.pop(_ENABLED_RULES_KEY, None)
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_enabled_rules_after_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_ENABLED_RULES_KEY, None)
+def enabled_rules(kind: TriggerKind) -> list[tuple[AutoRule, Trigger]]:
+    """Enabled rules of this kind with their parsed triggers, oldest first."""
+    return _ENABLED_RULES.get().get(kind, [])
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
-def _forget_replies_after_the_unit_of_work(session: Session, transaction) -> None:
+def _forget_after_the_unit_of_work(session: Session, transaction) -> None:
     # Only the outermost transaction: after_commit also fires when a savepoint is released.
     if transaction.parent is None:
         session.info.pop("rules.replied_conversations", None)
+        session.info.pop(_FIRINGS_KEY, None)
 
 
 def first_name(contact: Contact) -> str:
@@ -391,24 +368,52 @@ def rule_params(template: MessageTemplate, conversation: Conversation) -> list[s
     return [first_name(conversation.contact)] if templates.placeholder_count(template.body) else []
 
 
-def has_fired(rule: AutoRule, conversation: Conversation) -> bool:
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    AutoRuleFiring.rule_id == rule.id, AutoRuleFiring.conversation_id == conversation.id
-                )
+# The conversation's firing rows, read once per unit of work (one query by conversation instead of
+# one or two per rule and message), kept current by this session's flushes and dropped when any
+# transaction or savepoint rolls back, as rows it inserted may be gone.
+_FIRINGS_KEY = "rules.firings"
+
+
+def _firings(conversation: Conversation) -> dict[int, AutoRuleFiring]:
+    """Rule id -> this conversation's firing row."""
+    if conversation.id is None:
+        db.session.flush()
+    by_conversation = db.session.info.setdefault(_FIRINGS_KEY, {})
+    found = by_conversation.get(conversation.id)
+    if found is None:
+        found = by_conversation[conversation.id] = {
+            firing.rule_id: firing
+            for firing in db.session.scalars(
+                select(AutoRuleFiring).where(AutoRuleFiring.conversation_id == conversation.id)
             )
-        )
-    )
+        }
+    return found
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _note_flushed_firings(session: Session, _flush_context) -> None:
+    by_conversation = session.info.get(_FIRINGS_KEY)
+    if not by_conversation:
+        return
+    for firing in session.new:
+        if isinstance(firing, AutoRuleFiring) and firing.conversation_id in by_conversation:
+            by_conversation[firing.conversation_id][firing.rule_id] = firing
+    for firing in session.deleted:
+        if isinstance(firing, AutoRuleFiring) and firing.conversation_id in by_conversation:
+            by_conversation[firing.conversation_id].pop(firing.rule_id, None)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_firings_after_a_rollback(session: Session, _previous_transaction) -> None:
+    session.info.pop(_FIRINGS_KEY, None)
+
+
+def has_fired(rule: AutoRule, conversation: Conversation) -> bool:
+    return _firing(rule, conversation) is not None
 
 
 def _firing(rule: AutoRule, conversation: Conversation) -> AutoRuleFiring | None:
-    return db.session.scalars(
-        select(AutoRuleFiring).where(
-            AutoRuleFiring.rule_id == rule.id, AutoRuleFiring.conversation_id == conversation.id
-        )
-    ).first()
+    return _firings(conversation).get(rule.id)
 
 
 _RULES_COOLDOWN = object()  # fire(): the rule's own cool-down
@@ -423,6 +428,15 @@ def applying() -> bool:
 
 def _rule_cooldown(rule: AutoRule) -> timedelta | None:
     return None if rule.cooldown_minutes is None else timedelta(minutes=rule.cooldown_minutes)
+
+
+def _may_claim(rule: AutoRule, conversation: Conversation, cooldown: timedelta | None, at: datetime) -> bool:
+    """Whether the rule may fire at `at` by the firing rows this unit of work knows: checked before
+    anything is written, so a rule that already fired costs no savepoint. `_claim` decides."""
+    if cooldown is None:
+        return not has_fired(rule, conversation)
+    firing = _firing(rule, conversation)
+    return firing is None or firing.fired_at <= at - cooldown
 
 
 def _claim(rule: AutoRule, conversation: Conversation, cooldown: timedelta | None, at: datetime) -> AutoRuleFiring | None:
@@ -496,11 +510,14 @@ def fire(
     if not rule.enabled:
         return None
     at = now or utcnow()
+    cooldown = _rule_cooldown(rule) if cooldown is _RULES_COOLDOWN else cooldown
+    if not _may_claim(rule, conversation, cooldown, at):
+        return None
     if not rule_steps.conditions_hold(rule.conditions, conversation, at):
         return None
     # A rule that could do nothing (its only message refused) leaves no firing: it may fire later.
     savepoint = db.session.begin_nested()
-    firing = _claim(rule, conversation, _rule_cooldown(rule) if cooldown is _RULES_COOLDOWN else cooldown, at)
+    firing = _claim(rule, conversation, cooldown, at)
     if firing is None:
         savepoint.rollback()
         return None

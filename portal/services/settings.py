@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Agent, Priority, Setting, SlaTarget
-from portal.services import audit
+from portal.services import audit, unit_cache
 
 # Default first-response targets per priority (docs/architecture.md, "SLA").
 DEFAULT_FIRST_RESPONSE_SEC = {
@@ -26,12 +26,21 @@ DEFAULT_FIRST_RESPONSE_SEC = {
 }
 
 
+def _all_values() -> dict[str, Any]:
+    # The table holds a few dozen small rows: one read serves every setting a unit of work asks for.
+    return dict(db.session.execute(select(Setting.key, Setting.value)).tuples().all())
+
+
+_VALUES = unit_cache.UnitValue("settings", _all_values, watch={Setting: None})
+
+
 def get(key: str, default: Any = None) -> Any:
-    row = db.session.get(Setting, key)
-    return default if row is None else row.value
+    values = _VALUES.get()
+    return values[key] if key in values else default
 
 
 def put(key: str, value: Any, *, by: Agent | None = None) -> None:
+    unit_cache.forget(Setting)
     row = db.session.get(Setting, key)
     old = None if row is None else row.value
     if row is None:

@@ -16,10 +16,11 @@ from portal.models import (
     AssignMode,
     Conversation,
     ConversationStatus,
+    Setting,
     Team,
     team_members,
 )
-from portal.services import audit, events, settings
+from portal.services import audit, events, settings, unit_cache
 from portal.services.settings import BusinessHours, Holidays
 
 MAX_NAME = 100
@@ -189,6 +190,9 @@ class HoursCache:
         return self._teams[team_id] or self.installation()
 
 
+_HOURS = unit_cache.UnitValue("teams.hours", HoursCache, watch={Team: ("business_hours", "holidays"), Setting: None})
+
+
 def any_business_hours() -> bool:
     """Whether any SLA clock counts business time: the installation's hours or a team's own."""
     return settings.business_hours() is not None or any(team.business_hours for team in list_teams())
@@ -203,12 +207,14 @@ def own_hours(team: Team) -> BusinessHours | None:
 
 
 def hours_for(conversation: Conversation) -> BusinessHours | None:
-    """The business hours that count for this conversation's SLA and out-of-hours replies."""
-    return HoursCache().for_team(conversation.team_id)
+    """The business hours that count for this conversation's SLA and out-of-hours replies, read
+    once per unit of work (an inbound message asks for them once per rule condition)."""
+    return _HOURS.get().for_team(conversation.team_id)
 
 
 def save_hours(team: Team, hours: BusinessHours | None, found: Holidays | None, *, by: Agent) -> None:
     """The team's own hours and holidays (None: the installation's)."""
+    unit_cache.forget(Team)
     old = {"business_hours": team.business_hours, "holidays": team.holidays}
     team.business_hours = hours.to_json() if hours else None
     team.holidays = found.to_json() if found else None
