@@ -272,6 +272,13 @@ def scalar(database_url: str, sql: str, **params):
         return conn.execute(text(sql), params).scalar()
 
 
+def rows(database_url: str, sql: str, **params) -> list:
+    """Every row of a query, over the same kept connection as `scalar`."""
+    scalar(database_url, "SELECT 1")
+    with _engines[database_url].connect() as conn:
+        return list(conn.execute(text(sql), params))
+
+
 def backend_pids(database_url: str) -> list[int]:
     """The PostgreSQL server processes serving this database, other than our own connection."""
     engine = _engines.get(database_url) or create_engine(database_url)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from redis import Redis
 from rq import Queue, Worker
@@ -32,10 +33,12 @@ def webhook_requests(count: int, round_no: int) -> list[harness.Request]:
     )
 
 
-def start_workers(count: int, env: dict, redis: Redis, rss: harness.RssSampler) -> list:
-    """Start `count` workers on the held queue; return once all have registered with Redis."""
+def start_workers(count: int, env: dict, redis: Redis, rss: harness.RssSampler, log_dir: Path | None = None) -> list:
+    """Start `count` workers on the held queue; return once all have registered with Redis. With
+    `log_dir`, each worker logs to a file of its own there."""
     before = {w.name for w in Worker.all(connection=redis)}
-    workers = [harness.start_worker(env, QUEUE) for _ in range(count)]
+    workers = [harness.start_worker(env, QUEUE, log_path=log_dir / f"worker-{len(list(log_dir.glob('worker-*')))}.log"
+                                    if log_dir else None) for _ in range(count)]
     for proc in workers:
         rss.watch("worker", proc.pid)
     harness.wait_for(lambda: len({w.name for w in Worker.all(connection=redis)} - before) >= count,

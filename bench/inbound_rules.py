@@ -9,15 +9,19 @@ enabled rules of every trigger (a welcome template, keywords that route to a tea
 priority or send text, conditions on priority, contact field and business hours, a repeating rule
 with a cool-down, timed and failure rules that stay idle) and a round-robin team of three agents
 kept online, so every conversation is routed and assigned. Prints messages/s and CPU per message
-(workers, PostgreSQL) for both, and the rate's change (issue 19: within 15%).
+(workers, PostgreSQL) for both, and the rate's change (issue 19: within 15%). A failed webhook event
+stops the bench with its stored reason; with BENCH_KEEP_LOGS=1 the workers' logs are kept too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 from redis import Redis
 from sqlalchemy import create_engine, text
@@ -104,7 +108,8 @@ class KeepOnline:
         self.thread.join()
 
 
-def run(count: int, workers: int, env: dict, database_url: str, redis: Redis, rss, round_no: int):
+def run(count: int, workers: int, env: dict, database_url: str, redis: Redis, rss, round_no: int,
+        log_dir: Path | None):
     """(messages per second, worker CPU ms per message, PostgreSQL CPU ms per message)"""
     port = harness.free_port()
     web = harness.start_gunicorn("wsgi:app", env, port, workers=2)
@@ -116,7 +121,7 @@ def run(count: int, workers: int, env: dict, database_url: str, redis: Redis, rs
     if sum(r.status != 200 for r in results):
         raise SystemExit("inbound_rules: some webhooks were not answered 200")
     redis.rename(f"rq:queue:{QUEUE}", HELD)
-    procs = start_workers(workers, env, redis, rss)
+    procs = start_workers(workers, env, redis, rss, log_dir)
     try:
         seconds, cpu = timed_release(redis, lambda: harness.scalar(
             database_url, "SELECT count(*) FROM webhook_events WHERE status = 'pending'") == 0, procs)
@@ -127,6 +132,10 @@ def run(count: int, workers: int, env: dict, database_url: str, redis: Redis, rs
     stored = harness.scalar(database_url, "SELECT count(*) FROM messages WHERE direction = 'inbound'")
     failed = harness.scalar(database_url, "SELECT count(*) FROM webhook_events WHERE status = 'failed'")
     if stored != count or failed:
+        # The reasons, before the bench's database is dropped with them.
+        for row in harness.rows(database_url, "SELECT id, attempts, retry_at, error FROM webhook_events"
+                                " WHERE status = 'failed' ORDER BY id"):
+            print(f"  failed event {row.id} (attempts {row.attempts}, retry at {row.retry_at}): {row.error}")
         raise SystemExit(f"inbound_rules: expected {count} messages, found {stored} ({failed} events failed)")
     return count / seconds, cpu / count * 1000, pg_cpu / count * 1000
 
@@ -140,6 +149,8 @@ def main() -> None:
     redis_server = harness.RedisServer().start()
     redis = Redis.from_url(redis_server.url)
     database_url = harness.create_database("atende_bench_inbound_rules")
+    # BENCH_KEEP_LOGS=1: the workers' logs (a failed event's traceback) are kept and their place printed.
+    log_dir = Path(tempfile.mkdtemp(prefix="atende-bench-logs-")) if os.environ.get("BENCH_KEEP_LOGS") else None
     try:
         harness.migrate(database_url, redis_server.url)
         env = harness.portal_env(database_url, redis_server.url)
@@ -149,11 +160,11 @@ def main() -> None:
                 harness.truncate_all(database_url)
                 redis.flushdb()
                 if round_no == 0:
-                    figures[label] = run(args.messages, args.workers, env, database_url, redis, rss, round_no)
+                    figures[label] = run(args.messages, args.workers, env, database_url, redis, rss, round_no, log_dir)
                     continue
                 agents = set_up_rules(database_url)
                 with KeepOnline(redis, agents):
-                    figures[label] = run(args.messages, args.workers, env, database_url, redis, rss, round_no)
+                    figures[label] = run(args.messages, args.workers, env, database_url, redis, rss, round_no, log_dir)
                 assigned = harness.scalar(database_url, "SELECT count(*) FROM conversations WHERE assigned_to IS NOT NULL")
                 routed = harness.scalar(database_url, "SELECT count(*) FROM conversations WHERE team_id IS NOT NULL")
                 print(f"  routed {routed} conversations, assigned {assigned}", flush=True)
@@ -168,6 +179,8 @@ def main() -> None:
     finally:
         redis_server.close()
         harness.drop_database(database_url)
+        if log_dir is not None:
+            print(f"  logs kept in {log_dir}")
 
 
 if __name__ == "__main__":

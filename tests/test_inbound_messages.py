@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from portal.models import (
     Contact,
@@ -15,7 +16,7 @@ from portal.models import (
     MessageStatus,
     WebhookStatus,
 )
-from portal.services import events
+from portal.services import contacts, events
 from tests import factories
 
 SENT_AT = datetime(2024, 11, 25, 8, 0, 0)  # the fixtures' timestamp 1732521600, in UTC
@@ -42,6 +43,28 @@ def test_a_text_message_creates_contact_conversation_and_message(db, deliver, wh
     assert message.body == "Bom dia! Vocês entregam em Niterói?"
     assert message.sent_at == SENT_AT
     assert message.payload_json == {"body": "Bom dia! Vocês entregam em Niterói?"}
+
+
+def test_a_contact_another_worker_created_meanwhile_is_used_and_the_event_does_not_fail(
+    db, deliver, whatsapp_payload, monkeypatch
+):
+    """Two workers take two messages of a new customer at once: both find no contact, and the
+    second INSERT breaks the unique phone. The unit of work runs again at once and finds the other
+    worker's contact: the event is processed, not left failed until RQ's retry (docs/benchmarks.md)."""
+    find_by_phone = contacts.find_by_phone
+
+    def found_while_another_worker_commits(e164: str):
+        if _count(db, Contact) == 0:
+            with Session(db.engine) as other_worker:
+                other_worker.add(Contact(phone=e164, wa_id=e164.lstrip("+"), name="Maria Souza"))
+                other_worker.commit()
+            return None
+        return find_by_phone(e164)
+
+    monkeypatch.setattr(contacts, "find_by_phone", found_while_another_worker_commits)
+    [event] = deliver(whatsapp_payload("text"))
+    assert event.status == WebhookStatus.processed and event.error is None and event.attempts == 1
+    assert _count(db, Contact) == 1 and _count(db, Message) == 1 and _count(db, Conversation) == 1
 
 
 EXPECTED = {

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from rq import get_current_job
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import WebhookEvent, WebhookStatus, utcnow
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 # third of an event, so under a burst a job takes on the events queued behind it; their own jobs
 # then find them processed and do nothing. Bounded, so one job never runs for long.
 DRAIN_LIMIT = 20
+# Immediate re-runs of a unit of work that broke a unique index another worker had just filled.
+CONFLICT_RETRIES = 2
 
 
 def process_webhook_event(event_id: int) -> None:
@@ -46,8 +49,7 @@ def process_one(event_id: int, *, drained: bool = False) -> None:
     never be processed fails at once instead. A drained event that fails gets a job of its own, as
     the one it was queued with may be lost (the sweep re-enqueues pending events, not failed ones)."""
     try:
-        webhook_events.process(event_id)
-        db.session.commit()
+        _process_and_commit(event_id)
     except Exception as exc:
         db.session.rollback()
         webhook_events.mark_failed(event_id, exc, retry_at=_retry_due(exc, drained))
@@ -64,6 +66,25 @@ def process_one(event_id: int, *, drained: bool = False) -> None:
             log.warning("webhook event %s cannot be processed: %s", event_id, exc)
             return
         raise
+
+
+def _process_and_commit(event_id: int) -> None:
+    """Process and commit; a unit of work that ran into a row another worker had just committed
+    is processed again at once (docs/architecture.md, "Queues and jobs"). Two messages of a new
+    customer taken by two workers at the same moment both create the contact (or the
+    conversation, or a new tag): the second INSERT waits for the first transaction, then breaks its
+    unique index. Run again, the unit of work finds the other worker's row, instead of leaving the
+    event failed until RQ's retry."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            webhook_events.process(event_id)
+            db.session.commit()
+            return
+        except IntegrityError:
+            if attempt == CONFLICT_RETRIES:
+                raise
+            db.session.rollback()
+            log.info("webhook event %s met a row another worker had just written: processing it again", event_id)
 
 
 def _retry_due(error: Exception, drained: bool) -> datetime | None:

@@ -171,7 +171,11 @@ def get_or_create_tag(name: str) -> Tag:
 
 def set_tags(conversation: Conversation, names: list[str], *, by: Agent | None) -> bool:
     """Replace the conversation's tags with `names`, creating new tags on the fly."""
-    tags = {t.name: t for t in (get_or_create_tag(n) for n in names if normalize_tag_name(n))}
+    current = {t.name: t for t in conversation.tags}
+    tags = {
+        t.name: t
+        for t in (current.get(normalize_tag_name(n)) or get_or_create_tag(n) for n in names if normalize_tag_name(n))
+    }
     old = sorted(t.name for t in conversation.tags)
     if old == sorted(tags):
         return False

@@ -441,9 +441,9 @@ def _may_claim(rule: AutoRule, conversation: Conversation, cooldown: timedelta |
 
 def _claim(rule: AutoRule, conversation: Conversation, cooldown: timedelta | None, at: datetime) -> AutoRuleFiring | None:
     """The firing row for this run, or None when the rule may not fire now. Once per conversation:
-    a new row (unique on rule and conversation, inside a savepoint, so a racing worker loses
-    quietly). Repeating: the existing row claimed with one conditional UPDATE (its last firing at
-    least `cooldown` old), so two workers never both repeat it."""
+    a new row (unique on rule and conversation: a racing worker loses quietly, as fire() rolls back
+    the savepoint it calls this in). Repeating: the existing row claimed with one conditional
+    UPDATE (its last firing at least `cooldown` old), so two workers never both repeat it."""
     if cooldown is not None:
         firing = _firing(rule, conversation)
         if firing is not None:
@@ -459,11 +459,10 @@ def _claim(rule: AutoRule, conversation: Conversation, cooldown: timedelta | Non
             return firing
     elif has_fired(rule, conversation):
         return None
+    firing = AutoRuleFiring(rule_id=rule.id, conversation_id=conversation.id, fired_at=at)
+    db.session.add(firing)
     try:
-        with db.session.begin_nested():
-            firing = AutoRuleFiring(rule_id=rule.id, conversation_id=conversation.id, fired_at=at)
-            db.session.add(firing)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError:
         # Another worker fired this rule on this conversation first.
         return None
@@ -530,8 +529,9 @@ def fire(
     if message is None and not rule_steps.changes(rule.actions):
         savepoint.rollback()
         return None
-    firing.message_id = message.id if message is not None else None
-    db.session.flush()
+    if message is not None:
+        firing.message_id = message.id
+        db.session.flush()
     savepoint.commit()
     return firing
 
