@@ -475,8 +475,7 @@ def _send(rule: AutoRule, conversation: Conversation) -> Message | None:
     text = (rule.actions or {}).get("text")
     if rule.template is None and not text:
         return None
-    replied = db.session.info.setdefault(_REPLIED_KEY, set())
-    if conversation.id in replied and not rule.allow_second_reply:
+    if _replied_already(rule, conversation):
         log.info("auto-rule %s did not reply: conversation %s already got an automatic reply", rule.id, conversation.id)
         return None
     first = None
@@ -495,8 +494,14 @@ def _send(rule: AutoRule, conversation: Conversation) -> Message | None:
         except outbound.OutboundError:
             log.info("auto-rule %s sent no text on conversation %s: outside the window", rule.id, conversation.id)
     if first is not None:
-        replied.add(conversation.id)
+        db.session.info.setdefault(_REPLIED_KEY, set()).add(conversation.id)
     return first
+
+
+def _replied_already(rule: AutoRule, conversation: Conversation) -> bool:
+    """Whether the rule may send nothing more here: the conversation got its automatic reply in
+    this unit of work and the rule does not allow a second."""
+    return conversation.id in db.session.info.get(_REPLIED_KEY, ()) and not rule.allow_second_reply
 
 
 def fire(
@@ -513,6 +518,10 @@ def fire(
     if not _may_claim(rule, conversation, cooldown, at):
         return None
     if not rule_steps.conditions_hold(rule.conditions, conversation, at):
+        return None
+    if not rule_steps.changes(rule.actions) and _replied_already(rule, conversation):
+        # It could only send, and may not: no savepoint, no firing (it may fire later).
+        log.info("auto-rule %s did not reply: conversation %s already got an automatic reply", rule.id, conversation.id)
         return None
     # A rule that could do nothing (its only message refused) leaves no firing: it may fire later.
     savepoint = db.session.begin_nested()
