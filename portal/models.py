@@ -170,7 +170,8 @@ agents
 New tables: tags are seed; audit_log (append-only who-did-what), settings (runtime settings
 edited in the portal: business hours, time zone, read receipts...), sla_targets (per-priority
 targets), auto_rule_firings (one row per rule and conversation: `fired_at` is the last firing and
-`fire_count` how many there were, since a rule may repeat after a cool-down),
+`fire_count` how many there were, since a rule may repeat after a cool-down; indexed by
+conversation too, as the engine reads a conversation's firings once per inbound message),
 crm_deliveries (outbound CRM events with their attempts), api_tokens (hashed per-agent tokens),
 conversation_reads (how far each agent has read each conversation: unread counts are per agent,
 and a supervisor looking at someone else's conversation changes nothing for its assignee;
@@ -778,7 +779,10 @@ class AutoRule(TimestampMixin, db.Model):
 
 class AutoRuleFiring(db.Model):
     __tablename__ = "auto_rule_firings"
-    __table_args__ = (UniqueConstraint("rule_id", "conversation_id", name="uq_auto_rule_firings_once"),)
+    __table_args__ = (
+        UniqueConstraint("rule_id", "conversation_id", name="uq_auto_rule_firings_once"),
+        Index("ix_auto_rule_firings_conversation_id", "conversation_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     rule_id: Mapped[int] = mapped_column(BigId, ForeignKey("auto_rules.id", ondelete="CASCADE"), nullable=False)
