@@ -5,7 +5,7 @@ The auto-rules engine reads a conversation's firing rows once per inbound messag
 by conversation alone.
 
 Revision ID: e3f7a9c1d2b4
-Revises: c4e8a1f2b9d7
+Revises: d5f9b2c3a4e8
 Create Date: 2026-12-02 18:00:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e3f7a9c1d2b4'
-down_revision = 'c4e8a1f2b9d7'
+down_revision = 'd5f9b2c3a4e8'
 branch_labels = None
 depends_on = None
 
