@@ -448,3 +448,59 @@ def test_rules_do_not_offer_templates_whose_header_or_buttons_need_values(db, sy
     assert "boas_vindas_en_us" in offered  # body {{1}} only: the contact's first name
     problems = rules.RuleSpec(trigger=rules.parse_trigger_key("conversation.opened"), template=synced["boas_vindas"]).problems()
     assert "Rules cannot fill a template's header or buttons" in str(problems[0])
+
+
+def test_a_new_conversation_opens_with_a_header_and_button_from_the_page_and_the_api(
+    client, db, synced, run_jobs, graph_simulator
+):
+    from tests.api_support import api_as
+
+    pedido = synced["pedido_enviado"]
+    agent, api = api_as(client, Role.agent)
+    contact = factories.contact(name="Ana Lima")
+    db.session.commit()
+    inbox_id = factories.default_inbox().id
+    refused = api.post(
+        "/api/v1/conversations",
+        json={"inbox_id": inbox_id, "contact_id": contact.id, "template_id": pedido.id, "params": ["Ana", "#42"]},
+    )
+    assert refused.status_code == 422
+    assert "needs the https link of its header's image" in refused.get_json()["error"]["message"]
+    started = api.post(
+        "/api/v1/conversations",
+        json={
+            "inbox_id": inbox_id,
+            "contact_id": contact.id,
+            "template_id": pedido.id,
+            "params": ["Ana", "#42"],
+            "header": {"link": "https://loja.example/p.jpg"},
+            "buttons": ["BR42"],
+        },
+    )
+    assert started.status_code == 201, started.get_json()
+    run_jobs(OUTBOUND)
+    [sent] = graph_simulator.sends()
+    assert sent["template"]["components"][0] == {
+        "type": "header",
+        "parameters": [{"type": "image", "image": {"link": "https://loja.example/p.jpg"}}],
+    }
+    assert sent["template"]["components"][2]["parameters"] == [{"type": "text", "text": "BR42"}]
+
+    other = factories.contact(name="Bruno")
+    db.session.commit()
+    client.post("/login", data={"email": agent.email, "password": "correct-horse-battery"})
+    page = client.get(f"/conversations/new?contact_id={other.id}&inbox_id={inbox_id}&template_id={pedido.id}")
+    html = page.get_data(as_text=True)
+    assert 'name="header_link"' in html and 'name="buttons"' in html
+
+
+def test_a_template_with_a_header_or_buttons_to_fill_is_not_scheduled(db, synced):
+    from portal.services import scheduled_messages
+
+    conversation = _closed_window_conversation()
+    agent = factories.agent()
+    with pytest.raises(scheduled_messages.ScheduleError, match="cannot be scheduled: send it now"):
+        scheduled_messages.schedule(
+            conversation, send_at=utcnow() + timedelta(hours=1), template=synced["pedido_enviado"],
+            params=["Ana", "#42"], by=agent,
+        )

@@ -15,7 +15,7 @@ from portal.api.params import MAX_ID, json_object
 from portal.api.serializers import conversation_json, message_json
 from portal.extensions import db
 from portal.models import Inbox, MessageTemplate, Role
-from portal.services import outreach
+from portal.services import outreach, templates
 
 
 def _id(errors: FieldErrors, name: str, value) -> int | None:
@@ -61,6 +61,19 @@ class StartRequest:
             errors.add("params", _("Must be a list of strings."))
             params = []
         self.params = params
+        # A synced template's header ({"text"} or {"link", "filename"?}) and button values.
+        header = body.get("header") or {}
+        if not isinstance(header, dict):
+            errors.add("header", _("Must be an object with text, or link and filename."))
+            header = {}
+        self.header_text = _text(errors, "header.text", header.get("text"), 1000) or ""
+        self.header_link = _text(errors, "header.link", header.get("link"), 2000) or ""
+        self.header_filename = _text(errors, "header.filename", header.get("filename"), 255) or ""
+        buttons = body.get("buttons", [])
+        if not isinstance(buttons, list) or not all(isinstance(b, str) and len(b) <= 1000 for b in buttons):
+            errors.add("buttons", _("Must be a list of strings."))
+            buttons = []
+        self.buttons = buttons
         self.body = _text(errors, "body", body.get("body"), 65536)
         if (self.template_id is None) == (self.body is None) and "template_id" not in errors.errors:
             errors.add("body", _("Give either template_id (with params) or body."))
@@ -86,7 +99,16 @@ def start_conversation():
             by=agent,
             body=started.body,
             template=template,
-            params=started.params,
+            params=templates.clean_parameters(
+                started.params,
+                started.header_text,
+                started.header_link,
+                started.header_filename,
+                started.buttons,
+                template=template,
+            )
+            if template is not None
+            else None,
         )
     except outreach.OutreachError as error:
         fields = {("contact_id" if k == "contact" else "inbox_id" if k == "inbox" else "body"): [v]

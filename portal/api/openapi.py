@@ -239,6 +239,21 @@ SCHEMAS: dict[str, Schema] = {
                 "items": {"type": "string", "maxLength": 1000},
                 "description": "The template's {{1}}, {{2}}... in order; each must be filled in.",
             },
+            "header": {
+                "type": "object",
+                "description": "A template with a header to fill: `text` for a text header's {{1}}, or `link` "
+                "(https) for an image, video or document header (`filename` shown for a document).",
+                "properties": {
+                    "text": {"type": "string", "maxLength": 1000},
+                    "link": {"type": "string", "format": "uri", "maxLength": 2000},
+                    "filename": {"type": "string", "maxLength": 255},
+                },
+            },
+            "buttons": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": 1000},
+                "description": "One value per button that takes one, in order: a URL button's {{1}}, a copy code.",
+            },
             "body": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
         },
     },

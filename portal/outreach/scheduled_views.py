@@ -21,7 +21,9 @@ from portal.web import row_id
 def _scheduled_helpers():
     return {
         "scheduled_for": scheduled_messages.pending_for,
-        "schedulable_templates": lambda conversation: templates.sendable_templates(conversation.inbox),
+        "schedulable_templates": lambda conversation: [
+            t for t in templates.sendable_templates(conversation.inbox) if not templates.needs_extra_parameters(t)
+        ],
         "installation_time_zone": settings.time_zone,
         # In Python: a template's "{{1}}" inside a Jinja string confuses the markup checks.
         "param_label": lambda number: _("Value for {{%(number)d}}", number=number),

@@ -64,6 +64,9 @@ def _page(choice: dict, errors: dict[str, str] | None = None, status: int = 200)
             window=window,
             offered=offered,
             chosen=chosen,
+            chosen_header=templates.header_parameter(chosen) if chosen else None,
+            chosen_buttons=templates.parameter_buttons(chosen) if chosen else [],
+            header_kind_label=templates.header_kind_label,
             params=params,
             body=request.form.get("body", ""),
             errors=errors or {},
@@ -101,7 +104,16 @@ def start():
             by=current_user,
             body=request.form.get("body"),
             template=template,
-            params=request.form.getlist("params"),
+            params=templates.clean_parameters(
+                request.form.getlist("params"),
+                request.form.get("header_text", ""),
+                request.form.get("header_link", ""),
+                request.form.get("header_filename", ""),
+                request.form.getlist("buttons"),
+                template=template,
+            )
+            if template is not None
+            else None,
         )
     except outreach.OutreachError as error:
         db.session.rollback()

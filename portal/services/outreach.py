@@ -96,10 +96,11 @@ def start(
     by: Agent,
     body: str | None = None,
     template: MessageTemplate | None = None,
-    params: list[str] | None = None,
+    params: list[str] | templates.TemplateParameters | None = None,
 ) -> Message:
     """Open (or reuse) the contact's conversation in `inbox` and queue its first message: the
-    template with `params`, or free text where the channel allows it now."""
+    template with `params` (the body's values, or with the header's and buttons' too), or free
+    text where the channel allows it now."""
     check_inbox(inbox, by)
     existing = conversations.open_conversation_for(contact, inbox.id)
     if existing is not None and conversations.refusal_status(by, existing) is not None:
@@ -114,7 +115,7 @@ def start(
         conversations.assign(conversation, by, by=by)
     try:
         if template is not None:
-            return outbound.queue_template(conversation, template, list(params or []), by=by)
+            return outbound.queue_template(conversation, template, params or [], by=by)
         return outbound.queue_reply(conversation, body or "", by=by)
     except outbound.OutboundError as error:
         raise OutreachError({"message": str(error)}) from None

@@ -70,6 +70,9 @@ def schedule(
         refusal = templates.inbox_refusal(template, conversation.inbox)
         if refusal:
             raise ScheduleError(refusal)
+        if templates.needs_extra_parameters(template):
+            # scheduled_messages keeps body values only (template_params).
+            raise ScheduleError(_("A template with a header or buttons to fill cannot be scheduled: send it now."))
         params = [p.strip() for p in params or []]
         expected = templates.placeholder_count(template.body)
         if len(params) != expected or not all(params):
