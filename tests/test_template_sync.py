@@ -504,3 +504,10 @@ def test_a_template_with_a_header_or_buttons_to_fill_is_not_scheduled(db, synced
             conversation, send_at=utcnow() + timedelta(hours=1), template=synced["pedido_enviado"],
             params=["Ana", "#42"], by=agent,
         )
+
+
+@pytest.mark.parametrize("body", ["{{1}}, seu pedido chegou.", "Seu pedido chegou, {{1}}", "Olá {{1}} "])
+def test_a_parameter_at_the_start_or_end_of_the_body_is_refused_as_meta_does(body):
+    assert templates.body_errors(body) == [
+        "A parameter cannot start or end the body: write some text before and after it."
+    ]

@@ -45,6 +45,7 @@ from portal.services import audit
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 # Anything between double braces, to catch {{name}} or {{ }} written by mistake.
 BRACED = re.compile(r"\{\{(.*?)\}\}")
+ENDING_PLACEHOLDER = re.compile(r"\{\{\s*\d+\s*\}\}$")
 # What is left of a body once the {{...}} pairs are out: a word with a brace in it is unpaired when
 # it holds a double brace or a brace beside a number ({{1}, {1}}, {1}); "R$ {valor}" is plain text.
 UNPAIRED = re.compile(r"\S*[{}]+\S*")
@@ -92,6 +93,10 @@ def body_errors(body: str) -> list[str]:
                 found=", ".join(malformed),
             )
         )
+    stripped = body.strip()
+    if PLACEHOLDER.match(stripped) or ENDING_PLACEHOLDER.search(stripped):
+        # Meta refuses a body that starts or ends with a parameter (INVALID_FORMAT).
+        errors.append(_("A parameter cannot start or end the body: write some text before and after it."))
     numbers = placeholder_numbers(body)
     if numbers and numbers != list(range(1, len(numbers) + 1)):
         expected = ", ".join(f"{{{{{n}}}}}" for n in range(1, len(numbers) + 1))
