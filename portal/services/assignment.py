@@ -40,7 +40,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import DEFAULT, enqueue_now, redis_connection
-from portal.services import audit, conversations, events
+from portal.services import audit, conversations, events, inboxes
 
 ONLINE_KEY = "atende:agents:online"
 ONLINE_SECONDS = 30
@@ -160,13 +160,14 @@ def assign_waiting(team: Team, now: datetime | None = None) -> list[Conversation
     if not members:
         return []
     counts = open_counts(a.id for a in members)
+    member_of = inboxes.memberships(a.id for a in members)
     turn: dict[int, int] = {}  # fewest-open tie-break: who got one least recently in this run
     given: list[Conversation] = []
     for step, conversation in enumerate(waiting(team), start=1):
         room = [a for a in members if counts.get(a.id, 0) < a.max_open_conversations]
         if not room:
             break
-        agent = _pick(team, [a for a in room if conversations.may_receive(a, conversation)], counts, turn)
+        agent = _pick(team, [a for a in room if conversations.may_receive(a, conversation, member_of)], counts, turn)
         if agent is None:
             continue
         won = db.session.execute(
