@@ -8,7 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from portal.extensions import db as _db
 from portal.models import AssignMode, Conversation, ConversationStatus, Role, Team, utcnow
@@ -164,6 +164,28 @@ def test_routing_a_conversation_to_a_team_queues_and_assigns_it_at_once(db):
     conversations.assign(conversation, None, by=agent)
     db.session.commit()
     assert conversation.assigned_to is None and conversation.queued_at is not None
+
+
+def test_assigning_does_not_wait_for_a_worker_that_routed_another_conversation_to_the_team(app, db, database_url):
+    """Another worker has routed a conversation to the team and not committed yet, so PostgreSQL
+    holds a FOR KEY SHARE lock on the team row for that foreign key. Locking the team to assign must
+    not wait for it: two workers, each routing one and then waiting for the other, deadlocked in
+    bench.inbound_rules (docs/benchmarks.md). The lock timeout turns a wait into an error."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row and foreign-key locks need PostgreSQL (SQLite serializes writers)")
+    agent = factories.agent()
+    team = _team(db, AssignMode.round_robin, [agent])
+    theirs, ours = factories.conversation(), factories.conversation()
+    assignment.note_online([agent.id])
+    db.session.commit()
+
+    with _db.engine.connect() as other_worker:
+        other_worker.execute(update(Conversation).where(Conversation.id == theirs.id).values(team_id=team.id))
+        db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        teams.set_team(ours, team, by=None)
+        db.session.commit()
+        other_worker.rollback()
+    assert ours.assigned_to == agent.id
 
 
 def test_two_workers_racing_assign_each_conversation_exactly_once(app, db, database_url):

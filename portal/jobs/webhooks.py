@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from rq import get_current_job
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.extensions import db
 from portal.models import WebhookEvent, WebhookStatus, utcnow
@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 # third of an event, so under a burst a job takes on the events queued behind it; their own jobs
 # then find them processed and do nothing. Bounded, so one job never runs for long.
 DRAIN_LIMIT = 20
-# Immediate re-runs of a unit of work that broke a unique index another worker had just filled.
+# Immediate re-runs of a unit of work that broke a unique index another worker had just filled,
+# or that PostgreSQL ended to break a deadlock.
 CONFLICT_RETRIES = 2
 
 
@@ -74,17 +75,24 @@ def _process_and_commit(event_id: int) -> None:
     customer taken by two workers at the same moment both create the contact (or the
     conversation, or a new tag): the second INSERT waits for the first transaction, then breaks its
     unique index. Run again, the unit of work finds the other worker's row, instead of leaving the
-    event failed until RQ's retry."""
+    event failed until RQ's retry. A deadlock victim is run again too."""
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
             webhook_events.process(event_id)
             db.session.commit()
             return
-        except IntegrityError:
-            if attempt == CONFLICT_RETRIES:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == CONFLICT_RETRIES or not _conflict(exc):
                 raise
             db.session.rollback()
-            log.info("webhook event %s met a row another worker had just written: processing it again", event_id)
+            log.info("webhook event %s met another worker's transaction (%s): processing it again", event_id,
+                     type(exc.orig).__name__)
+
+
+def _conflict(error: IntegrityError | OperationalError) -> bool:
+    """A unique index another transaction filled, or PostgreSQL chose this transaction as a
+    deadlock's or a serialization failure's victim: running it again may succeed."""
+    return isinstance(error, IntegrityError) or getattr(error.orig, "sqlstate", None) in {"40P01", "40001"}
 
 
 def _retry_due(error: Exception, drained: bool) -> datetime | None:

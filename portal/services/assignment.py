@@ -10,8 +10,8 @@
   an online member with room who may see its inbox: round-robin continues after the member who got
   the previous one (`teams.last_assigned_agent_id`), fewest-open picks the member with the fewest
   open conversations (then the one who waited longest for one, then the lowest id).
-- Race safety: assign_waiting() locks the team row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
-  writers are serialized anyway) and gives each conversation with one conditional UPDATE naming
+- Race safety: assign_waiting() locks the team row (a no-op UPDATE: FOR NO KEY UPDATE on
+  PostgreSQL, the write lock on SQLite) and gives each conversation with one conditional UPDATE naming
   `assigned_to IS NULL`, so two workers never assign one conversation twice, nor overfill an agent
   within one team.
 - When: as a conversation joins a team queue, as an assignee frees a place (closes, is
@@ -127,7 +127,11 @@ def _lock(team: Team) -> Team | None:
     """Hold the team for this transaction, so that a second worker waits here until this one
     commits and then reads what it gave. A no-op UPDATE rather than SELECT ... FOR UPDATE: on
     PostgreSQL both lock the row, but SQLite has no row locks and ignores FOR UPDATE, while an
-    UPDATE takes its database write lock (two workers on SQLite gave more than a capacity)."""
+    UPDATE takes its database write lock (two workers on SQLite gave more than a capacity). The
+    UPDATE names no key column, so PostgreSQL takes FOR NO KEY UPDATE, which does not wait for
+    the FOR KEY SHARE lock a worker that routed another conversation to the team holds (the
+    foreign-key check): SELECT ... FOR UPDATE did, and two such workers deadlocked
+    (docs/benchmarks.md, "1b with auto-rules")."""
     db.session.execute(
         update(Team)
         .where(Team.id == team.id)
