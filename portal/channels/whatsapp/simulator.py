@@ -443,17 +443,7 @@ def _post_statuses(state: SimulatorState, wamid: str, recipient: str, phone_numb
     """Play the status webhooks a real send produces, signed like Meta's, from the sending number."""
     for status in ("sent", "delivered", "read"):
         time.sleep(state.status_delay)
-        payload = status_webhook(wamid, recipient, status, phone_number_id)
-        raw = json.dumps(payload).encode()
-        try:
-            requests.post(
-                state.webhook_url,
-                data=raw,
-                headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature_header(raw, state.app_secret)},
-                timeout=5,
-            )
-        except requests.RequestException as exc:
-            log.warning("simulator: status webhook not delivered: %s", type(exc).__name__)
+        if not _post_webhook(state, status_webhook(wamid, recipient, status, phone_number_id)):
             return
 
 
@@ -470,7 +460,8 @@ def template_status_webhook(waba_id: str, template: dict[str, Any], event: str, 
     return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "time": int(time.time()), "changes": [change]}]}
 
 
-def _post_webhook(state: SimulatorState, payload: dict[str, Any]) -> None:
+def _post_webhook(state: SimulatorState, payload: dict[str, Any]) -> bool:
+    """Post a webhook signed like Meta's; False (and a log line) when the portal did not take it."""
     raw = json.dumps(payload).encode()
     try:
         requests.post(
@@ -480,7 +471,9 @@ def _post_webhook(state: SimulatorState, payload: dict[str, Any]) -> None:
             timeout=5,
         )
     except requests.RequestException as exc:
-        log.warning("simulator: template status webhook not delivered: %s", type(exc).__name__)
+        log.warning("simulator: webhook not delivered: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def _cursor_of(position: int) -> str:
