@@ -24,11 +24,11 @@ from tests import factories
 from tests.conftest import TEST_PASSWORD
 
 HUGE = str(10**25)
+LONG = "x" * 5000
 HOSTILE_VALUES = (
     HUGE,
     "-1",
-    "abc",
-    "unknown-value",
+    "abc",  # also an unknown enum value
     "x\r\nSet-Cookie: injected=1",
     "\u00e7\u00e3o \U0001f4a5",
     "%",
@@ -36,7 +36,7 @@ HOSTILE_VALUES = (
     "!!not-a-cursor!!",
     "W10",  # base64 of "[]": a cursor that decodes but holds nothing
     "\u00b2",  # a digit to str.isdigit(), not to int()
-    "x" * 5000,
+    LONG,
 )
 PATH_INTS = ("1", HUGE)
 PATH_STRINGS = ("1", "x\r\ny", "x" * 300, HUGE)
@@ -108,7 +108,10 @@ def _walk(app: Flask, client, parameter_names: list[str]) -> list[tuple]:
     for endpoint, method, url, tried in _urls(app):
         for value in tried:
             params = dict.fromkeys(parameter_names, value)
-            kwargs = {"query_string": params, "headers": _hostile_headers(value)}
+            # The long text goes in the body of a write, not also in its query string: a second
+            # copy of 159 x 5,000 characters doubled the walk's time and reaches no other code.
+            query = params if method == "GET" or value is not LONG else {}
+            kwargs = {"query_string": query, "headers": _hostile_headers(value)}
             if method != "GET":
                 if url.startswith("/api/"):
                     kwargs["json"] = params

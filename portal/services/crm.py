@@ -93,7 +93,8 @@ def signature_valid(
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), signature.strip())
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a hostile header may hold.
+    return hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.strip().encode())
 
 
 # -- payloads -------------------------------------------------------------------------------------

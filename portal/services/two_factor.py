@@ -158,7 +158,7 @@ def _accept_totp(agent: Agent, secret: str, code: str) -> bool:
     now_step = int(time.time()) // totp.interval
     last_used = agent.totp_last_step if agent.totp_last_step is not None else -1
     for step in range(now_step - DRIFT_STEPS, now_step + DRIFT_STEPS + 1):
-        if step > last_used and hmac.compare_digest(totp.at(step * totp.interval), code):
+        if step > last_used and hmac.compare_digest(totp.at(step * totp.interval).encode(), code.encode()):
             agent.totp_last_step = step
             return True
     return False

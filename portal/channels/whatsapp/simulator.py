@@ -526,7 +526,7 @@ def create_simulator(
             if not state.numbers:
                 return bool(token)
             expected = [state.numbers.get(phone_number_id, "")] if phone_number_id else list(state.numbers.values())
-        return bool(token) and any(secrets.compare_digest(token, e) for e in expected if e)
+        return bool(token) and any(secrets.compare_digest(token.encode(), e.encode()) for e in expected if e)
 
     def guarded(endpoint: str, phone_number_id: str | None = None) -> tuple[Response, int] | None:
         """Record the call, then answer an auth error or an injected failure, if any."""
